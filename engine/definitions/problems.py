@@ -1,0 +1,50 @@
+"""Problems found in a definition, each with where it is and what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """``('elements', 2, 'steps', 1, 'start')`` → ``elements[2].steps[1].start``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return format_path(self.path)
+
+    def describe(self, source: str | None = None) -> str:
+        where = self.location
+        if self.line is not None:
+            where = f"line {self.line}: {where}"
+        if source:
+            where = f"{source}: {where}"
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(Exception):
+    """A definition could not be loaded; ``problems`` lists every reason at once."""
+
+    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        return "\n".join(p.describe(self.source) for p in self.problems)

@@ -1,0 +1,20 @@
+"""Baton's safe expression language (see docs/expressions.md)."""
+
+from engine.expressions.compiler import (
+    CompiledExpression,
+    ExpressionError,
+    NameReference,
+    compile_expression,
+)
+from engine.expressions.evaluator import evaluate, evaluate_condition
+from engine.expressions.helpers import HELPERS
+
+__all__ = [
+    "HELPERS",
+    "CompiledExpression",
+    "ExpressionError",
+    "NameReference",
+    "compile_expression",
+    "evaluate",
+    "evaluate_condition",
+]

@@ -1,0 +1,310 @@
+"""The tables. Definitions live as versioned JSON; everything that happens is rows.
+
+Status columns hold the values of SPEC.md exactly (``InProgress``, ``Completed`` …).
+Rows that people update concurrently carry ``row_version`` for optimistic checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.store.base import Base, JSONData, Key, utcnow
+
+NAME = 100
+STATUS = 16
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(Key, primary_key=True, autoincrement=True)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
+    return mapped_column(Key, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+# ---------------------------------------------------------------- people
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = _pk()
+    username: Mapped[str] = mapped_column(String(NAME), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(STATUS), default="user")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Group(Base):
+    """A set of people; ``kind`` is 'group' or 'queue' (a queue is a work pool)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(STATUS))
+    label: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        Key, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        Key, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_group_members_user_id", "user_id"),)
+
+
+# ---------------------------------------------------------------- definitions
+
+
+class OrchestrationRow(Base):
+    __tablename__ = "orchestrations"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(STATUS))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(NAME))
+
+
+class VersionRow(Base):
+    __tablename__ = "orchestration_versions"
+
+    id: Mapped[int] = _pk()
+    orchestration_id: Mapped[int] = _fk("orchestrations.id")
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(STATUS))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    checksum: Mapped[str] = mapped_column(String(64))
+    trigger_object: Mapped[str | None] = mapped_column(String(NAME))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(NAME))
+    activated_at: Mapped[dt.datetime | None] = mapped_column()
+    activated_by: Mapped[str | None] = mapped_column(String(NAME))
+
+    __table_args__ = (
+        UniqueConstraint("orchestration_id", "number"),
+        Index("ix_versions_trigger", "trigger_object", "status"),
+    )
+
+
+# ---------------------------------------------------------------- records
+
+
+class ObjectTypeRow(Base):
+    __tablename__ = "object_types"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    title_field: Mapped[str | None] = mapped_column(String(NAME))
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RecordRow(Base):
+    __tablename__ = "records"
+
+    id: Mapped[int] = _pk()
+    object_type_id: Mapped[int] = _fk("object_types.id")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    owner: Mapped[str | None] = mapped_column(String(NAME))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(NAME))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(NAME))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_records_type_updated", "object_type_id", "updated_at"),)
+
+
+# ---------------------------------------------------------------- runs
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = _pk()
+    orchestration_id: Mapped[int] = _fk("orchestrations.id")
+    version_id: Mapped[int] = _fk("orchestration_versions.id")
+    status: Mapped[str] = mapped_column(String(STATUS))
+    record_id: Mapped[int | None] = _fk("records.id", nullable=True)
+    parent_run_id: Mapped[int | None] = _fk("runs.id", nullable=True)
+    parent_step_run_id: Mapped[int | None] = mapped_column(Key)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    current_element: Mapped[str | None] = mapped_column(String(NAME))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str | None] = mapped_column(String(NAME))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index("ix_runs_status_started", "status", "started_at"),
+        Index("ix_runs_orchestration_status", "orchestration_id", "status", "started_at"),
+        Index("ix_runs_record_id", "record_id"),
+        Index("ix_runs_parent_run_id", "parent_run_id"),
+    )
+
+
+class StageRunRow(Base):
+    """One visit of a run to a stage (a Go To loop makes another row)."""
+
+    __tablename__ = "stage_runs"
+
+    id: Mapped[int] = _pk()
+    run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
+    stage: Mapped[str] = mapped_column(String(NAME))
+    visit: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(STATUS))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_stage_runs_run_id", "run_id", "id"),)
+
+
+class StepRunRow(Base):
+    __tablename__ = "step_runs"
+
+    id: Mapped[int] = _pk()
+    run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
+    stage_run_id: Mapped[int] = _fk("stage_runs.id", ondelete="CASCADE")
+    step: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(STATUS))
+    status: Mapped[str] = mapped_column(String(STATUS))
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Background work: which action is next, the attempt fencing token, and the lease.
+    action_index: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[dt.datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(NAME))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_step_runs_stage_run_id", "stage_run_id"),
+        Index("ix_step_runs_run_id", "run_id"),
+        Index("ix_step_runs_due", "kind", "status", "available_at"),
+    )
+
+
+class WorkItemRow(Base):
+    __tablename__ = "work_items"
+
+    id: Mapped[int] = _pk()
+    run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
+    step_run_id: Mapped[int] = _fk("step_runs.id", ondelete="CASCADE")
+    orchestration_id: Mapped[int] = _fk("orchestrations.id")
+    record_id: Mapped[int | None] = _fk("records.id", nullable=True)
+    stage: Mapped[str] = mapped_column(String(NAME))
+    step: Mapped[str] = mapped_column(String(NAME))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(STATUS))
+    assignee_kind: Mapped[str] = mapped_column(String(STATUS))
+    assignee: Mapped[str] = mapped_column(String(NAME))
+    claimed_by: Mapped[str | None] = mapped_column(String(NAME))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+    completed_by: Mapped[str | None] = mapped_column(String(NAME))
+    comment: Mapped[str | None] = mapped_column(Text)
+    values: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index("ix_work_items_assignee", "assignee_kind", "assignee", "status", "due_at"),
+        Index("ix_work_items_status_due", "status", "due_at"),
+        Index("ix_work_items_run_id", "run_id"),
+        Index("ix_work_items_step_run_id", "step_run_id"),
+        Index("ix_work_items_record_id", "record_id", "status"),
+    )
+
+
+class LogRow(Base):
+    """The append-only history of a run."""
+
+    __tablename__ = "run_log"
+
+    id: Mapped[int] = _pk()
+    run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(NAME))
+    event: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str | None] = mapped_column(String(NAME))
+    step: Mapped[str | None] = mapped_column(String(NAME))
+    work_item_id: Mapped[int | None] = mapped_column(Key)
+    message: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+
+    __table_args__ = (Index("ix_run_log_run_id", "run_id", "id"),)
+
+
+class OutboxRow(Base):
+    """Outgoing messages, written in the same transaction as the change that causes them."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = _pk()
+    kind: Mapped[str] = mapped_column(String(STATUS), default="email")
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = _fk("runs.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(STATUS), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class EventRow(Base):
+    """An external event, published by name and correlation key."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(NAME))
+    key: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    published_by: Mapped[str | None] = mapped_column(String(NAME))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    consumed_by_step_run_id: Mapped[int | None] = mapped_column(Key)
+    consumed_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_events_name_key", "name", "key", "consumed_at"),)

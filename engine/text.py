@@ -1,0 +1,17 @@
+"""Small text helpers for messages people read."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def quote_list(names: Iterable[str]) -> str:
+    items = [f"'{n}'" for n in names]
+    return ", ".join(items) if items else "none"
