@@ -159,6 +159,9 @@ class RunRow(Base):
     parent_run_id: Mapped[int | None] = _fk("runs.id", nullable=True)
     parent_step_run_id: Mapped[int | None] = mapped_column(Key)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Latest status and outputs of every stage and step, so that evaluating an expression
+    # never reads the history (its cost stays flat however long a run loops).
+    state: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     current_element: Mapped[str | None] = mapped_column(String(NAME))
     error: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[str | None] = mapped_column(String(NAME))
@@ -209,6 +212,8 @@ class StepRunRow(Base):
     available_at: Mapped[dt.datetime | None] = mapped_column()
     lease_owner: Mapped[str | None] = mapped_column(String(NAME))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    wait_event: Mapped[str | None] = mapped_column(String(NAME))
+    wait_key: Mapped[str | None] = mapped_column(String(300))
     started_at: Mapped[dt.datetime | None] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -216,6 +221,7 @@ class StepRunRow(Base):
         Index("ix_step_runs_stage_run_id", "stage_run_id"),
         Index("ix_step_runs_run_id", "run_id"),
         Index("ix_step_runs_due", "kind", "status", "available_at"),
+        Index("ix_step_runs_wait", "wait_event", "wait_key"),
     )
 
 

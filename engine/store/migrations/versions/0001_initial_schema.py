@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:55:36.582133
+Create Date: 2026-11-22 01:57:35.761052
 """
 
 from __future__ import annotations
@@ -237,6 +237,11 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column(
+            "state",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("current_element", sa.String(length=100), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("started_by", sa.String(length=100), nullable=True),
@@ -379,6 +384,8 @@ def upgrade() -> None:
         sa.Column("available_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("wait_event", sa.String(length=100), nullable=True),
+        sa.Column("wait_key", sa.String(length=300), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -396,6 +403,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_step_runs_due", ["kind", "status", "available_at"], unique=False)
         batch_op.create_index("ix_step_runs_run_id", ["run_id"], unique=False)
         batch_op.create_index("ix_step_runs_stage_run_id", ["stage_run_id"], unique=False)
+        batch_op.create_index("ix_step_runs_wait", ["wait_event", "wait_key"], unique=False)
 
     op.create_table(
         "work_items",
@@ -475,6 +483,7 @@ def downgrade() -> None:
 
     op.drop_table("work_items")
     with op.batch_alter_table("step_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_step_runs_wait")
         batch_op.drop_index("ix_step_runs_stage_run_id")
         batch_op.drop_index("ix_step_runs_run_id")
         batch_op.drop_index("ix_step_runs_due")

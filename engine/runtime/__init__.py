@@ -1,0 +1,1 @@
+"""The orchestration engine: what happens to runs, steps and work (see SPEC.md, Runtime)."""

@@ -1,0 +1,141 @@
+"""Work items: who may see and act on them, claiming, and completing them from a form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from engine.definitions.model import InteractiveStep
+from engine.runtime.context import stage_of
+from engine.runtime.engine import RunEngine, lock_run
+from engine.runtime.forms import SubmissionRejected, check_submission
+from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
+from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.store.base import utcnow
+from engine.store.log import write_log
+from engine.store.models import Group, GroupMember, StepRunRow, User, WorkItemRow
+
+
+def memberships(session: Session, username: str) -> list[tuple[str, str]]:
+    """(kind, name) of every group and queue ``username`` belongs to."""
+    rows = session.execute(
+        select(Group.kind, Group.name)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .join(User, User.id == GroupMember.user_id)
+        .where(User.username == username)
+    ).all()
+    return [(kind, name) for kind, name in rows]
+
+
+def visible_to(session: Session, username: str) -> ColumnElement[bool]:
+    """SQL condition: items assigned to ``username`` or to one of their groups or queues."""
+    conditions = [and_(WorkItemRow.assignee_kind == "user", WorkItemRow.assignee == username)]
+    by_kind: dict[str, list[str]] = {}
+    for kind, name in memberships(session, username):
+        by_kind.setdefault(kind, []).append(name)
+    for kind, names in by_kind.items():
+        conditions.append(and_(WorkItemRow.assignee_kind == kind, WorkItemRow.assignee.in_(names)))
+    return or_(*conditions)
+
+
+def can_act(session: Session, item: WorkItemRow, username: str) -> bool:
+    if item.assignee_kind == "user":
+        return item.assignee == username
+    return (item.assignee_kind, item.assignee) in memberships(session, username)
+
+
+def _open_item(session: Session, item_id: int, username: str) -> WorkItemRow:
+    item = session.get(WorkItemRow, item_id, with_for_update=True, populate_existing=True)
+    if item is None:
+        raise NotFound(f"no work item with id {item_id}")
+    if item.status == WorkStatus.COMPLETED:
+        when = f"{item.completed_at:%Y-%m-%d %H:%M:%S} UTC" if item.completed_at else "earlier"
+        raise Conflict(
+            f"work item {item_id} ({item.title}) was already completed by {item.completed_by} at {when}; "
+            "your submission was not applied"
+        )
+    if item.status == WorkStatus.CANCELED:
+        raise Conflict(f"work item {item_id} ({item.title}) was canceled; there is nothing left to do")
+    if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
+        raise PermissionDenied(f"'{username}' is not an active user")
+    if not can_act(session, item, username):
+        raise PermissionDenied(
+            f"work item {item_id} is assigned to {item.assignee_kind} '{item.assignee}', "
+            f"and '{username}' is not {'that user' if item.assignee_kind == 'user' else 'a member'}"
+        )
+    if item.claimed_by is not None and item.claimed_by != username:
+        raise Conflict(f"work item {item_id} is claimed by {item.claimed_by}; ask them to release it")
+    return item
+
+
+def complete_work_item(
+    session: Session,
+    item_id: int,
+    username: str,
+    values: dict[str, Any],
+    *,
+    outcome: str | None = None,
+    comment: str | None = None,
+) -> WorkItemRow:
+    """Submit the item's form. The first completion wins; a later one gets a Conflict."""
+    item = _open_item(session, item_id, username)
+    run = lock_run(session, item.run_id)
+    assert run is not None
+    if run.status != RunStatus.IN_PROGRESS:
+        raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
+    step_run = session.get_one(StepRunRow, item.step_run_id)
+    if step_run.status != StepStatus.IN_PROGRESS:
+        raise Conflict(f"step '{item.stage}.{item.step}' is {step_run.status}; the item cannot be completed")
+    engine = RunEngine(session, run, actor=username)
+    step = next(s for s in stage_of(engine.definition, item.stage).steps if s.name == item.step)
+    assert isinstance(step, InteractiveStep) and step.form is not None
+    form = engine.definition.forms[step.form]
+    try:
+        clean = check_submission(form, values, outcome, engine.names())
+    except SubmissionRejected as exc:
+        raise InvalidInput(
+            f"the form '{form.title or step.form}' was not submitted",
+            [f"{field}: {message}" for field, message in exc.problems.items()],
+        ) from None
+    now = utcnow()
+    item.status = WorkStatus.COMPLETED
+    item.completed_at = now
+    item.completed_by = username
+    item.values = clean
+    item.comment = comment
+    item.row_version += 1
+    engine.log("work_item_completed", stage=item.stage, step=item.step, work_item_id=item.id,
+               message=comment, actor=username, details={"outcome": clean.get("outcome")})
+    outputs = {**clean, "comment": comment}
+    engine.complete_step(step_run, outputs, completed_by=username)
+    return item
+
+
+def claim(session: Session, item_id: int, username: str) -> WorkItemRow:
+    item = _open_item(session, item_id, username)
+    if item.assignee_kind == "user":
+        raise Conflict(f"work item {item_id} is assigned to {item.assignee} alone; there is nothing to claim")
+    if item.claimed_by == username:
+        return item
+    item.claimed_by = username
+    item.claimed_at = utcnow()
+    item.status = WorkStatus.CLAIMED
+    item.row_version += 1
+    write_log(session, item.run_id, "work_item_claimed", actor=username, stage=item.stage,
+              step=item.step, work_item_id=item.id)
+    return item
+
+
+def release(session: Session, item_id: int, username: str) -> WorkItemRow:
+    item = _open_item(session, item_id, username)
+    if item.claimed_by is None:
+        raise Conflict(f"work item {item_id} is not claimed")
+    item.claimed_by = None
+    item.claimed_at = None
+    item.status = WorkStatus.ASSIGNED
+    item.row_version += 1
+    write_log(session, item.run_id, "work_item_released", actor=username, stage=item.stage,
+              step=item.step, work_item_id=item.id)
+    return item

@@ -1,0 +1,286 @@
+"""The worker: runs background steps that are due, each in its own transaction.
+
+A step is taken under a lease with an attempt number. Inline actions run and commit with the
+step's progress. Before an external action the attempt is committed with a lease; the call
+happens outside any transaction; its result is written only if the step still has that
+attempt (a worker whose lease expired, and whose step was taken over, is fenced out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.definitions.model import BackgroundStep
+from engine.runtime.actions import ActionFailed, ExternalCall, Wait, call_external, run_inline
+from engine.runtime.context import stage_of
+from engine.runtime.engine import RunEngine, RunFailed, lock_run
+from engine.runtime.statuses import RunStatus, StepStatus
+from engine.store.base import utcnow
+from engine.store.database import Database
+from engine.store.models import RunRow, StageRunRow, StepRunRow
+
+LEASE_MARGIN = dt.timedelta(seconds=30)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class PassReport:
+    steps_run: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(StepRunRow.id)
+                .where(
+                    StepRunRow.kind == "background",
+                    StepRunRow.status == StepStatus.IN_PROGRESS,
+                    StepRunRow.available_at <= now,
+                )
+                .order_by(StepRunRow.available_at, StepRunRow.id)
+                .limit(limit)
+            )
+        )
+
+
+def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
+    base = step.retry.backoff_seconds * (2 ** max(attempt - 1, 0))
+    capped = min(base, step.retry.max_backoff_seconds)
+    return dt.timedelta(seconds=capped * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not crypto)
+
+
+class StepRunner:
+    """Advances one background step as far as it can go now."""
+
+    def __init__(self, db: Database, step_run_id: int, owner: str) -> None:
+        self.db = db
+        self.step_run_id = step_run_id
+        self.owner = owner
+
+    def run(self) -> bool:
+        """True if the step did anything."""
+        pending: tuple[int, ExternalCall] | None = None
+        did = False
+        while True:
+            with self.db.write() as session:
+                result = self._advance(session, pending)
+            did = did or result is not None
+            if not isinstance(result, tuple):
+                return did
+            attempt, call = result
+            try:
+                outcome: Any = call_external(call)
+            except ActionFailed as exc:
+                outcome = exc
+            pending = (attempt, _Outcome(call, outcome))  # type: ignore[assignment]
+
+    def _advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
+        now = utcnow()
+        row = session.get(StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True)
+        if row is None or row.status != StepStatus.IN_PROGRESS:
+            return None
+        taken_over = False
+        if pending is None:
+            if row.available_at is None or row.available_at > now:
+                return None
+            if row.lease_expires_at is not None:
+                if row.lease_expires_at > now:
+                    return None
+                taken_over = True
+        elif row.attempt != pending[0] or row.lease_owner != self.owner:
+            return None  # fenced: our lease expired and another attempt took the step
+        run = lock_run(session, row.run_id)
+        if run is None or run.status != RunStatus.IN_PROGRESS:
+            return None
+        engine = RunEngine(session, run, actor="worker")
+        stage_run = session.get_one(StageRunRow, row.stage_run_id)
+        stage = stage_of(engine.definition, stage_run.stage)
+        step = next(s for s in stage.steps if s.name == row.step)
+        assert isinstance(step, BackgroundStep)
+        where = f"step '{stage.name}.{step.name}'"
+        engine.acting_stage = stage.name
+        outputs = dict(row.outputs or {})
+        if pending is not None:
+            outcome = pending[1]
+            if isinstance(outcome.result, ActionFailed):
+                return self._failed(engine, row, step, str(outcome.result), now)
+            if outcome.call.action.output:
+                outputs[outcome.call.action.output] = outcome.result
+            row.outputs = outputs
+            row.action_index += 1
+            row.lease_owner = None
+            row.lease_expires_at = None
+        elif row.wait_event is not None:
+            if row.wait_event == "child_run":
+                child = session.get(RunRow, int(row.wait_key or 0))
+                if child is None or child.status not in RunStatus.FINISHED:
+                    row.available_at = None
+                    return True
+                action = step.actions[row.action_index]
+                if child.status != RunStatus.COMPLETED:
+                    row.wait_event = row.wait_key = None
+                    return self._failed(engine, row, step, f"run {child.id} ended {child.status}: {child.error}", now)
+                output = getattr(action, "output", None)
+                if output:
+                    outputs[output] = {"run_id": child.id, "variables": dict(child.variables or {})}
+            else:
+                return self._failed(engine, row, step, f"no event '{row.wait_event}' with key "
+                                    f"'{row.wait_key}' arrived before the timeout", now, retry=False)
+            row.wait_event = row.wait_key = None
+            row.outputs = outputs
+            row.action_index += 1
+        elif taken_over:
+            # The worker that held the lease died or stalled: this is a new attempt, and
+            # bumping the number fences the old worker out should it ever come back.
+            engine.log("lease_expired", stage=stage.name, step=step.name,
+                       message=f"worker {row.lease_owner} did not finish attempt {row.attempt}")
+            row.lease_owner = None
+            row.lease_expires_at = None
+            if row.attempt >= step.retry.attempts:
+                return self._failed(engine, row, step, "the worker running it stopped responding", now)
+            row.attempt += 1
+        elif row.action_index == 0 and row.attempt == 0:
+            row.attempt = 1
+        try:
+            while row.action_index < len(step.actions):
+                action = step.actions[row.action_index]
+                savepoint = session.begin_nested()
+                try:
+                    result = run_inline(engine, row, action, f"{where}, action {row.action_index + 1}")
+                    savepoint.commit()
+                except (ActionFailed, RunFailed):
+                    savepoint.rollback()
+                    raise
+                if isinstance(result, ExternalCall):
+                    row.lease_owner = self.owner
+                    row.lease_expires_at = now + dt.timedelta(seconds=step.timeout_seconds) + LEASE_MARGIN
+                    # Due again when the lease runs out: then another worker takes over.
+                    row.available_at = row.lease_expires_at
+                    return (row.attempt, result)
+                if isinstance(result, Wait):
+                    row.wait_event = result.event
+                    row.wait_key = result.key
+                    row.available_at = result.until
+                    if result.event is None:
+                        row.action_index += 1
+                    engine.log("step_waiting", stage=stage.name, step=step.name,
+                               message=_describe_wait(result))
+                    engine.touch()
+                    return True
+                outputs.update(result)
+                row.outputs = dict(outputs)
+                row.action_index += 1
+        except (ActionFailed, RunFailed) as exc:
+            engine.changed()
+            return self._failed(engine, row, step, str(exc), now, retry=isinstance(exc, ActionFailed))
+        engine.complete_step(row, outputs, completed_by="worker")
+        return True
+
+    def _failed(
+        self, engine: RunEngine, row: StepRunRow, step: BackgroundStep, error: str, now: dt.datetime,
+        *, retry: bool = True,
+    ) -> bool:
+        row.lease_owner = None
+        row.lease_expires_at = None
+        if retry and row.attempt < step.retry.attempts:
+            delay = _backoff(step, row.attempt)
+            row.attempt += 1
+            row.action_index = row.action_index  # the failed action runs again
+            row.available_at = now + delay
+            engine.log("step_retry", step=step.name,
+                       message=f"attempt {row.attempt - 1} failed: {error}; retrying in {delay.total_seconds():.0f}s",
+                       details={"attempt": row.attempt - 1})
+            engine.touch()
+            return True
+        engine.fail_step(row, error)
+        return True
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    call: ExternalCall
+    result: Any
+
+
+def _describe_wait(wait: Wait) -> str:
+    if wait.event == "child_run":
+        return f"waiting for run {wait.key} to finish"
+    if wait.event:
+        until = f" (until {wait.until:%Y-%m-%d %H:%M} UTC)" if wait.until else ""
+        return f"waiting for event '{wait.event}' with key '{wait.key}'{until}"
+    assert wait.until is not None
+    return f"waiting until {wait.until:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def run_due(db: Database, *, owner: str | None = None, limit: int = 200) -> PassReport:
+    """Run every background step that is due now; repeat until none is left."""
+    owner = owner or worker_id()
+    report = PassReport()
+    seen_idle: set[int] = set()
+    while True:
+        ids = [i for i in due_steps(db, utcnow(), limit) if i not in seen_idle]
+        if not ids:
+            return report
+        for step_run_id in ids:
+            try:
+                if StepRunner(db, step_run_id, owner).run():
+                    report.steps_run += 1
+                else:
+                    seen_idle.add(step_run_id)
+            except Exception as exc:  # one broken step must not stop the others
+                seen_idle.add(step_run_id)
+                report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
+
+
+def publish_event(session: Any, name: str, key: str, data: dict[str, Any], actor: str | None) -> tuple[int, int | None]:
+    """Store an event and hand it to a step waiting for it; returns (event id, step run id)."""
+    from engine.runtime import notify
+    from engine.store.log import write_log
+    from engine.store.models import EventRow
+
+    now = utcnow()
+    event = EventRow(name=name, key=key, data=data, published_by=actor, received_at=now)
+    session.add(event)
+    session.flush()
+    waiting = session.scalar(
+        select(StepRunRow)
+        .where(StepRunRow.wait_event == name, StepRunRow.wait_key == key,
+               StepRunRow.status == StepStatus.IN_PROGRESS)
+        .order_by(StepRunRow.id)
+        .limit(1)
+        .with_for_update()
+    )
+    if waiting is None:
+        return event.id, None
+    run = lock_run(session, waiting.run_id)
+    if run is None or run.status != RunStatus.IN_PROGRESS:
+        return event.id, None
+    engine = RunEngine(session, run, actor=actor)
+    stage_run = session.get_one(StageRunRow, waiting.stage_run_id)
+    step = next(s for s in stage_of(engine.definition, stage_run.stage).steps if s.name == waiting.step)
+    assert isinstance(step, BackgroundStep)
+    action = step.actions[waiting.action_index]
+    output = getattr(action, "output", None)
+    if output:
+        waiting.outputs = {**(waiting.outputs or {}), output: data}
+    event.consumed_at = now
+    event.consumed_by_step_run_id = waiting.id
+    waiting.wait_event = waiting.wait_key = None
+    waiting.action_index += 1
+    waiting.available_at = now
+    write_log(session, run.id, "event_received", actor=actor, stage=stage_run.stage, step=waiting.step,
+              message=f"{name} [{key}]")
+    notify.background_work_ready(session)
+    return event.id, waiting.id

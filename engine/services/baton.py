@@ -1,0 +1,58 @@
+"""``Baton``: the service API. The CLI and the desktop app both use only this.
+
+    baton = Baton()                      # the default SQLite database
+    baton = Baton("postgresql://…", actor="alice")
+    baton.definitions.import_file("flow.yaml", activate=True)
+    run = baton.runs.start("customer_onboarding", {"amount": 5000})
+
+Every call runs in its own transaction and returns plain data; errors are ``BatonError``s.
+"""
+
+from __future__ import annotations
+
+from engine.runtime.triggers import on_record_saved
+from engine.services.context import ServiceContext
+from engine.services.definitions import DefinitionsService
+from engine.services.directory import DirectoryService
+from engine.services.errors import StoreUnavailable
+from engine.services.events import EventsService
+from engine.services.records import RecordsService
+from engine.services.runs import RunsService
+from engine.services.work import WorkService
+from engine.services.worker import WorkerService
+from engine.store.database import Database, DatabaseError
+
+
+class Baton:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        actor: str | None = None,
+        database: Database | None = None,
+        upgrade: bool | None = None,
+    ) -> None:
+        """Open ``url`` (default: $BATON_DATABASE_URL, else the SQLite file in the user's
+        data directory). A new database is set up; an older SQLite one is upgraded (it has one
+        user); an older shared one must be upgraded on purpose with ``baton db upgrade``."""
+        try:
+            self.db = database or Database(url)
+            self.db.check_schema(upgrade_if_needed=self.db.is_sqlite if upgrade is None else upgrade)
+        except DatabaseError as exc:
+            raise StoreUnavailable(str(exc)) from None
+        self.actor = actor
+        self._context = ServiceContext(self.db, actor)
+        self.definitions = DefinitionsService(self._context)
+        self.records = RecordsService(self._context, on_saved=on_record_saved)
+        self.runs = RunsService(self._context)
+        self.work = WorkService(self._context)
+        self.events = EventsService(self._context)
+        self.directory = DirectoryService(self._context)
+        self.worker = WorkerService(self._context)
+
+    def as_user(self, actor: str | None) -> Baton:
+        """The same database, acting as ``actor``."""
+        return Baton(database=self.db, actor=actor, upgrade=False)
+
+    def close(self) -> None:
+        self.db.dispose()
