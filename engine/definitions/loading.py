@@ -54,6 +54,7 @@ _TYPE_WORDS = {
     "float": "a number",
     "bool": "true or false",
     "str": "text",
+    "string": "text",
     "list": "a list",
     "dict": "a mapping (key: value)",
     "model": "a mapping (key: value)",
@@ -117,7 +118,10 @@ def _message(error: Any, path: Path) -> tuple[Path, str]:
         return path, str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         want = _TYPE_WORDS.get(kind.split("_")[0], kind.split("_")[0])
-        return path, f"expected {want}, got {_show(value)}"
+        hint = ""
+        if isinstance(value, bool) and want == "text":
+            hint = " (YAML reads yes/no/on/off as true/false: put the word in quotes)"
+        return path, f"expected {want}, got {_show(value)}{hint}"
     return path, f"{error['msg']} (got {_show(value)})"
 
 

@@ -1,0 +1,363 @@
+"""The CLI's commands: parse arguments into service calls and print the results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from typing import Any
+
+from engine.cli.output import print_json, table, when
+from engine.services.baton import Baton
+from engine.services.dto import RunDetail
+from engine.services.errors import InvalidInput
+
+
+def _baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Baton:
+    return Baton(args.db, actor=args.actor, upgrade=upgrade)
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    problems = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"'{item}': write {what} as name=value")
+            continue
+        values[name.strip()] = value
+    if problems:
+        raise InvalidInput(f"cannot read the {what}s", problems)
+    return values
+
+
+# ---------------------------------------------------------------- db
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    baton = _baton(args, upgrade=True)
+    state = baton.db.schema_state()
+    print(f"{baton.db.display_url} is at schema {state.current} (latest)")
+    return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    from engine.store.database import Database
+
+    db = Database(args.db)
+    state = db.schema_state()
+    info = {"database": db.display_url, "schema": state.current, "latest": state.head,
+            "up_to_date": state.up_to_date}
+    if args.json:
+        print_json(info)
+    else:
+        print(f"database: {info['database']}\nschema:   {state.current or '(empty)'}"
+              f"{'' if state.up_to_date else f'  (latest is {state.head}: run baton db upgrade)'}")
+    return 0
+
+
+# ---------------------------------------------------------------- definitions
+
+
+def definitions_validate(args: argparse.Namespace) -> int:
+    from engine.services.definitions import DefinitionsService
+
+    failed = 0
+    for path in args.files:
+        try:
+            definition = DefinitionsService.validate_file(path)
+        except InvalidInput as exc:
+            failed += 1
+            print(f"{path}: {exc.message}")
+            for detail in exc.details:
+                print(f"  {detail}")
+            continue
+        print(f"{path}: ok ({definition.name}, {len(definition.stages())} stages)")
+    return 1 if failed else 0
+
+
+def definitions_import(args: argparse.Namespace) -> int:
+    from engine.services.definitions import DefinitionsService
+
+    # Check every file before storing any, so a bad file leaves nothing half-imported.
+    problems = []
+    for path in args.files:
+        try:
+            DefinitionsService.validate_file(path)
+        except InvalidInput as exc:
+            problems.append(exc)
+    if problems:
+        for exc in problems:
+            print(exc.describe())
+        return 1
+    baton = _baton(args)
+    for path in args.files:
+        version = baton.definitions.import_file(path, activate=args.activate)
+        print(f"{path}: {version.orchestration} version {version.number} ({version.status})")
+    return 0
+
+
+def definitions_export(args: argparse.Namespace) -> int:
+    fmt = args.format or ("json" if (args.output or "").endswith(".json") else "yaml")
+    text = _baton(args).definitions.export(args.name, args.version, fmt=fmt)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def definitions_list(args: argparse.Namespace) -> int:
+    items = _baton(args).definitions.list()
+    if args.json:
+        print_json(items)
+        return 0
+    table(
+        ["NAME", "LABEL", "TYPE", "ACTIVE", "LATEST", "RUNS"],
+        [(o.name, o.label, o.type, o.active_version or "-", o.latest_version, sum(v.runs for v in o.versions))
+         for o in items],
+        empty="no orchestrations yet: import one with baton definitions import FILE",
+    )
+    return 0
+
+
+def definitions_activate(args: argparse.Namespace) -> int:
+    version = _baton(args).definitions.activate(args.name, args.version)
+    print(f"{version.orchestration} version {version.number} is active")
+    return 0
+
+
+def definitions_schema(args: argparse.Namespace) -> int:
+    from engine.definitions import json_schema
+
+    text = json.dumps(json_schema(), indent=2)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+# ---------------------------------------------------------------- runs
+
+
+def runs_start(args: argparse.Namespace) -> int:
+    run = _baton(args).runs.start(args.name, _pairs(args.input, "input"), record_id=args.record)
+    if args.json:
+        print_json(run)
+    else:
+        print(f"started run {run.id} of {run.orchestration} v{run.version}: {run.status}"
+              f"{f' at {run.current_element}' if run.current_element else ''}")
+    return 0
+
+
+def runs_list(args: argparse.Namespace) -> int:
+    runs = _baton(args).runs.list(status=args.status, orchestration=args.orchestration, limit=args.limit)
+    if args.json:
+        print_json(runs)
+        return 0
+    table(["RUN", "ORCHESTRATION", "V", "STATUS", "AT", "STARTED", "BY"],
+          [(r.id, r.orchestration, r.version, r.status, r.current_element or "", when(r.started_at), r.started_by)
+           for r in runs], empty="no runs")
+    return 0
+
+
+def print_run(detail: RunDetail) -> None:
+    run = detail.run
+    print(f"Run {run.id} of {run.orchestration} v{run.version}: {run.status}")
+    print(f"  started {when(run.started_at)} by {run.started_by or '-'}"
+          f"{f', ended {when(run.ended_at)}' if run.ended_at else ''}")
+    if run.record_id:
+        print(f"  record {run.record_id}")
+    if run.error:
+        print(f"  error: {run.error}")
+    if detail.variables:
+        print("  variables: " + ", ".join(f"{k}={v!r}" for k, v in sorted(detail.variables.items())))
+    print("\nStages")
+    for stage in detail.stages:
+        visit = f" (visit {stage.visit})" if stage.visit > 1 else ""
+        print(f"  {stage.stage}{visit}: {stage.status}{f' — {stage.error}' if stage.error else ''}")
+        for step in stage.steps:
+            extra = f" — {step.error}" if step.error else ""
+            print(f"    {step.step} [{step.kind}]: {step.status}{extra}")
+    if detail.work_items:
+        print("\nWork items")
+        table(["ITEM", "STEP", "STATUS", "ASSIGNED TO", "DUE", "DONE BY"],
+              [(w.id, f"{w.stage}.{w.step}", w.status, f"{w.assignee_kind} {w.assignee}", when(w.due_at),
+                w.completed_by or "") for w in detail.work_items])
+    print("\nHistory")
+    for entry in detail.log:
+        where = ".".join(p for p in (entry.stage, entry.step) if p)
+        text = f"{when(entry.at)}  {entry.actor or '-':<10} {entry.event.replace('_', ' ')}"
+        if where:
+            text += f"  {where}"
+        if entry.message:
+            text += f"  — {entry.message}"
+        print(f"  {text}")
+
+
+def runs_show(args: argparse.Namespace) -> int:
+    detail = _baton(args).runs.show(args.run_id)
+    if args.json:
+        print_json(detail)
+    else:
+        print_run(detail)
+    return 0
+
+
+def runs_cancel(args: argparse.Namespace) -> int:
+    run = _baton(args).runs.cancel(args.run_id, args.reason)
+    print(f"run {run.id} is {run.status}")
+    return 0
+
+
+# ---------------------------------------------------------------- work
+
+
+def work_list(args: argparse.Namespace) -> int:
+    items = _baton(args).work.list(user=args.user, include_closed=args.all)
+    if args.json:
+        print_json(items)
+        return 0
+    table(["ITEM", "TITLE", "ORCHESTRATION", "RUN", "STATUS", "ASSIGNED TO", "CLAIMED BY", "DUE"],
+          [(w.id, w.title, w.orchestration, w.run_id, w.status, f"{w.assignee_kind} {w.assignee}",
+            w.claimed_by or "", when(w.due_at)) for w in items],
+          empty="no open work")
+    return 0
+
+
+def work_complete(args: argparse.Namespace) -> int:
+    item = _baton(args).work.complete(args.item_id, _pairs(args.values, "field"), user=args.user,
+                                      outcome=args.outcome, comment=args.comment)
+    print(f"work item {item.id} ({item.title}) completed by {item.completed_by}")
+    return 0
+
+
+def work_claim(args: argparse.Namespace) -> int:
+    item = _baton(args).work.claim(args.item_id, user=args.user)
+    print(f"work item {item.id} is claimed by {item.claimed_by}")
+    return 0
+
+
+def work_release(args: argparse.Namespace) -> int:
+    item = _baton(args).work.release(args.item_id, user=args.user)
+    print(f"work item {item.id} is released to {item.assignee_kind} {item.assignee}")
+    return 0
+
+
+# ---------------------------------------------------------------- records
+
+
+def _print_record(record: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+    else:
+        print(f"{record.object_type} {record.id}: {record.title} (version {record.row_version})")
+
+
+def records_create(args: argparse.Namespace) -> int:
+    _print_record(_baton(args).records.create(args.object, _pairs(args.values, "field")), args.json)
+    return 0
+
+
+def records_update(args: argparse.Namespace) -> int:
+    _print_record(_baton(args).records.update(args.record_id, _pairs(args.values, "field")), args.json)
+    return 0
+
+
+def records_list(args: argparse.Namespace) -> int:
+    records = _baton(args).records.list(args.object, limit=args.limit)
+    if args.json:
+        print_json(records)
+        return 0
+    table(["ID", "TITLE", "OWNER", "UPDATED"], [(r.id, r.title, r.owner, when(r.updated_at)) for r in records],
+          empty=f"no {args.object} records")
+    return 0
+
+
+def records_types(args: argparse.Namespace) -> int:
+    types = _baton(args).records.types()
+    if args.json:
+        print_json(types)
+        return 0
+    table(["NAME", "LABEL", "FIELDS"], [(t.name, t.label, ", ".join(f["name"] for f in t.fields)) for t in types])
+    return 0
+
+
+def records_define(args: argparse.Namespace) -> int:
+    for info in _baton(args).records.define_types_from_file(args.file):
+        print(f"object type {info.name}: {len(info.fields)} fields")
+    return 0
+
+
+# ---------------------------------------------------------------- events, users, worker, demo
+
+
+def events_publish(args: argparse.Namespace) -> int:
+    data: Any = None
+    if args.data:
+        try:
+            data = json.loads(args.data)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--data is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    event = _baton(args).events.publish(args.name, args.key, data)
+    target = f"delivered to step run {event.consumed_by_step_run_id}" if event.consumed_by_step_run_id else \
+        "stored until a step waits for it"
+    print(f"event {event.id} {event.name} [{event.key}]: {target}")
+    return 0
+
+
+def users_list(args: argparse.Namespace) -> int:
+    users = _baton(args).directory.users()
+    if args.json:
+        print_json(users)
+        return 0
+    table(["USERNAME", "NAME", "ROLE", "E-MAIL", "ACTIVE", "GROUPS", "QUEUES"],
+          [(u.username, u.display_name, u.role, u.email, "yes" if u.active else "no", ", ".join(u.groups),
+            ", ".join(u.queues)) for u in users])
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    baton = _baton(args)
+    if args.once:
+        report = baton.worker.run_once()
+        print(f"ran {report.steps_run} step(s)")
+        for problem in report.errors:
+            print(f"  problem: {problem}")
+        return 1 if report.errors else 0
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"worker running on {baton.db.display_url}; Ctrl+C to stop", flush=True)
+    while not stop.is_set():
+        report = baton.worker.run_once()
+        for problem in report.errors:
+            print(f"problem: {problem}", flush=True)
+        if not report.did_anything:
+            stop.wait(args.interval)
+    print("worker stopped")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from engine.services.demo import load_demo
+
+    summary = load_demo(_baton(args))
+    for line in summary:
+        print(line)
+    return 0
+
+
+def open_app(args: argparse.Namespace) -> int:
+    print("The desktop app is not part of this build yet. Try:\n"
+          "  baton demo                 load demo orchestrations, people, records and runs\n"
+          "  baton work list --user alice\n"
+          "  baton runs list\n"
+          "  baton --help")
+    return 0

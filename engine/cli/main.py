@@ -1,0 +1,155 @@
+"""``baton``: the command line. Every command goes through the service API.
+
+With no command it opens the desktop app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.cli import commands
+from engine.cli.output import error
+from engine.services.errors import BatonError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for programs")
+
+
+def _add(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description="Baton: long-running business processes that pass between people and systems.",
+        epilog="With no command, baton opens the desktop app.",
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file (default: $BATON_DATABASE_URL, "
+                        "else baton.sqlite3 in your data directory)")
+    parser.add_argument("--as", dest="actor", metavar="USER", help="act as this user (recorded in the log)")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND")
+
+    db = groups.add_parser("db", help="the database").add_subparsers(dest="command", required=True)
+    _add(db, "upgrade", commands.db_upgrade, "create or upgrade the database schema")
+    _json_flag(_add(db, "status", commands.db_status, "show the database and its schema version"))
+
+    defs = groups.add_parser("definitions", help="orchestration definitions").add_subparsers(
+        dest="command", required=True
+    )
+    p = _add(defs, "validate", commands.definitions_validate, "check definition files; exit 1 on problems")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p = _add(defs, "import", commands.definitions_import, "store definition files as new draft versions")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--activate", action="store_true", help="activate the imported versions")
+    p = _add(defs, "export", commands.definitions_export, "write a version out as a file")
+    p.add_argument("name")
+    p.add_argument("--version", type=int, help="version number (default: the latest)")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    p.add_argument("--format", choices=["yaml", "json"], help="default: from the file name, else yaml")
+    _json_flag(_add(defs, "list", commands.definitions_list, "list orchestrations and their versions"))
+    p = _add(defs, "activate", commands.definitions_activate, "make a version the one new runs use")
+    p.add_argument("name")
+    p.add_argument("--version", type=int, help="version number (default: the latest)")
+    p = _add(defs, "schema", commands.definitions_schema, "print the JSON Schema of definition files")
+    p.add_argument("-o", "--output", metavar="FILE")
+
+    runs = groups.add_parser("runs", help="orchestration runs").add_subparsers(dest="command", required=True)
+    p = _add(runs, "start", commands.runs_start, "start a run of an orchestration's active version")
+    p.add_argument("name")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="an input variable")
+    p.add_argument("--record", type=int, metavar="ID", help="the record the run is about")
+    _json_flag(p)
+    p = _add(runs, "list", commands.runs_list, "list runs, newest first")
+    p.add_argument("--status", help="InProgress, Suspended, Completed, Canceled or Error")
+    p.add_argument("--orchestration", metavar="NAME")
+    p.add_argument("--limit", type=int, default=50)
+    _json_flag(p)
+    p = _add(runs, "show", commands.runs_show, "a run's stages, steps, work and history")
+    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    _json_flag(p)
+    p = _add(runs, "cancel", commands.runs_cancel, "cancel a run")
+    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("--reason", required=True)
+
+    work = groups.add_parser("work", help="work items").add_subparsers(dest="command", required=True)
+    p = _add(work, "list", commands.work_list, "open work items (of a user, their groups and queues)")
+    p.add_argument("--user", metavar="U")
+    p.add_argument("--all", action="store_true", help="include completed and canceled items")
+    _json_flag(p)
+    p = _add(work, "complete", commands.work_complete, "submit a work item's form")
+    p.add_argument("item_id", type=int, metavar="ITEM_ID")
+    p.add_argument("--user", required=True, metavar="U")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
+    p.add_argument("--outcome", help="the form's outcome button, e.g. approve")
+    p.add_argument("--comment", metavar="C")
+    for name, handler in (("claim", commands.work_claim), ("release", commands.work_release)):
+        p = _add(work, name, handler, f"{name} a group or queue item")
+        p.add_argument("item_id", type=int, metavar="ITEM_ID")
+        p.add_argument("--user", required=True, metavar="U")
+
+    records = groups.add_parser("records", help="records").add_subparsers(dest="command", required=True)
+    p = _add(records, "create", commands.records_create, "create a record (fires record triggers)")
+    p.add_argument("object")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
+    _json_flag(p)
+    p = _add(records, "update", commands.records_update, "update a record (fires record triggers)")
+    p.add_argument("record_id", type=int, metavar="ID")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
+    _json_flag(p)
+    p = _add(records, "list", commands.records_list, "list records of an object type")
+    p.add_argument("object")
+    p.add_argument("--limit", type=int, default=100)
+    _json_flag(p)
+    _json_flag(_add(records, "types", commands.records_types, "list object types"))
+    p = _add(records, "define", commands.records_define, "create or replace object types from a file")
+    p.add_argument("file")
+
+    events = groups.add_parser("events", help="external events").add_subparsers(dest="command", required=True)
+    p = _add(events, "publish", commands.events_publish, "publish an event to the step waiting for it")
+    p.add_argument("name")
+    p.add_argument("--key", required=True, help="correlation key")
+    p.add_argument("--data", help="a JSON object")
+
+    users = groups.add_parser("users", help="people").add_subparsers(dest="command", required=True)
+    _json_flag(_add(users, "list", commands.users_list, "list users"))
+
+    p = groups.add_parser("worker", help="run background steps, timers and e-mail")
+    p.set_defaults(handler=commands.worker)
+    p.add_argument("--once", action="store_true", help="do everything due now, then exit")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+
+    p = groups.add_parser("demo", help="load the demo orchestrations, people, records and runs")
+    p.set_defaults(handler=commands.demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        if args.group is None:
+            return commands.open_app(args)
+        parser.parse_args([args.group, "--help"])
+        return 2
+    try:
+        return int(args.handler(args))
+    except BatonError as exc:
+        error(exc.describe())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
