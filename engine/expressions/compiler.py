@@ -185,6 +185,11 @@ class _Checker(ast.NodeVisitor):
         for arg in node.args:
             self.visit(arg)
 
+    def visit_Dict(self, node: ast.Dict) -> None:
+        if any(key is None for key in node.keys):
+            raise self.fail("** unpacking is not allowed in expressions", node)
+        self.generic_visit(node)
+
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, bytes | complex) or node.value is Ellipsis:
             raise self.fail(f"{type(node.value).__name__} literals are not allowed", node)

@@ -296,7 +296,11 @@ class RunEngine:
         self._set_state(stage.name, step.name, status=StepStatus.IN_PROGRESS, started_at=now.isoformat())
         self.log("step_started", stage=stage.name, step=step.name)
         if isinstance(step, InteractiveStep):
-            self.create_work_item(stage, step, row)
+            try:
+                self.create_work_item(stage, step, row)
+            except RunFailed as exc:
+                self.finish_step(stage, row, StepStatus.ERROR, error=str(exc))
+                raise
         else:
             row.available_at = now
             row.attempt = 0
