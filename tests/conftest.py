@@ -36,8 +36,14 @@ def baton(db_path: Path) -> Iterator[Baton]:
 
 def people(baton: Baton) -> None:
     """A small directory: users, a queue and a group."""
-    for name, role in [("admin", "admin"), ("alice", "user"), ("bob", "user"), ("carol", "supervisor"),
-                       ("dave", "user"), ("erin", "user")]:
+    for name, role in [
+        ("admin", "admin"),
+        ("alice", "user"),
+        ("bob", "user"),
+        ("carol", "supervisor"),
+        ("dave", "user"),
+        ("erin", "user"),
+    ]:
         baton.directory.create_user(name, email=f"{name}@example.com", role=role)
     baton.directory.create_group("queue", "legal")
     baton.directory.add_member("queue", "legal", "bob")

@@ -47,13 +47,19 @@ def db_status(args: argparse.Namespace) -> int:
 
     db = Database(args.db)
     state = db.schema_state()
-    info = {"database": db.display_url, "schema": state.current, "latest": state.head,
-            "up_to_date": state.up_to_date}
+    info = {
+        "database": db.display_url,
+        "schema": state.current,
+        "latest": state.head,
+        "up_to_date": state.up_to_date,
+    }
     if args.json:
         print_json(info)
     else:
-        print(f"database: {info['database']}\nschema:   {state.current or '(empty)'}"
-              f"{'' if state.up_to_date else f'  (latest is {state.head}: run baton db upgrade)'}")
+        print(
+            f"database: {info['database']}\nschema:   {state.current or '(empty)'}"
+            f"{'' if state.up_to_date else f'  (latest is {state.head}: run baton db upgrade)'}"
+        )
     return 0
 
 
@@ -88,8 +94,8 @@ def definitions_import(args: argparse.Namespace) -> int:
         except InvalidInput as exc:
             problems.append(exc)
     if problems:
-        for exc in problems:
-            print(exc.describe())
+        for problem in problems:
+            print(problem.describe())
         return 1
     baton = _baton(args)
     for path in args.files:
@@ -117,8 +123,17 @@ def definitions_list(args: argparse.Namespace) -> int:
         return 0
     table(
         ["NAME", "LABEL", "TYPE", "ACTIVE", "LATEST", "RUNS"],
-        [(o.name, o.label, o.type, o.active_version or "-", o.latest_version, sum(v.runs for v in o.versions))
-         for o in items],
+        [
+            (
+                o.name,
+                o.label,
+                o.type,
+                o.active_version or "-",
+                o.latest_version,
+                sum(v.runs for v in o.versions),
+            )
+            for o in items
+        ],
         empty="no orchestrations yet: import one with baton definitions import FILE",
     )
     return 0
@@ -151,33 +166,54 @@ def runs_start(args: argparse.Namespace) -> int:
     if args.json:
         print_json(run)
     else:
-        print(f"started run {run.id} of {run.orchestration} v{run.version}: {run.status}"
-              f"{f' at {run.current_element}' if run.current_element else ''}")
+        print(
+            f"started run {run.id} of {run.orchestration} v{run.version}: {run.status}"
+            f"{f' at {run.current_element}' if run.current_element else ''}"
+        )
     return 0
 
 
 def runs_list(args: argparse.Namespace) -> int:
-    runs = _baton(args).runs.list(status=args.status, orchestration=args.orchestration, limit=args.limit)
+    runs = _baton(args).runs.list(
+        status=args.status, orchestration=args.orchestration, limit=args.limit
+    )
     if args.json:
         print_json(runs)
         return 0
-    table(["RUN", "ORCHESTRATION", "V", "STATUS", "AT", "STARTED", "BY"],
-          [(r.id, r.orchestration, r.version, r.status, r.current_element or "", when(r.started_at), r.started_by)
-           for r in runs], empty="no runs")
+    table(
+        ["RUN", "ORCHESTRATION", "V", "STATUS", "AT", "STARTED", "BY"],
+        [
+            (
+                r.id,
+                r.orchestration,
+                r.version,
+                r.status,
+                r.current_element or "",
+                when(r.started_at),
+                r.started_by,
+            )
+            for r in runs
+        ],
+        empty="no runs",
+    )
     return 0
 
 
 def print_run(detail: RunDetail) -> None:
     run = detail.run
     print(f"Run {run.id} of {run.orchestration} v{run.version}: {run.status}")
-    print(f"  started {when(run.started_at)} by {run.started_by or '-'}"
-          f"{f', ended {when(run.ended_at)}' if run.ended_at else ''}")
+    print(
+        f"  started {when(run.started_at)} by {run.started_by or '-'}"
+        f"{f', ended {when(run.ended_at)}' if run.ended_at else ''}"
+    )
     if run.record_id:
         print(f"  record {run.record_id}")
     if run.error:
         print(f"  error: {run.error}")
     if detail.variables:
-        print("  variables: " + ", ".join(f"{k}={v!r}" for k, v in sorted(detail.variables.items())))
+        print(
+            "  variables: " + ", ".join(f"{k}={v!r}" for k, v in sorted(detail.variables.items()))
+        )
     print("\nStages")
     for stage in detail.stages:
         visit = f" (visit {stage.visit})" if stage.visit > 1 else ""
@@ -187,9 +223,20 @@ def print_run(detail: RunDetail) -> None:
             print(f"    {step.step} [{step.kind}]: {step.status}{extra}")
     if detail.work_items:
         print("\nWork items")
-        table(["ITEM", "STEP", "STATUS", "ASSIGNED TO", "DUE", "DONE BY"],
-              [(w.id, f"{w.stage}.{w.step}", w.status, f"{w.assignee_kind} {w.assignee}", when(w.due_at),
-                w.completed_by or "") for w in detail.work_items])
+        table(
+            ["ITEM", "STEP", "STATUS", "ASSIGNED TO", "DUE", "DONE BY"],
+            [
+                (
+                    w.id,
+                    f"{w.stage}.{w.step}",
+                    w.status,
+                    f"{w.assignee_kind} {w.assignee}",
+                    when(w.due_at),
+                    w.completed_by or "",
+                )
+                for w in detail.work_items
+            ],
+        )
     print("\nHistory")
     for entry in detail.log:
         where = ".".join(p for p in (entry.stage, entry.step) if p)
@@ -224,16 +271,34 @@ def work_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(items)
         return 0
-    table(["ITEM", "TITLE", "ORCHESTRATION", "RUN", "STATUS", "ASSIGNED TO", "CLAIMED BY", "DUE"],
-          [(w.id, w.title, w.orchestration, w.run_id, w.status, f"{w.assignee_kind} {w.assignee}",
-            w.claimed_by or "", when(w.due_at)) for w in items],
-          empty="no open work")
+    table(
+        ["ITEM", "TITLE", "ORCHESTRATION", "RUN", "STATUS", "ASSIGNED TO", "CLAIMED BY", "DUE"],
+        [
+            (
+                w.id,
+                w.title,
+                w.orchestration,
+                w.run_id,
+                w.status,
+                f"{w.assignee_kind} {w.assignee}",
+                w.claimed_by or "",
+                when(w.due_at),
+            )
+            for w in items
+        ],
+        empty="no open work",
+    )
     return 0
 
 
 def work_complete(args: argparse.Namespace) -> int:
-    item = _baton(args).work.complete(args.item_id, _pairs(args.values, "field"), user=args.user,
-                                      outcome=args.outcome, comment=args.comment)
+    item = _baton(args).work.complete(
+        args.item_id,
+        _pairs(args.values, "field"),
+        user=args.user,
+        outcome=args.outcome,
+        comment=args.comment,
+    )
     print(f"work item {item.id} ({item.title}) completed by {item.completed_by}")
     return 0
 
@@ -266,7 +331,9 @@ def records_create(args: argparse.Namespace) -> int:
 
 
 def records_update(args: argparse.Namespace) -> int:
-    _print_record(_baton(args).records.update(args.record_id, _pairs(args.values, "field")), args.json)
+    _print_record(
+        _baton(args).records.update(args.record_id, _pairs(args.values, "field")), args.json
+    )
     return 0
 
 
@@ -275,8 +342,11 @@ def records_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(records)
         return 0
-    table(["ID", "TITLE", "OWNER", "UPDATED"], [(r.id, r.title, r.owner, when(r.updated_at)) for r in records],
-          empty=f"no {args.object} records")
+    table(
+        ["ID", "TITLE", "OWNER", "UPDATED"],
+        [(r.id, r.title, r.owner, when(r.updated_at)) for r in records],
+        empty=f"no {args.object} records",
+    )
     return 0
 
 
@@ -285,7 +355,10 @@ def records_types(args: argparse.Namespace) -> int:
     if args.json:
         print_json(types)
         return 0
-    table(["NAME", "LABEL", "FIELDS"], [(t.name, t.label, ", ".join(f["name"] for f in t.fields)) for t in types])
+    table(
+        ["NAME", "LABEL", "FIELDS"],
+        [(t.name, t.label, ", ".join(f["name"] for f in t.fields)) for t in types],
+    )
     return 0
 
 
@@ -304,10 +377,15 @@ def events_publish(args: argparse.Namespace) -> int:
         try:
             data = json.loads(args.data)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"--data is not valid JSON: {exc.msg} at character {exc.pos}") from None
+            raise InvalidInput(
+                f"--data is not valid JSON: {exc.msg} at character {exc.pos}"
+            ) from None
     event = _baton(args).events.publish(args.name, args.key, data)
-    target = f"delivered to step run {event.consumed_by_step_run_id}" if event.consumed_by_step_run_id else \
-        "stored until a step waits for it"
+    target = (
+        f"delivered to step run {event.consumed_by_step_run_id}"
+        if event.consumed_by_step_run_id
+        else "stored until a step waits for it"
+    )
     print(f"event {event.id} {event.name} [{event.key}]: {target}")
     return 0
 
@@ -317,9 +395,21 @@ def users_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(users)
         return 0
-    table(["USERNAME", "NAME", "ROLE", "E-MAIL", "ACTIVE", "GROUPS", "QUEUES"],
-          [(u.username, u.display_name, u.role, u.email, "yes" if u.active else "no", ", ".join(u.groups),
-            ", ".join(u.queues)) for u in users])
+    table(
+        ["USERNAME", "NAME", "ROLE", "E-MAIL", "ACTIVE", "GROUPS", "QUEUES"],
+        [
+            (
+                u.username,
+                u.display_name,
+                u.role,
+                u.email,
+                "yes" if u.active else "no",
+                ", ".join(u.groups),
+                ", ".join(u.queues),
+            )
+            for u in users
+        ],
+    )
     return 0
 
 
@@ -355,9 +445,19 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def open_app(args: argparse.Namespace) -> int:
-    print("The desktop app is not part of this build yet. Try:\n"
-          "  baton demo                 load demo orchestrations, people, records and runs\n"
-          "  baton work list --user alice\n"
-          "  baton runs list\n"
-          "  baton --help")
+    """Until the desktop app lands: set up the database, load the demo once, say what next."""
+    from engine.services.demo import load_demo
+
+    baton = _baton(args)
+    if not baton.definitions.list():
+        for line in load_demo(baton):
+            print(line)
+    print(f"\nBaton's database: {baton.db.display_url}")
+    print(
+        "The desktop app is not part of this build yet; the command line does everything:\n"
+        "  baton work list --user alice          alice's inbox\n"
+        "  baton runs list                       every run, newest first\n"
+        "  baton runs show 3                     a run's stages, work and history\n"
+        "  baton --help                          all commands"
+    )
     return 0

@@ -33,9 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Baton: long-running business processes that pass between people and systems.",
         epilog="With no command, baton opens the desktop app.",
     )
-    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file (default: $BATON_DATABASE_URL, "
-                        "else baton.sqlite3 in your data directory)")
-    parser.add_argument("--as", dest="actor", metavar="USER", help="act as this user (recorded in the log)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL or SQLite file (default: $BATON_DATABASE_URL, "
+        "else baton.sqlite3 in your data directory)",
+    )
+    parser.add_argument(
+        "--as", dest="actor", metavar="USER", help="act as this user (recorded in the log)"
+    )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
 
     db = groups.add_parser("db", help="the database").add_subparsers(dest="command", required=True)
@@ -45,27 +51,46 @@ def build_parser() -> argparse.ArgumentParser:
     defs = groups.add_parser("definitions", help="orchestration definitions").add_subparsers(
         dest="command", required=True
     )
-    p = _add(defs, "validate", commands.definitions_validate, "check definition files; exit 1 on problems")
+    p = _add(
+        defs,
+        "validate",
+        commands.definitions_validate,
+        "check definition files; exit 1 on problems",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p = _add(defs, "import", commands.definitions_import, "store definition files as new draft versions")
+    p = _add(
+        defs, "import", commands.definitions_import, "store definition files as new draft versions"
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--activate", action="store_true", help="activate the imported versions")
     p = _add(defs, "export", commands.definitions_export, "write a version out as a file")
     p.add_argument("name")
     p.add_argument("--version", type=int, help="version number (default: the latest)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
-    p.add_argument("--format", choices=["yaml", "json"], help="default: from the file name, else yaml")
-    _json_flag(_add(defs, "list", commands.definitions_list, "list orchestrations and their versions"))
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="file to write (default: standard output)"
+    )
+    p.add_argument(
+        "--format", choices=["yaml", "json"], help="default: from the file name, else yaml"
+    )
+    _json_flag(
+        _add(defs, "list", commands.definitions_list, "list orchestrations and their versions")
+    )
     p = _add(defs, "activate", commands.definitions_activate, "make a version the one new runs use")
     p.add_argument("name")
     p.add_argument("--version", type=int, help="version number (default: the latest)")
-    p = _add(defs, "schema", commands.definitions_schema, "print the JSON Schema of definition files")
+    p = _add(
+        defs, "schema", commands.definitions_schema, "print the JSON Schema of definition files"
+    )
     p.add_argument("-o", "--output", metavar="FILE")
 
-    runs = groups.add_parser("runs", help="orchestration runs").add_subparsers(dest="command", required=True)
+    runs = groups.add_parser("runs", help="orchestration runs").add_subparsers(
+        dest="command", required=True
+    )
     p = _add(runs, "start", commands.runs_start, "start a run of an orchestration's active version")
     p.add_argument("name")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="an input variable")
+    p.add_argument(
+        "--input", action="append", default=[], metavar="NAME=VALUE", help="an input variable"
+    )
     p.add_argument("--record", type=int, metavar="ID", help="the record the run is about")
     _json_flag(p)
     p = _add(runs, "list", commands.runs_list, "list runs, newest first")
@@ -80,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     p.add_argument("--reason", required=True)
 
-    work = groups.add_parser("work", help="work items").add_subparsers(dest="command", required=True)
-    p = _add(work, "list", commands.work_list, "open work items (of a user, their groups and queues)")
+    work = groups.add_parser("work", help="work items").add_subparsers(
+        dest="command", required=True
+    )
+    p = _add(
+        work, "list", commands.work_list, "open work items (of a user, their groups and queues)"
+    )
     p.add_argument("--user", metavar="U")
     p.add_argument("--all", action="store_true", help="include completed and canceled items")
     _json_flag(p)
@@ -96,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("item_id", type=int, metavar="ITEM_ID")
         p.add_argument("--user", required=True, metavar="U")
 
-    records = groups.add_parser("records", help="records").add_subparsers(dest="command", required=True)
+    records = groups.add_parser("records", help="records").add_subparsers(
+        dest="command", required=True
+    )
     p = _add(records, "create", commands.records_create, "create a record (fires record triggers)")
     p.add_argument("object")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
@@ -110,11 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100)
     _json_flag(p)
     _json_flag(_add(records, "types", commands.records_types, "list object types"))
-    p = _add(records, "define", commands.records_define, "create or replace object types from a file")
+    p = _add(
+        records, "define", commands.records_define, "create or replace object types from a file"
+    )
     p.add_argument("file")
 
-    events = groups.add_parser("events", help="external events").add_subparsers(dest="command", required=True)
-    p = _add(events, "publish", commands.events_publish, "publish an event to the step waiting for it")
+    events = groups.add_parser("events", help="external events").add_subparsers(
+        dest="command", required=True
+    )
+    p = _add(
+        events, "publish", commands.events_publish, "publish an event to the step waiting for it"
+    )
     p.add_argument("name")
     p.add_argument("--key", required=True, help="correlation key")
     p.add_argument("--data", help="a JSON object")

@@ -82,7 +82,7 @@ class Checker:
     def _step_outputs(self, step: dict[str, Any]) -> set[str] | None:
         """Outputs a step can have, or None when they cannot be known."""
         if step.get("kind") == "interactive":
-            form = _dict(self.forms.get(step.get("form")))
+            form = _dict(self.forms.get(str(step.get("form"))))
             fields = {n for f in _list(form.get("fields")) if (n := _str(_dict(f).get("name")))}
             return fields | set(INTERACTIVE_OUTPUTS)
         outputs = set()

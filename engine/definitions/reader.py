@@ -42,7 +42,7 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in definition files", event.start_mark
             )
@@ -52,7 +52,7 @@ class _Loader(yaml.SafeLoader):
                 None,
                 None,
                 f"the file is nested more than {MAX_DEPTH} levels deep",
-                self.peek_event().start_mark,
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
             )
         try:
             return super().compose_node(parent, index)

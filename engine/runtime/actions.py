@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.definitions.durations import parse_duration
 from engine.definitions.model import (
     CreateRecord,
     HttpRequest,
@@ -26,7 +27,6 @@ from engine.definitions.model import (
     WaitForEvent,
     WaitUntil,
 )
-from engine.definitions.durations import parse_duration
 from engine.expressions.helpers import text as as_text
 from engine.runtime import notify
 from engine.runtime.engine import RunEngine, RunFailed
@@ -97,7 +97,9 @@ def _typed_values(
     return clean
 
 
-def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> dict[str, Any] | Wait | ExternalCall:
+def run_inline(
+    engine: RunEngine, row: StepRunRow, action: Any, where: str
+) -> dict[str, Any] | Wait | ExternalCall:
     """Do an inline action now; return its outputs, a Wait, or an ExternalCall to make."""
     session = engine.session
     if isinstance(action, SetVariables):
@@ -106,26 +108,41 @@ def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> d
         engine.log("variables_set", step=row.step, details=values)
         return {}
     if isinstance(action, CreateRecord):
-        object_type = session.scalar(select(ObjectTypeRow).where(ObjectTypeRow.name == action.object))
+        object_type = session.scalar(
+            select(ObjectTypeRow).where(ObjectTypeRow.name == action.object)
+        )
         if object_type is None:
             raise RunFailed(f"{where}: no object type named '{action.object}'")
         data = _typed_values(engine, object_type, action.values, where)
         owner = data.pop("owner", None)
         now = utcnow()
-        record = RecordRow(object_type_id=object_type.id, data=data, owner=owner, created_at=now,
-                           created_by=engine.actor, updated_at=now, updated_by=engine.actor, row_version=1)
-        session.add(record)
+        new = RecordRow(
+            object_type_id=object_type.id,
+            data=data,
+            owner=owner,
+            created_at=now,
+            created_by=engine.actor,
+            updated_at=now,
+            updated_by=engine.actor,
+            row_version=1,
+        )
+        session.add(new)
         session.flush()
-        engine.log("record_created", step=row.step, message=f"{object_type.label} {record.id}")
+        engine.log("record_created", step=row.step, message=f"{object_type.label} {new.id}")
         from engine.runtime.triggers import on_record_saved
 
-        on_record_saved(session, record, None, engine.actor, exclude_run_id=engine.run.id)
-        return {action.output: record.id} if action.output else {}
+        on_record_saved(session, new, None, engine.actor, exclude_run_id=engine.run.id)
+        return {action.output: new.id} if action.output else {}
     if isinstance(action, UpdateRecord):
         record_id = engine.value(action.record, where)
-        record = session.get(RecordRow, record_id, with_for_update=True) if isinstance(record_id, int) else None
-        if record is None:
+        target = (
+            session.get(RecordRow, record_id, with_for_update=True)
+            if isinstance(record_id, int)
+            else None
+        )
+        if target is None:
             raise RunFailed(f"{where}: no record with id {record_id!r}")
+        record = target
         object_type = session.get_one(ObjectTypeRow, record.object_type_id)
         data = _typed_values(engine, object_type, action.values, where)
         from engine.runtime.context import record_context
@@ -140,8 +157,12 @@ def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> d
         record.row_version += 1
         session.flush()
         engine.changed()
-        engine.log("record_updated", step=row.step, message=f"{object_type.label} {record.id}",
-                   details={k: _plain(v) for k, v in data.items()})
+        engine.log(
+            "record_updated",
+            step=row.step,
+            message=f"{object_type.label} {record.id}",
+            details={k: _plain(v) for k, v in data.items()},
+        )
         on_record_saved(session, record, previous, engine.actor, exclude_run_id=engine.run.id)
         return {}
     if isinstance(action, SendEmail):
@@ -152,7 +173,9 @@ def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> d
             for email in notify.recipient_emails(session, render(engine, recipient, where)):
                 notify.queue_email(session, email, subject, body, engine.run.id)
                 sent.append(email)
-        engine.log("email_queued", step=row.step, message=f"to {', '.join(sent) or 'nobody'}: {subject}")
+        engine.log(
+            "email_queued", step=row.step, message=f"to {', '.join(sent) or 'nobody'}: {subject}"
+        )
         return {}
     if isinstance(action, WaitUntil):
         moment = engine.value(action.until, where)
@@ -172,7 +195,9 @@ def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> d
         key = as_text(engine.value(action.key, where))
         event = session.scalar(
             select(EventRow)
-            .where(EventRow.name == action.event, EventRow.key == key, EventRow.consumed_at.is_(None))
+            .where(
+                EventRow.name == action.event, EventRow.key == key, EventRow.consumed_at.is_(None)
+            )
             .order_by(EventRow.id)
             .limit(1)
         )
@@ -186,16 +211,25 @@ def run_inline(engine: RunEngine, row: StepRunRow, action: Any, where: str) -> d
     if isinstance(action, StartOrchestration):
         from engine.runtime.starting import start_run_by_name
 
-        inputs = {k: _plain(engine.value(v, where)) for k, v in action.inputs.items()}
+        child_inputs = {k: _plain(engine.value(v, where)) for k, v in action.inputs.items()}
         child = start_run_by_name(
-            session, action.orchestration, inputs, record_id=engine.run.record_id, actor=engine.actor,
-            parent_run_id=engine.run.id, parent_step_run_id=row.id if action.wait else None,
+            session,
+            action.orchestration,
+            child_inputs,
+            record_id=engine.run.record_id,
+            actor=engine.actor,
+            parent_run_id=engine.run.id,
+            parent_step_run_id=row.id if action.wait else None,
         )
-        engine.log("child_run_started", step=row.step, message=f"run {child.id} of {action.orchestration}")
+        engine.log(
+            "child_run_started", step=row.step, message=f"run {child.id} of {action.orchestration}"
+        )
         if action.wait and child.status not in ("Completed", "Canceled", "Error"):
             return Wait(until=None, event="child_run", key=str(child.id))
         if action.wait and child.status != "Completed":
-            raise ActionFailed(f"run {child.id} of {action.orchestration} ended {child.status}: {child.error}")
+            raise ActionFailed(
+                f"run {child.id} of {action.orchestration} ended {child.status}: {child.error}"
+            )
         outputs = {"run_id": child.id, "variables": dict(child.variables or {})}
         return {action.output: outputs} if action.output else {}
     if isinstance(action, HttpRequest | PythonAction):
@@ -237,9 +271,11 @@ def call_external(call: ExternalCall) -> Any:
         headers = dict(call.inputs.get("headers") or {})
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
-        request = urllib.request.Request(call.inputs["url"], data=data, method=action.method, headers=headers)
+        request = urllib.request.Request(
+            call.inputs["url"], data=data, method=action.method, headers=headers
+        )
         try:
-            with urllib.request.urlopen(request, timeout=action.timeout_seconds) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=action.timeout_seconds) as response:
                 status = response.status
                 payload = response.read(1_000_000).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
@@ -247,7 +283,9 @@ def call_external(call: ExternalCall) -> Any:
         except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
             raise ActionFailed(f"HTTP {action.method} {call.inputs['url']} failed: {exc}") from None
         if status not in action.expect_status:
-            raise ActionFailed(f"HTTP {action.method} {call.inputs['url']} answered {status}: {payload[:200]}")
+            raise ActionFailed(
+                f"HTTP {action.method} {call.inputs['url']} answered {status}: {payload[:200]}"
+            )
         try:
             parsed: Any = json.loads(payload) if payload else None
         except json.JSONDecodeError:
@@ -256,11 +294,15 @@ def call_external(call: ExternalCall) -> Any:
     registry = plugin_actions()
     entry = registry.get(action.action)
     if entry is None:
-        raise ActionFailed(f"no Python action named '{action.action}' is installed (entry points baton.actions)")
+        raise ActionFailed(
+            f"no Python action named '{action.action}' is installed (entry points baton.actions)"
+        )
     try:
         function = entry.load()
         return _plain(function(**call.inputs))
     except ActionFailed:
         raise
     except Exception as exc:  # a plugin's failure is a step failure, never a worker crash
-        raise ActionFailed(f"Python action '{action.action}' raised {type(exc).__name__}: {exc}") from None
+        raise ActionFailed(
+            f"Python action '{action.action}' raised {type(exc).__name__}: {exc}"
+        ) from None

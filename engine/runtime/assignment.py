@@ -59,5 +59,5 @@ def resolve_assignee(
         raise AssignmentError(f"{described} resolved to {value!r}, not a username")
     for prefix in ("queue:", "group:"):
         if value.startswith(prefix):
-            return _group(session, prefix[:-1], value[len(prefix):], described)
+            return _group(session, prefix[:-1], value[len(prefix) :], described)
     return _user(session, value, described)

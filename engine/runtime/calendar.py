@@ -47,7 +47,9 @@ def add_business_hours(start: dt.datetime, hours: float) -> dt.datetime:
     return moment
 
 
-def due_date(session: Session, start: dt.datetime, duration: str, calendar: str | None) -> dt.datetime:
+def due_date(
+    session: Session, start: dt.datetime, duration: str, calendar: str | None
+) -> dt.datetime:
     value = parse_duration(duration)
     if not value.business:
         return start + value.as_timedelta()

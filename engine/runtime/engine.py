@@ -73,15 +73,20 @@ class RunEngine:
         try:
             return evaluate_condition(expression, self.names())
         except ExpressionError as exc:
-            raise RunFailed(f"{where}: expression '{expression}' failed: {exc.describe()}") from None
+            raise RunFailed(
+                f"{where}: expression '{expression}' failed: {exc.describe()}"
+            ) from None
 
     def value(self, expression: str, where: str) -> Any:
         try:
             return evaluate(expression, self.names())
         except ExpressionError as exc:
-            raise RunFailed(f"{where}: expression '{expression}' failed: {exc.describe()}") from None
+            raise RunFailed(
+                f"{where}: expression '{expression}' failed: {exc.describe()}"
+            ) from None
 
-    def _set_state(self, stage: str, step: str | None = None, **values: Any) -> None:
+    def _set_state(self, stage: str, step: str | None, values: dict[str, Any]) -> None:
+        """Update the snapshot expressions read: a stage's entry, or one step's within it."""
         state = dict(self.run.state or {})
         entry = dict(state.get(stage, {}))
         if step is None:
@@ -109,7 +114,9 @@ class RunEngine:
     def step_runs(self, stage_run: StageRunRow) -> list[StepRunRow]:
         return list(
             self.session.scalars(
-                select(StepRunRow).where(StepRunRow.stage_run_id == stage_run.id).order_by(StepRunRow.id)
+                select(StepRunRow)
+                .where(StepRunRow.stage_run_id == stage_run.id)
+                .order_by(StepRunRow.id)
             )
         )
 
@@ -121,7 +128,9 @@ class RunEngine:
 
     def start(self) -> None:
         """Enter the first element of a new run."""
-        self.log("run_started", message=f"started {self.pinned.orchestration} v{self.pinned.version}")
+        self.log(
+            "run_started", message=f"started {self.pinned.orchestration} v{self.pinned.version}"
+        )
         first = self.definition.elements[0].name if self.definition.elements else None
         self.guarded(lambda: self.enter(first))
 
@@ -158,12 +167,20 @@ class RunEngine:
         for outcome in decision.outcomes:
             where = f"decision '{decision.name}', outcome '{outcome.name}'"
             if self.condition(outcome.when, where):
-                self.log("decision", stage=decision.name, message=f"outcome '{outcome.name}' → {outcome.next}",
-                         details={"outcome": outcome.name})
+                self.log(
+                    "decision",
+                    stage=decision.name,
+                    message=f"outcome '{outcome.name}' → {outcome.next}",
+                    details={"outcome": outcome.name},
+                )
                 return None if outcome.next == "end" else outcome.next
         target = decision.default
-        self.log("decision", stage=decision.name, message=f"no outcome was true → default {target}",
-                 details={"outcome": None})
+        self.log(
+            "decision",
+            stage=decision.name,
+            message=f"no outcome was true → default {target}",
+            details={"outcome": None},
+        )
         return None if target in (None, "end") else target
 
     def enter_stage(self, stage: Stage) -> None:
@@ -175,12 +192,18 @@ class RunEngine:
             )
         now = utcnow()
         stage_run = StageRunRow(
-            run_id=self.run.id, stage=stage.name, visit=visits, status=StageStatus.IN_PROGRESS, started_at=now
+            run_id=self.run.id,
+            stage=stage.name,
+            visit=visits,
+            status=StageStatus.IN_PROGRESS,
+            started_at=now,
         )
         self.session.add(stage_run)
         self.session.flush()
         fresh = {s.name: {"status": StepStatus.NOT_STARTED, "outputs": {}} for s in stage.steps}
-        self._set_state(stage.name, status=StageStatus.IN_PROGRESS, visits=visits, **fresh)
+        self._set_state(
+            stage.name, None, {"status": StageStatus.IN_PROGRESS, "visits": visits, **fresh}
+        )
         steps = [
             StepRunRow(
                 run_id=self.run.id,
@@ -196,7 +219,9 @@ class RunEngine:
         ]
         self.session.add_all(steps)
         self.session.flush()
-        self.log("stage_started", stage=stage.name, message=f"visit {visits}" if visits > 1 else None)
+        self.log(
+            "stage_started", stage=stage.name, message=f"visit {visits}" if visits > 1 else None
+        )
         self.evaluate_stage(stage_run, steps, first=True)
 
     def evaluate_stage(
@@ -229,16 +254,24 @@ class RunEngine:
                         self.start_step(stage, step, row)
                         progress = True
                     elif decision == "skip":
-                        self.finish_step(stage, row, StepStatus.SKIPPED, message="start condition was false")
+                        self.finish_step(
+                            stage, row, StepStatus.SKIPPED, message="start condition was false"
+                        )
                         progress = True
                 elif (
                     row.status == StepStatus.IN_PROGRESS
                     and isinstance(step, InteractiveStep)
                     and step.completion
-                    and self.condition(step.completion, f"completion of step '{stage.name}.{step.name}'")
+                    and self.condition(
+                        step.completion, f"completion of step '{stage.name}.{step.name}'"
+                    )
                 ):
-                    self.close_work_items(row, WorkStatus.CANCELED, "completed by its completion condition")
-                    self.finish_step(stage, row, StepStatus.COMPLETED, message="completion condition became true")
+                    self.close_work_items(
+                        row, WorkStatus.CANCELED, "completed by its completion condition"
+                    )
+                    self.finish_step(
+                        stage, row, StepStatus.COMPLETED, message="completion condition became true"
+                    )
                     progress = True
             first = False
             if self.run.status != RunStatus.IN_PROGRESS:
@@ -261,7 +294,9 @@ class RunEngine:
             done = all(rows[name].status in StepStatus.DONE for name in start.steps)
             return "start" if done else "wait"
         assert start.expression is not None
-        holds = self.condition(start.expression, f"start condition of step '{stage.name}.{step.name}'")
+        holds = self.condition(
+            start.expression, f"start condition of step '{stage.name}.{step.name}'"
+        )
         if holds:
             return "start"
         if start.mode == WaitMode.once:
@@ -283,17 +318,21 @@ class RunEngine:
                 self.discontinue_step(stage, row, "the stage exited")
         stage_run.status = StageStatus.COMPLETED
         stage_run.ended_at = utcnow()
-        self._set_state(stage.name, status=StageStatus.COMPLETED)
+        self._set_state(stage.name, None, {"status": StageStatus.COMPLETED})
         self.log("stage_completed", stage=stage.name)
         self.enter(self.definition.next_of(stage))
 
     # ------------------------------------------------------------ steps
 
-    def start_step(self, stage: Stage, step: InteractiveStep | BackgroundStep, row: StepRunRow) -> None:
+    def start_step(
+        self, stage: Stage, step: InteractiveStep | BackgroundStep, row: StepRunRow
+    ) -> None:
         now = utcnow()
         row.status = StepStatus.IN_PROGRESS
         row.started_at = now
-        self._set_state(stage.name, step.name, status=StepStatus.IN_PROGRESS, started_at=now.isoformat())
+        self._set_state(
+            stage.name, step.name, {"status": StepStatus.IN_PROGRESS, "started_at": now.isoformat()}
+        )
         self.log("step_started", stage=stage.name, step=step.name)
         if isinstance(step, InteractiveStep):
             try:
@@ -310,7 +349,9 @@ class RunEngine:
         assert step.assignee is not None
         where = f"step '{stage.name}.{step.name}'"
         try:
-            kind, assignee = resolve_assignee(self.session, step.assignee, lambda e: self.value(e, where))
+            kind, assignee = resolve_assignee(
+                self.session, step.assignee, lambda e: self.value(e, where)
+            )
         except AssignmentError as exc:
             raise RunFailed(f"{where} cannot be assigned: {exc}") from None
         now = utcnow()
@@ -339,7 +380,8 @@ class RunEngine:
             stage=stage.name,
             step=step.name,
             work_item_id=item.id,
-            message=f"assigned to {kind} {assignee}" + (f", due {due:%Y-%m-%d %H:%M} UTC" if due else ""),
+            message=f"assigned to {kind} {assignee}"
+            + (f", due {due:%Y-%m-%d %H:%M} UTC" if due else ""),
         )
         notify.work_assigned(self.session, self.run, item, self.pinned)
         return item
@@ -366,7 +408,7 @@ class RunEngine:
         if status == StepStatus.COMPLETED:
             entry["completed_at"] = now.isoformat()
             entry["completed_by"] = completed_by
-        self._set_state(stage.name, row.step, **entry)
+        self._set_state(stage.name, row.step, entry)
         event = {
             StepStatus.COMPLETED: "step_completed",
             StepStatus.SKIPPED: "step_skipped",
@@ -374,8 +416,13 @@ class RunEngine:
             StepStatus.CANCELED: "step_canceled",
             StepStatus.ERROR: "step_failed",
         }[status]
-        self.log(event, stage=stage.name, step=row.step, message=message or error,
-                 actor=completed_by or self.actor)
+        self.log(
+            event,
+            stage=stage.name,
+            step=row.step,
+            message=message or error,
+            actor=completed_by or self.actor,
+        )
 
     def discontinue_step(self, stage: Stage, row: StepRunRow, reason: str) -> None:
         self.close_work_items(row, WorkStatus.CANCELED, reason)
@@ -395,11 +442,20 @@ class RunEngine:
             item.status = status
             item.completed_at = utcnow()
             item.row_version += 1
-            self.log("work_item_canceled", stage=item.stage, step=item.step, work_item_id=item.id,
-                     message=reason)
+            self.log(
+                "work_item_canceled",
+                stage=item.stage,
+                step=item.step,
+                work_item_id=item.id,
+                message=reason,
+            )
 
     def complete_step(
-        self, row: StepRunRow, outputs: dict[str, Any], *, completed_by: str | None = None,
+        self,
+        row: StepRunRow,
+        outputs: dict[str, Any],
+        *,
+        completed_by: str | None = None,
         message: str | None = None,
     ) -> None:
         """A step finished its work; move the run on."""
@@ -407,8 +463,14 @@ class RunEngine:
         row.lease_owner = None
         row.lease_expires_at = None
         row.available_at = None
-        self.finish_step(stage, row, StepStatus.COMPLETED, outputs=outputs, completed_by=completed_by,
-                         message=message)
+        self.finish_step(
+            stage,
+            row,
+            StepStatus.COMPLETED,
+            outputs=outputs,
+            completed_by=completed_by,
+            message=message,
+        )
         self.guarded(lambda: self.evaluate_stage())
 
     def fail_step(self, row: StepRunRow, error: str) -> None:
@@ -423,8 +485,12 @@ class RunEngine:
         row.available_at = None
         self.finish_step(stage, row, StepStatus.ERROR, error=error)
         if policy == OnFailure.continue_:
-            self.log("step_failure_ignored", stage=stage.name, step=row.step,
-                     message="the step is set to continue on failure")
+            self.log(
+                "step_failure_ignored",
+                stage=stage.name,
+                step=row.step,
+                message="the step is set to continue on failure",
+            )
             self.guarded(lambda: self.evaluate_stage())
             return
         stage_run = self.session.get_one(StageRunRow, row.stage_run_id)
@@ -446,7 +512,7 @@ class RunEngine:
         stage_run.status = StageStatus.ERROR
         stage_run.error = error
         stage_run.ended_at = utcnow()
-        self._set_state(stage.name, status=StageStatus.ERROR)
+        self._set_state(stage.name, None, {"status": StageStatus.ERROR})
         self.log("stage_failed", stage=stage.name, message=error)
 
     # ------------------------------------------------------------ the run as a whole
@@ -483,7 +549,7 @@ class RunEngine:
                     self.finish_step(stage, row, StepStatus.CANCELED, message=reason)
             stage_run.status = StageStatus.CANCELED
             stage_run.ended_at = utcnow()
-            self._set_state(stage.name, status=StageStatus.CANCELED)
+            self._set_state(stage.name, None, {"status": StageStatus.CANCELED})
         self.run.status = RunStatus.CANCELED
         self.run.ended_at = utcnow()
         self.log("run_canceled", message=reason)

@@ -46,7 +46,9 @@ def check_submission(
                 ok = evaluate_condition(field.validation.expression, {**names, "value": value})
             except ExpressionError as exc:
                 ok = False
-                problems[field.name] = f"{field.validation.message} (check failed: {exc.describe()})"
+                problems[field.name] = (
+                    f"{field.validation.message} (check failed: {exc.describe()})"
+                )
                 continue
             if not ok:
                 problems[field.name] = field.validation.message

@@ -25,7 +25,9 @@ def background_work_ready(session: Session) -> None:
 
 def _emails_for(session: Session, kind: str, name: str) -> list[str]:
     if kind == "user":
-        email = session.scalar(select(User.email).where(User.username == name, User.active.is_(True)))
+        email = session.scalar(
+            select(User.email).where(User.username == name, User.active.is_(True))
+        )
         return [email] if email else []
     group = session.scalar(select(Group).where(Group.kind == kind, Group.name == name))
     if group is None:
@@ -49,14 +51,23 @@ def recipient_emails(session: Session, recipient: str) -> list[str]:
         return [recipient]
     for prefix in ("queue:", "group:"):
         if recipient.startswith(prefix):
-            return _emails_for(session, prefix[:-1], recipient[len(prefix):])
+            return _emails_for(session, prefix[:-1], recipient[len(prefix) :])
     return _emails_for(session, "user", recipient)
 
 
 def queue_email(session: Session, to: str, subject: str, body: str, run_id: int | None) -> None:
     session.add(
-        OutboxRow(kind="email", recipient=to, subject=subject[:400], body=body, run_id=run_id,
-                  status="pending", attempts=0, next_attempt_at=utcnow(), created_at=utcnow())
+        OutboxRow(
+            kind="email",
+            recipient=to,
+            subject=subject[:400],
+            body=body,
+            run_id=run_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+        )
     )
     note_change(session, "outbox")
 
@@ -83,7 +94,13 @@ def run_failed(session: Session, run: RunRow, pinned: Pinned, error: str) -> Non
     )
     for recipient in pinned.definition.error_recipients:
         for email in recipient_emails(session, recipient):
-            queue_email(session, email, f"[Baton] Run {run.id} of {pinned.orchestration} failed", body, run.id)
+            queue_email(
+                session,
+                email,
+                f"[Baton] Run {run.id} of {pinned.orchestration} failed",
+                body,
+                run.id,
+            )
 
 
 def run_finished(session: Session, run: RunRow) -> None:
@@ -92,6 +109,10 @@ def run_finished(session: Session, run: RunRow) -> None:
     if run.parent_step_run_id is None:
         return
     parent = session.get(StepRunRow, run.parent_step_run_id)
-    if parent is not None and parent.status == StepStatus.IN_PROGRESS and parent.wait_event == "child_run":
+    if (
+        parent is not None
+        and parent.status == StepStatus.IN_PROGRESS
+        and parent.wait_event == "child_run"
+    ):
         parent.available_at = utcnow()
         background_work_ready(session)

@@ -25,13 +25,17 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
     definition = definition_for(session, version_id).definition
     declared = {v.name: v for v in definition.variables}
     problems: list[str] = []
-    values: dict[str, Any] = {v.name: v.default for v in definition.variables if v.default is not None}
+    values: dict[str, Any] = {
+        v.name: v.default for v in definition.variables if v.default is not None
+    }
     for name, raw in inputs.items():
         variable = declared.get(name)
         if variable is None or not variable.input:
             inputs_ = [v.name for v in definition.variables if v.input]
-            problems.append(f"{name}: not an input of '{definition.name}'{did_you_mean(name, inputs_)}"
-                            f" (inputs: {', '.join(inputs_) or 'none'})")
+            problems.append(
+                f"{name}: not an input of '{definition.name}'{did_you_mean(name, inputs_)}"
+                f" (inputs: {', '.join(inputs_) or 'none'})"
+            )
             continue
         kind = _VALUE_KINDS.get(variable.type, variable.type.value)
         try:
@@ -81,15 +85,15 @@ def start_run(
     return run
 
 
-def start_run_by_name(
-    session: Session, name: str, inputs: dict[str, Any], **kwargs: Any
-) -> RunRow:
+def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRow:
     orchestration = session.scalar(select(OrchestrationRow).where(OrchestrationRow.name == name))
     if orchestration is None:
         names = session.scalars(select(OrchestrationRow.name)).all()
         raise NotFound(f"no orchestration named '{name}'{did_you_mean(name, names)}")
     version = session.scalar(
-        select(VersionRow).where(VersionRow.orchestration_id == orchestration.id, VersionRow.status == "active")
+        select(VersionRow).where(
+            VersionRow.orchestration_id == orchestration.id, VersionRow.status == "active"
+        )
     )
     if version is None:
         raise Conflict(

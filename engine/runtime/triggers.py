@@ -69,8 +69,13 @@ def on_record_saved(
                 continue
             orchestration = session.get_one(OrchestrationRow, version.orchestration_id)
             run = start_run(session, orchestration, version, {}, record_id=record.id, actor=actor)
-            write_log(session, run.id, "triggered", actor=actor,
-                      message=f"{object_type.label} {record.id} was {event}")
+            write_log(
+                session,
+                run.id,
+                "triggered",
+                actor=actor,
+                message=f"{object_type.label} {record.id} was {event}",
+            )
             started.append(run.id)
         # Runs that have this record as context re-evaluate what they wait on.
         waiting = session.scalars(
@@ -81,9 +86,9 @@ def on_record_saved(
             )
         ).all()
         for run_id in waiting:
-            run = lock_run(session, run_id)
-            if run is not None and run.status == RunStatus.IN_PROGRESS:
-                engine = RunEngine(session, run, actor=actor)
+            other = lock_run(session, run_id)
+            if other is not None and other.status == RunStatus.IN_PROGRESS:
+                engine = RunEngine(session, other, actor=actor)
                 engine.guarded(engine.evaluate_stage)
         return started
     finally:

@@ -57,8 +57,13 @@ def _open_item(session: Session, item_id: int, username: str) -> WorkItemRow:
             "your submission was not applied"
         )
     if item.status == WorkStatus.CANCELED:
-        raise Conflict(f"work item {item_id} ({item.title}) was canceled; there is nothing left to do")
-    if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
+        raise Conflict(
+            f"work item {item_id} ({item.title}) was canceled; there is nothing left to do"
+        )
+    if (
+        session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+        is None
+    ):
         raise PermissionDenied(f"'{username}' is not an active user")
     if not can_act(session, item, username):
         raise PermissionDenied(
@@ -66,7 +71,9 @@ def _open_item(session: Session, item_id: int, username: str) -> WorkItemRow:
             f"and '{username}' is not {'that user' if item.assignee_kind == 'user' else 'a member'}"
         )
     if item.claimed_by is not None and item.claimed_by != username:
-        raise Conflict(f"work item {item_id} is claimed by {item.claimed_by}; ask them to release it")
+        raise Conflict(
+            f"work item {item_id} is claimed by {item.claimed_by}; ask them to release it"
+        )
     return item
 
 
@@ -87,7 +94,9 @@ def complete_work_item(
         raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
     step_run = session.get_one(StepRunRow, item.step_run_id)
     if step_run.status != StepStatus.IN_PROGRESS:
-        raise Conflict(f"step '{item.stage}.{item.step}' is {step_run.status}; the item cannot be completed")
+        raise Conflict(
+            f"step '{item.stage}.{item.step}' is {step_run.status}; the item cannot be completed"
+        )
     engine = RunEngine(session, run, actor=username)
     step = next(s for s in stage_of(engine.definition, item.stage).steps if s.name == item.step)
     assert isinstance(step, InteractiveStep) and step.form is not None
@@ -106,8 +115,15 @@ def complete_work_item(
     item.values = clean
     item.comment = comment
     item.row_version += 1
-    engine.log("work_item_completed", stage=item.stage, step=item.step, work_item_id=item.id,
-               message=comment, actor=username, details={"outcome": clean.get("outcome")})
+    engine.log(
+        "work_item_completed",
+        stage=item.stage,
+        step=item.step,
+        work_item_id=item.id,
+        message=comment,
+        actor=username,
+        details={"outcome": clean.get("outcome")},
+    )
     outputs = {**clean, "comment": comment}
     engine.complete_step(step_run, outputs, completed_by=username)
     return item
@@ -116,15 +132,24 @@ def complete_work_item(
 def claim(session: Session, item_id: int, username: str) -> WorkItemRow:
     item = _open_item(session, item_id, username)
     if item.assignee_kind == "user":
-        raise Conflict(f"work item {item_id} is assigned to {item.assignee} alone; there is nothing to claim")
+        raise Conflict(
+            f"work item {item_id} is assigned to {item.assignee} alone; there is nothing to claim"
+        )
     if item.claimed_by == username:
         return item
     item.claimed_by = username
     item.claimed_at = utcnow()
     item.status = WorkStatus.CLAIMED
     item.row_version += 1
-    write_log(session, item.run_id, "work_item_claimed", actor=username, stage=item.stage,
-              step=item.step, work_item_id=item.id)
+    write_log(
+        session,
+        item.run_id,
+        "work_item_claimed",
+        actor=username,
+        stage=item.stage,
+        step=item.step,
+        work_item_id=item.id,
+    )
     return item
 
 
@@ -136,6 +161,13 @@ def release(session: Session, item_id: int, username: str) -> WorkItemRow:
     item.claimed_at = None
     item.status = WorkStatus.ASSIGNED
     item.row_version += 1
-    write_log(session, item.run_id, "work_item_released", actor=username, stage=item.stage,
-              step=item.step, work_item_id=item.id)
+    write_log(
+        session,
+        item.run_id,
+        "work_item_released",
+        actor=username,
+        stage=item.stage,
+        step=item.step,
+        work_item_id=item.id,
+    )
     return item

@@ -58,7 +58,7 @@ def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
 def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
     base = step.retry.backoff_seconds * (2 ** max(attempt - 1, 0))
     capped = min(base, step.retry.max_backoff_seconds)
-    return dt.timedelta(seconds=capped * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not crypto)
+    return dt.timedelta(seconds=capped * random.uniform(0.8, 1.2))
 
 
 class StepRunner:
@@ -88,7 +88,9 @@ class StepRunner:
 
     def _advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
         now = utcnow()
-        row = session.get(StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True)
+        row = session.get(
+            StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True
+        )
         if row is None or row.status != StepStatus.IN_PROGRESS:
             return None
         taken_over = False
@@ -131,25 +133,44 @@ class StepRunner:
                 action = step.actions[row.action_index]
                 if child.status != RunStatus.COMPLETED:
                     row.wait_event = row.wait_key = None
-                    return self._failed(engine, row, step, f"run {child.id} ended {child.status}: {child.error}", now)
+                    return self._failed(
+                        engine,
+                        row,
+                        step,
+                        f"run {child.id} ended {child.status}: {child.error}",
+                        now,
+                    )
                 output = getattr(action, "output", None)
                 if output:
                     outputs[output] = {"run_id": child.id, "variables": dict(child.variables or {})}
             else:
-                return self._failed(engine, row, step, f"no event '{row.wait_event}' with key "
-                                    f"'{row.wait_key}' arrived before the timeout", now, retry=False)
+                return self._failed(
+                    engine,
+                    row,
+                    step,
+                    f"no event '{row.wait_event}' with key "
+                    f"'{row.wait_key}' arrived before the timeout",
+                    now,
+                    retry=False,
+                )
             row.wait_event = row.wait_key = None
             row.outputs = outputs
             row.action_index += 1
         elif taken_over:
             # The worker that held the lease died or stalled: this is a new attempt, and
             # bumping the number fences the old worker out should it ever come back.
-            engine.log("lease_expired", stage=stage.name, step=step.name,
-                       message=f"worker {row.lease_owner} did not finish attempt {row.attempt}")
+            engine.log(
+                "lease_expired",
+                stage=stage.name,
+                step=step.name,
+                message=f"worker {row.lease_owner} did not finish attempt {row.attempt}",
+            )
             row.lease_owner = None
             row.lease_expires_at = None
             if row.attempt >= step.retry.attempts:
-                return self._failed(engine, row, step, "the worker running it stopped responding", now)
+                return self._failed(
+                    engine, row, step, "the worker running it stopped responding", now
+                )
             row.attempt += 1
         elif row.action_index == 0 and row.attempt == 0:
             row.attempt = 1
@@ -158,14 +179,18 @@ class StepRunner:
                 action = step.actions[row.action_index]
                 savepoint = session.begin_nested()
                 try:
-                    result = run_inline(engine, row, action, f"{where}, action {row.action_index + 1}")
+                    result = run_inline(
+                        engine, row, action, f"{where}, action {row.action_index + 1}"
+                    )
                     savepoint.commit()
                 except (ActionFailed, RunFailed):
                     savepoint.rollback()
                     raise
                 if isinstance(result, ExternalCall):
                     row.lease_owner = self.owner
-                    row.lease_expires_at = now + dt.timedelta(seconds=step.timeout_seconds) + LEASE_MARGIN
+                    row.lease_expires_at = (
+                        now + dt.timedelta(seconds=step.timeout_seconds) + LEASE_MARGIN
+                    )
                     # Due again when the lease runs out: then another worker takes over.
                     row.available_at = row.lease_expires_at
                     return (row.attempt, result)
@@ -175,8 +200,12 @@ class StepRunner:
                     row.available_at = result.until
                     if result.event is None:
                         row.action_index += 1
-                    engine.log("step_waiting", stage=stage.name, step=step.name,
-                               message=_describe_wait(result))
+                    engine.log(
+                        "step_waiting",
+                        stage=stage.name,
+                        step=step.name,
+                        message=_describe_wait(result),
+                    )
                     engine.touch()
                     return True
                 outputs.update(result)
@@ -184,13 +213,21 @@ class StepRunner:
                 row.action_index += 1
         except (ActionFailed, RunFailed) as exc:
             engine.changed()
-            return self._failed(engine, row, step, str(exc), now, retry=isinstance(exc, ActionFailed))
+            return self._failed(
+                engine, row, step, str(exc), now, retry=isinstance(exc, ActionFailed)
+            )
         engine.complete_step(row, outputs, completed_by="worker")
         return True
 
     def _failed(
-        self, engine: RunEngine, row: StepRunRow, step: BackgroundStep, error: str, now: dt.datetime,
-        *, retry: bool = True,
+        self,
+        engine: RunEngine,
+        row: StepRunRow,
+        step: BackgroundStep,
+        error: str,
+        now: dt.datetime,
+        *,
+        retry: bool = True,
     ) -> bool:
         row.lease_owner = None
         row.lease_expires_at = None
@@ -199,9 +236,12 @@ class StepRunner:
             row.attempt += 1
             row.action_index = row.action_index  # the failed action runs again
             row.available_at = now + delay
-            engine.log("step_retry", step=step.name,
-                       message=f"attempt {row.attempt - 1} failed: {error}; retrying in {delay.total_seconds():.0f}s",
-                       details={"attempt": row.attempt - 1})
+            engine.log(
+                "step_retry",
+                step=step.name,
+                message=f"attempt {row.attempt - 1} failed: {error}; retrying in {delay.total_seconds():.0f}s",
+                details={"attempt": row.attempt - 1},
+            )
             engine.touch()
             return True
         engine.fail_step(row, error)
@@ -244,7 +284,9 @@ def run_due(db: Database, *, owner: str | None = None, limit: int = 200) -> Pass
                 report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
 
 
-def publish_event(session: Any, name: str, key: str, data: dict[str, Any], actor: str | None) -> tuple[int, int | None]:
+def publish_event(
+    session: Any, name: str, key: str, data: dict[str, Any], actor: str | None
+) -> tuple[int, int | None]:
     """Store an event and hand it to a step waiting for it; returns (event id, step run id)."""
     from engine.runtime import notify
     from engine.store.log import write_log
@@ -256,8 +298,11 @@ def publish_event(session: Any, name: str, key: str, data: dict[str, Any], actor
     session.flush()
     waiting = session.scalar(
         select(StepRunRow)
-        .where(StepRunRow.wait_event == name, StepRunRow.wait_key == key,
-               StepRunRow.status == StepStatus.IN_PROGRESS)
+        .where(
+            StepRunRow.wait_event == name,
+            StepRunRow.wait_key == key,
+            StepRunRow.status == StepStatus.IN_PROGRESS,
+        )
         .order_by(StepRunRow.id)
         .limit(1)
         .with_for_update()
@@ -269,7 +314,9 @@ def publish_event(session: Any, name: str, key: str, data: dict[str, Any], actor
         return event.id, None
     engine = RunEngine(session, run, actor=actor)
     stage_run = session.get_one(StageRunRow, waiting.stage_run_id)
-    step = next(s for s in stage_of(engine.definition, stage_run.stage).steps if s.name == waiting.step)
+    step = next(
+        s for s in stage_of(engine.definition, stage_run.stage).steps if s.name == waiting.step
+    )
     assert isinstance(step, BackgroundStep)
     action = step.actions[waiting.action_index]
     output = getattr(action, "output", None)
@@ -280,7 +327,14 @@ def publish_event(session: Any, name: str, key: str, data: dict[str, Any], actor
     waiting.wait_event = waiting.wait_key = None
     waiting.action_index += 1
     waiting.available_at = now
-    write_log(session, run.id, "event_received", actor=actor, stage=stage_run.stage, step=waiting.step,
-              message=f"{name} [{key}]")
+    write_log(
+        session,
+        run.id,
+        "event_received",
+        actor=actor,
+        stage=stage_run.stage,
+        step=waiting.step,
+        message=f"{name} [{key}]",
+    )
     notify.background_work_ready(session)
     return event.id, waiting.id

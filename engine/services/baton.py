@@ -37,7 +37,9 @@ class Baton:
         user); an older shared one must be upgraded on purpose with ``baton db upgrade``."""
         try:
             self.db = database or Database(url)
-            self.db.check_schema(upgrade_if_needed=self.db.is_sqlite if upgrade is None else upgrade)
+            self.db.check_schema(
+                upgrade_if_needed=self.db.is_sqlite if upgrade is None else upgrade
+            )
         except DatabaseError as exc:
             raise StoreUnavailable(str(exc)) from None
         self.actor = actor

@@ -110,7 +110,9 @@ class DefinitionsService:
             raise definition_error(exc) from None
 
     @staticmethod
-    def validate_text(text: str, *, kind: str | None = None, source: str | None = None) -> Orchestration:
+    def validate_text(
+        text: str, *, kind: str | None = None, source: str | None = None
+    ) -> Orchestration:
         try:
             return load_text(text, kind=kind, source=source)
         except DefinitionError as exc:
@@ -125,7 +127,9 @@ class DefinitionsService:
     def import_file(self, path: str, *, activate: bool = False) -> VersionInfo:
         return self.save(self.validate_file(path), activate=activate)
 
-    def import_text(self, text: str, *, kind: str | None = None, activate: bool = False) -> VersionInfo:
+    def import_text(
+        self, text: str, *, kind: str | None = None, activate: bool = False
+    ) -> VersionInfo:
         return self.save(self.validate_text(text, kind=kind), activate=activate)
 
     def save(self, orchestration: Orchestration, *, activate: bool = False) -> VersionInfo:
@@ -185,7 +189,9 @@ class DefinitionsService:
             self._activate(session, orchestration, version)
             return _version_info(version, name)
 
-    def _activate(self, session: Session, orchestration: OrchestrationRow, version: VersionRow) -> None:
+    def _activate(
+        self, session: Session, orchestration: OrchestrationRow, version: VersionRow
+    ) -> None:
         for current in session.scalars(
             select(VersionRow).where(
                 VersionRow.orchestration_id == orchestration.id, VersionRow.status == ACTIVE

@@ -6,6 +6,7 @@ Loading twice changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,23 @@ def _yaml(name: str) -> Any:
         return yaml.safe_load(handle)
 
 
-def _complete(baton: Baton, user: str, step: str, values: dict[str, Any], outcome: str | None = None,
-              comment: str | None = None, run_id: int | None = None) -> None:
-    items = [i for i in baton.work.list(user=user) if i.step == step and (run_id is None or i.run_id == run_id)]
-    baton.as_user(user).work.complete(items[0].id, values, user=user, outcome=outcome, comment=comment)
+def _complete(
+    baton: Baton,
+    user: str,
+    step: str,
+    values: dict[str, Any],
+    outcome: str | None = None,
+    comment: str | None = None,
+    run_id: int | None = None,
+) -> None:
+    items = [
+        i
+        for i in baton.work.list(user=user)
+        if i.step == step and (run_id is None or i.run_id == run_id)
+    ]
+    baton.as_user(user).work.complete(
+        items[0].id, values, user=user, outcome=outcome, comment=comment
+    )
 
 
 def load_demo(baton: Baton) -> list[str]:
@@ -39,8 +53,12 @@ def load_demo(baton: Baton) -> list[str]:
     admin = baton.as_user("admin")
     directory = _yaml("directory.yaml")
     for user in directory["users"]:
-        admin.directory.create_user(user["username"], display_name=user["display_name"], email=user["email"],
-                                    role=user["role"])
+        admin.directory.create_user(
+            user["username"],
+            display_name=user["display_name"],
+            email=user["email"],
+            role=user["role"],
+        )
     for kind in ("queue", "group"):
         for group in directory[f"{kind}s"]:
             admin.directory.create_group(kind, group["name"], label=group["label"])
@@ -51,40 +69,70 @@ def load_demo(baton: Baton) -> list[str]:
         admin.definitions.import_file(str(path), activate=True)
 
     records = _yaml("records.yaml")
-    customers = [admin.records.create("customer", dict(values), owner="alice") for values in records["customer"]]
-    refunds = [admin.records.create("refund_request", dict(values), owner="frank")
-               for values in records["refund_request"]]
+    customers = [
+        admin.records.create("customer", dict(values), owner="alice")
+        for values in records["customer"]
+    ]
+    refunds = [
+        admin.records.create("refund_request", dict(values), owner="frank")
+        for values in records["refund_request"]
+    ]
 
     alice = baton.as_user("alice")
-    acme = alice.runs.start("customer_onboarding", {"customer_name": "Acme Corporation", "amount": 250000},
-                            record_id=customers[0].id)
-    globex = alice.runs.start("customer_onboarding", {"customer_name": "Globex", "amount": 40000},
-                              record_id=customers[1].id)
-    initech = alice.runs.start("customer_onboarding", {"customer_name": "Initech", "amount": 80000},
-                               record_id=customers[2].id)
-    umbrella = alice.runs.start("customer_onboarding", {"customer_name": "Umbrella Health", "amount": 20000},
-                                record_id=customers[3].id)
-    broken = alice.runs.start("customer_onboarding",
-                              {"customer_name": "Soylent", "amount": 15000, "account_manager": "jdoe"})
+    acme = alice.runs.start(
+        "customer_onboarding",
+        {"customer_name": "Acme Corporation", "amount": 250000},
+        record_id=customers[0].id,
+    )
+    globex = alice.runs.start(
+        "customer_onboarding",
+        {"customer_name": "Globex", "amount": 40000},
+        record_id=customers[1].id,
+    )
+    initech = alice.runs.start(
+        "customer_onboarding",
+        {"customer_name": "Initech", "amount": 80000},
+        record_id=customers[2].id,
+    )
+    umbrella = alice.runs.start(
+        "customer_onboarding",
+        {"customer_name": "Umbrella Health", "amount": 20000},
+        record_id=customers[3].id,
+    )
+    broken = alice.runs.start(
+        "customer_onboarding",
+        {"customer_name": "Soylent", "amount": 15000, "account_manager": "jdoe"},
+    )
     baton.worker.run_once()
 
     intake = {"contract_signed": True, "billing_email": "ap@acme.example"}
     _complete(baton, "alice", "intake_check", intake, run_id=acme.id)
-    _complete(baton, "lena", "legal", {"risk": "low", "findings": "Standard terms."}, "approve",
-              "No legal concerns.", run_id=acme.id)
-    _complete(baton, "alice", "intake_check", {**intake, "billing_email": "accounts@initech.example"},
-              run_id=initech.id)
+    _complete(
+        baton,
+        "lena",
+        "legal",
+        {"risk": "low", "findings": "Standard terms."},
+        "approve",
+        "No legal concerns.",
+        run_id=acme.id,
+    )
+    _complete(
+        baton,
+        "alice",
+        "intake_check",
+        {**intake, "billing_email": "accounts@initech.example"},
+        run_id=initech.id,
+    )
     for user, step in (("lena", "legal"), ("sam", "security"), ("frank", "finance")):
         _complete(baton, user, step, {"risk": "low"}, "approve", run_id=initech.id)
     baton.worker.run_once()
     baton.as_user("carol").runs.cancel(umbrella.id, "Customer chose another supplier")
 
     hiring = baton.as_user("carol").runs.start(
-        "employee_hiring", {"candidate_name": "Dana Whitfield", "position": "Data Analyst"})
-    try:
+        "employee_hiring", {"candidate_name": "Dana Whitfield", "position": "Data Analyst"}
+    )
+    with contextlib.suppress(BatonError):  # the demo must load even if a trigger refuses
         baton.as_user("frank").records.update(refunds[2].id, {"status": "Submitted"})
-    except BatonError:  # the demo must load even if a trigger refuses
-        pass
     baton.worker.run_once()
     return [
         "loaded the demo:",
@@ -92,6 +140,5 @@ def load_demo(baton: Baton) -> list[str]:
         "  orchestrations: customer_onboarding, employee_hiring, refund_request",
         f"  runs: {acme.id} and {globex.id} waiting for work, {initech.id} completed, {umbrella.id} canceled, "
         f"{broken.id} failed, {hiring.id} hiring in screening, refunds started by their records",
-        "try: baton work list --user alice   |   baton runs list   |   baton runs show "
-        f"{acme.id}",
+        f"try: baton work list --user alice   |   baton runs list   |   baton runs show {acme.id}",
     ]

@@ -55,37 +55,67 @@ class DirectoryService:
         self.context = context
 
     def create_user(
-        self, username: str, *, display_name: str | None = None, email: str | None = None, role: str = "user"
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        role: str = "user",
     ) -> UserInfo:
         if role not in ROLES:
             raise InvalidInput(f"'{role}' is not a role; use one of {', '.join(ROLES)}")
-        if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-            raise InvalidInput(f"'{username}' is not a username: use letters, digits, '.', '_' or '-'")
+        if (
+            not username
+            or not username.replace(".", "").replace("_", "").replace("-", "").isalnum()
+        ):
+            raise InvalidInput(
+                f"'{username}' is not a username: use letters, digits, '.', '_' or '-'"
+            )
         with self.context.write() as session:
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"user '{username}' already exists")
-            user = User(username=username, display_name=display_name or username, email=email, role=role,
-                        active=True, created_at=utcnow())
+            user = User(
+                username=username,
+                display_name=display_name or username,
+                email=email,
+                role=role,
+                active=True,
+                created_at=utcnow(),
+            )
             session.add(user)
             session.flush()
             return user_info(session, user)
 
     def users(self) -> list[UserInfo]:
         with self.context.read() as session:
-            return [user_info(session, u) for u in session.scalars(select(User).order_by(User.username))]
+            return [
+                user_info(session, u) for u in session.scalars(select(User).order_by(User.username))
+            ]
 
     def user(self, username: str) -> UserInfo:
         with self.context.read() as session:
             return user_info(session, find_user(session, username))
 
-    def create_group(self, kind: str, name: str, *, label: str | None = None, email: str | None = None) -> None:
+    def create_group(
+        self, kind: str, name: str, *, label: str | None = None, email: str | None = None
+    ) -> None:
         if kind not in GROUP_KINDS:
             raise InvalidInput(f"'{kind}' is not group or queue")
         with self.context.write() as session:
-            if session.scalar(select(Group.id).where(Group.kind == kind, Group.name == name)) is not None:
+            if (
+                session.scalar(select(Group.id).where(Group.kind == kind, Group.name == name))
+                is not None
+            ):
                 raise Conflict(f"{kind} '{name}' already exists")
-            session.add(Group(kind=kind, name=name, label=label or name.replace("_", " ").title(), email=email,
-                              created_at=utcnow()))
+            session.add(
+                Group(
+                    kind=kind,
+                    name=name,
+                    label=label or name.replace("_", " ").title(),
+                    email=email,
+                    created_at=utcnow(),
+                )
+            )
 
     def add_member(self, kind: str, name: str, username: str) -> None:
         with self.context.write() as session:

@@ -19,8 +19,12 @@ class EventsService:
         if not name.strip() or not key.strip():
             raise InvalidInput("an event needs a name and a correlation key")
         if data is not None and not isinstance(data, dict):
-            raise InvalidInput("event data must be a JSON object, e.g. {\"approved\": true}")
+            raise InvalidInput('event data must be a JSON object, e.g. {"approved": true}')
         with self.context.write() as session:
-            event_id, step_run_id = publish_event(session, name, key, data or {}, self.context.actor)
+            event_id, step_run_id = publish_event(
+                session, name, key, data or {}, self.context.actor
+            )
             row = session.get_one(EventRow, event_id)
-            return EventInfo(row.id, row.name, row.key, dict(row.data), row.received_at, step_run_id)
+            return EventInfo(
+                row.id, row.name, row.key, dict(row.data), row.received_at, step_run_id
+            )

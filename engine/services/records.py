@@ -23,7 +23,7 @@ from engine.values import ValueProblem, convert
 RESERVED_FIELDS = {"id", "owner", "created_at", "updated_at"}
 
 # Called inside the saving transaction: (session, record, previous data or None, actor).
-RecordHook = Callable[[Session, RecordRow, dict[str, Any] | None, str | None], None]
+RecordHook = Callable[[Session, RecordRow, dict[str, Any] | None, str | None], object]
 
 
 def _type_info(row: ObjectTypeRow) -> ObjectTypeInfo:
@@ -82,10 +82,14 @@ class RecordsService:
         """Create or replace an object type."""
         clash = RESERVED_FIELDS & {f.name for f in object_type.fields}
         if clash:
-            raise InvalidInput(f"object type '{object_type.name}' uses reserved field names: {sorted(clash)}")
+            raise InvalidInput(
+                f"object type '{object_type.name}' uses reserved field names: {sorted(clash)}"
+            )
         fields = [f.model_dump(mode="json", exclude_none=True) for f in object_type.fields]
         with self.context.write() as session:
-            row = session.scalar(select(ObjectTypeRow).where(ObjectTypeRow.name == object_type.name))
+            row = session.scalar(
+                select(ObjectTypeRow).where(ObjectTypeRow.name == object_type.name)
+            )
             if row is None:
                 row = ObjectTypeRow(name=object_type.name, created_at=utcnow())
                 session.add(row)
@@ -118,7 +122,9 @@ class RecordsService:
                 continue
             field = fields.get(name)
             if field is None:
-                problems.append(f"{name}: '{object_type.name}' has no field '{name}'{did_you_mean(name, fields)}")
+                problems.append(
+                    f"{name}: '{object_type.name}' has no field '{name}'{did_you_mean(name, fields)}"
+                )
                 continue
             try:
                 clean[name] = convert(field.get("type", "text"), raw, field.get("options"))
@@ -129,13 +135,19 @@ class RecordsService:
                 if name not in clean and field.get("default") is not None:
                     clean[name] = field["default"]
         for name, field in fields.items():
-            if field.get("required") and (creating or name in clean) and clean.get(name) in (None, ""):
+            if (
+                field.get("required")
+                and (creating or name in clean)
+                and clean.get(name) in (None, "")
+            ):
                 problems.append(f"{name}: is required")
         if problems:
             raise InvalidInput(f"the {object_type.label} cannot be saved", problems)
         return clean, owner, owner_given
 
-    def create(self, object_type: str, values: dict[str, Any], *, owner: str | None = None) -> RecordInfo:
+    def create(
+        self, object_type: str, values: dict[str, Any], *, owner: str | None = None
+    ) -> RecordInfo:
         with self.context.write() as session:
             type_row = find_type(session, object_type)
             data, given_owner, owner_given = self._clean(type_row, values, creating=True)
@@ -156,7 +168,9 @@ class RecordsService:
                 self.on_saved(session, row, None, self.context.actor)
             return record_info(row, type_row)
 
-    def update(self, record_id: int, values: dict[str, Any], *, expected_version: int | None = None) -> RecordInfo:
+    def update(
+        self, record_id: int, values: dict[str, Any], *, expected_version: int | None = None
+    ) -> RecordInfo:
         with self.context.write() as session:
             row = session.get(RecordRow, record_id, with_for_update=True)
             if row is None:

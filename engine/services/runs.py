@@ -74,9 +74,15 @@ def work_item_info(row: WorkItemRow, orchestration: str) -> WorkItemInfo:
 def _summaries(session: Session, rows: list[RunRow]) -> list[RunSummary]:
     names = dict(session.execute(select(OrchestrationRow.id, OrchestrationRow.name)).all())
     version_ids = {r.version_id for r in rows}
-    numbers = dict(
-        session.execute(select(VersionRow.id, VersionRow.number).where(VersionRow.id.in_(version_ids))).all()
-    ) if version_ids else {}
+    numbers = (
+        dict(
+            session.execute(
+                select(VersionRow.id, VersionRow.number).where(VersionRow.id.in_(version_ids))
+            ).all()
+        )
+        if version_ids
+        else {}
+    )
     return [run_summary(r, names[r.orchestration_id], numbers[r.version_id]) for r in rows]
 
 
@@ -84,11 +90,19 @@ class RunsService:
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
 
-    def start(self, name: str, inputs: dict[str, Any] | None = None, *, record_id: int | None = None) -> RunSummary:
+    def start(
+        self, name: str, inputs: dict[str, Any] | None = None, *, record_id: int | None = None
+    ) -> RunSummary:
         with self.context.write() as session:
             orchestration, version = active_version(session, name)
-            run = start_run(session, orchestration, version, inputs or {}, record_id=record_id,
-                            actor=self.context.actor)
+            run = start_run(
+                session,
+                orchestration,
+                version,
+                inputs or {},
+                record_id=record_id,
+                actor=self.context.actor,
+            )
             return run_summary(run, orchestration.name, version.number)
 
     def list(
@@ -100,14 +114,20 @@ class RunsService:
         offset: int = 0,
     ) -> list[RunSummary]:
         if status is not None and status not in RunStatus.ALL:
-            raise InvalidInput(f"'{status}' is not a run status; use one of {', '.join(RunStatus.ALL)}")
+            raise InvalidInput(
+                f"'{status}' is not a run status; use one of {', '.join(RunStatus.ALL)}"
+            )
         with self.context.read() as session:
             query = select(RunRow)
             if status:
                 query = query.where(RunRow.status == status)
             if orchestration:
-                query = query.where(RunRow.orchestration_id == find_orchestration(session, orchestration).id)
-            rows = list(session.scalars(query.order_by(RunRow.id.desc()).limit(limit).offset(offset)))
+                query = query.where(
+                    RunRow.orchestration_id == find_orchestration(session, orchestration).id
+                )
+            rows = list(
+                session.scalars(query.order_by(RunRow.id.desc()).limit(limit).offset(offset))
+            )
             return _summaries(session, rows)
 
     def get(self, run_id: int) -> RunSummary:
@@ -124,24 +144,60 @@ class RunsService:
                 raise NotFound(f"no run with id {run_id}")
             summary = _summaries(session, [row])[0]
             steps_by_stage: dict[int, list[StepRunInfo]] = {}
-            for step in session.scalars(select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)):
+            for step in session.scalars(
+                select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)
+            ):
                 steps_by_stage.setdefault(step.stage_run_id, []).append(
-                    StepRunInfo(step.id, step.step, step.kind, step.status, dict(step.outputs or {}), step.error,
-                                step.attempt, step.started_at, step.ended_at)
+                    StepRunInfo(
+                        step.id,
+                        step.step,
+                        step.kind,
+                        step.status,
+                        dict(step.outputs or {}),
+                        step.error,
+                        step.attempt,
+                        step.started_at,
+                        step.ended_at,
+                    )
                 )
             stages = [
-                StageRunInfo(s.id, s.stage, s.visit, s.status, s.error, s.started_at, s.ended_at,
-                             steps_by_stage.get(s.id, []))
-                for s in session.scalars(select(StageRunRow).where(StageRunRow.run_id == run_id).order_by(StageRunRow.id))
+                StageRunInfo(
+                    s.id,
+                    s.stage,
+                    s.visit,
+                    s.status,
+                    s.error,
+                    s.started_at,
+                    s.ended_at,
+                    steps_by_stage.get(s.id, []),
+                )
+                for s in session.scalars(
+                    select(StageRunRow).where(StageRunRow.run_id == run_id).order_by(StageRunRow.id)
+                )
             ]
             items = [
                 work_item_info(w, summary.orchestration)
-                for w in session.scalars(select(WorkItemRow).where(WorkItemRow.run_id == run_id).order_by(WorkItemRow.id))
+                for w in session.scalars(
+                    select(WorkItemRow).where(WorkItemRow.run_id == run_id).order_by(WorkItemRow.id)
+                )
             ]
             log = [
-                LogEntry(e.id, e.at, e.actor, e.event, e.stage, e.step, e.work_item_id, e.message, e.details)
+                LogEntry(
+                    e.id,
+                    e.at,
+                    e.actor,
+                    e.event,
+                    e.stage,
+                    e.step,
+                    e.work_item_id,
+                    e.message,
+                    e.details,
+                )
                 for e in session.scalars(
-                    select(LogRow).where(LogRow.run_id == run_id).order_by(LogRow.id).limit(log_limit)
+                    select(LogRow)
+                    .where(LogRow.run_id == run_id)
+                    .order_by(LogRow.id)
+                    .limit(log_limit)
                 )
             ]
             return RunDetail(summary, dict(row.variables or {}), stages, items, log)

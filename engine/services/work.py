@@ -70,8 +70,9 @@ class WorkService:
     ) -> WorkItemInfo:
         username = self._user(user)
         with self.context.write() as session:
-            runtime_work.complete_work_item(session, item_id, username, values or {}, outcome=outcome,
-                                            comment=comment)
+            runtime_work.complete_work_item(
+                session, item_id, username, values or {}, outcome=outcome, comment=comment
+            )
         return self.get(item_id)
 
     def claim(self, item_id: int, *, user: str | None = None) -> WorkItemInfo:

@@ -85,7 +85,9 @@ def test_unknown_field_is_reported() -> None:
 
 
 def test_unreachable_element() -> None:
-    text = MINIMAL.replace("    name: only\n", "    name: only\n    next: end\n") + """
+    text = (
+        MINIMAL.replace("    name: only\n", "    name: only\n    next: end\n")
+        + """
   - kind: stage
     name: orphan
     steps:
@@ -93,6 +95,7 @@ def test_unreachable_element() -> None:
         name: w
         actions: [{type: set_variables, values: {x: "1"}}]
 """
+    )
     assert any("elements[1]: 'orphan' can never be reached" in m for m in problems_of(text))
 
 
@@ -123,7 +126,9 @@ elements:
 
 
 def test_expression_names_unknown_variable_and_step() -> None:
-    text = MINIMAL.replace('values: {done: "True"}', 'values: {done: "vars.amout > only.wrk.status"}')
+    text = MINIMAL.replace(
+        'values: {done: "True"}', 'values: {done: "vars.amout > only.wrk.status"}'
+    )
     messages = problems_of(text)
     assert any("no variable named 'amout'" in m for m in messages)
     assert any("no step named 'wrk' in stage 'only' (did you mean 'work'?)" in m for m in messages)
@@ -146,7 +151,7 @@ def test_yes_read_as_boolean_gets_a_hint() -> None:
     ("text", "fragment"),
     [
         ("format: 1\nname: [unclosed", "not valid YAML"),
-        ("{\"format\": 1,", "not valid JSON"),
+        ('{"format": 1,', "not valid JSON"),
         ("", "the file is empty"),
         ("- just\n- a list", "must be a mapping"),
         ("name: x\nelements: []", "missing 'format'"),
@@ -155,7 +160,10 @@ def test_yes_read_as_boolean_gets_a_hint() -> None:
         ("format: 1\nelements: 7", "missing required field 'name'"),
         ("format: 1\nname: x\nelements: 7", "elements: expected a list"),
         ("a: &x [1]\nb: *x", "aliases (*name) are not allowed"),
-        ("format: 1\nname: x\nelements:\n  - kind: stagee\n    name: a", "kind 'stagee' is not one of"),
+        (
+            "format: 1\nname: x\nelements:\n  - kind: stagee\n    name: a",
+            "kind 'stagee' is not one of",
+        ),
         ("format: 1\nname: x\nelements:\n  - name: a", "missing 'kind'"),
     ],
 )
@@ -202,7 +210,13 @@ def test_json_schema_describes_the_format() -> None:
     json.dumps(schema)
     # Every step kind and action type the format knows is in the schema.
     text = json.dumps(schema)
-    for word in ("interactive", "background", "set_variables", "wait_for_event", "start_orchestration"):
+    for word in (
+        "interactive",
+        "background",
+        "set_variables",
+        "wait_for_event",
+        "start_orchestration",
+    ):
         assert word in text
 
 

@@ -61,7 +61,9 @@ def test_parsed_once() -> None:
 
 
 def test_references_are_collected() -> None:
-    compiled = compile_expression("review.legal.outputs.approved and vars.amount > len(record.tags)")
+    compiled = compile_expression(
+        "review.legal.outputs.approved and vars.amount > len(record.tags)"
+    )
     paths = {r.path for r in compiled.references}
     assert ("review", "legal", "outputs", "approved") in paths
     assert ("vars", "amount") in paths

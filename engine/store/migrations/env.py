@@ -19,6 +19,7 @@ def run_migrations() -> None:
     with engine.connect() as connection:
         is_sqlite = connection.dialect.name == "sqlite"
         raw = connection.connection.dbapi_connection
+        assert raw is not None
         if is_sqlite:
             # Batch migrations copy tables; foreign keys are checked again afterwards. The
             # pragma only works outside a transaction, so it goes straight to the driver.

@@ -1,0 +1,224 @@
+"""The ``baton`` command line, driven as a person would type it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.cli.main import main
+from tests.conftest import RESOURCES
+
+ONBOARDING = str(RESOURCES / "definitions" / "customer_onboarding.yaml")
+DATA = Path(__file__).parent / "data"
+
+
+class Cli:
+    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db = db
+        self.capsys = capsys
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = main(["--db", str(self.db), *args])
+        out, err = self.capsys.readouterr()
+        assert result == code, f"exit {result}\nstdout:\n{out}\nstderr:\n{err}"
+        assert "Traceback" not in out + err
+        return out + err
+
+    def json(self, *args: str) -> object:
+        return json.loads(self(*args, "--json"))
+
+
+@pytest.fixture
+def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(db_path, capsys)
+
+
+def test_db_upgrade_and_status(cli: Cli) -> None:
+    assert "is at schema 0001 (latest)" in cli("db", "upgrade")
+    status = cli.json("db", "status")
+    assert isinstance(status, dict) and status["up_to_date"] is True
+
+
+def test_validate_accepts_every_resource(cli: Cli) -> None:
+    files = sorted(str(p) for p in (RESOURCES / "definitions").glob("*.yaml"))
+    out = cli("definitions", "validate", *files)
+    assert out.count(": ok (") == len(files)
+
+
+def test_validate_reports_ten_located_messages(cli: Cli) -> None:
+    out = cli("definitions", "validate", str(DATA / "ten_mistakes.yaml"), code=1)
+    assert "has 10 problems" in out
+    assert sum(1 for line in out.splitlines() if line.strip().startswith("line ")) == 10
+
+
+def test_import_list_export_activate_schema(cli: Cli, tmp_path: Path) -> None:
+    assert "customer_onboarding version 1 (draft)" in cli("definitions", "import", ONBOARDING)
+    # Importing the same text again makes no new version.
+    assert "customer_onboarding version 1 (draft)" in cli("definitions", "import", ONBOARDING)
+    listed = cli.json("definitions", "list")
+    assert isinstance(listed, list) and listed[0]["active_version"] is None
+    assert "version 1 is active" in cli("definitions", "activate", "customer_onboarding")
+    exported = tmp_path / "out.json"
+    cli("definitions", "export", "customer_onboarding", "-o", str(exported))
+    assert json.loads(exported.read_text())["name"] == "customer_onboarding"
+    assert "format: 1" in cli("definitions", "export", "customer_onboarding", "--version", "1")
+    schema = json.loads(cli("definitions", "schema"))
+    assert "elements" in schema["properties"]
+
+
+def test_import_is_all_or_nothing(cli: Cli) -> None:
+    out = cli("definitions", "import", ONBOARDING, str(DATA / "ten_mistakes.yaml"), code=1)
+    assert "10 problems" in out
+    assert "no orchestrations yet" in cli("definitions", "list")
+
+
+def test_a_whole_story(cli: Cli) -> None:
+    cli("demo")
+    assert "already loaded" in cli("demo")
+    runs = cli.json(
+        "runs", "list", "--status", "InProgress", "--orchestration", "customer_onboarding"
+    )
+    assert isinstance(runs, list) and runs
+    started = cli.json(
+        "runs",
+        "start",
+        "customer_onboarding",
+        "--input",
+        "customer_name=Hooli",
+        "--input",
+        "amount=5000",
+    )
+    assert isinstance(started, dict)
+    run_id = str(started["id"])
+    cli("worker", "--once")
+    items = cli.json("work", "list", "--user", "alice")
+    assert isinstance(items, list)
+    mine = [i for i in items if str(i["run_id"]) == run_id]
+    assert mine and mine[0]["step"] == "intake_check"
+    item = str(mine[0]["id"])
+    refused = cli(
+        "work", "complete", item, "--user", "alice", "--set", "contract_signed=yes", code=1
+    )
+    assert "billing_email: is required" in refused
+    cli(
+        "work",
+        "complete",
+        item,
+        "--user",
+        "alice",
+        "--set",
+        "contract_signed=yes",
+        "--set",
+        "billing_email=ap@hooli.example",
+        "--comment",
+        "All there",
+    )
+    again = cli(
+        "work",
+        "complete",
+        item,
+        "--user",
+        "alice",
+        "--set",
+        "contract_signed=yes",
+        "--set",
+        "billing_email=ap@hooli.example",
+        code=1,
+    )
+    assert "already completed by alice" in again
+    shown = cli("runs", "show", run_id)
+    assert "review: InProgress" in shown and "work item completed" in shown and "All there" in shown
+    assert "is Canceled" in cli("runs", "cancel", run_id, "--reason", "Duplicate request")
+    assert "already Canceled" in cli("runs", "cancel", run_id, "--reason", "again", code=1)
+
+
+def test_records_and_triggers(cli: Cli) -> None:
+    cli("demo")
+    created = cli.json(
+        "records",
+        "create",
+        "refund_request",
+        "--set",
+        "order_number=SO-1",
+        "--set",
+        "customer_email=a@b.example",
+        "--set",
+        "amount=20",
+        "--set",
+        "status=Submitted",
+    )
+    assert isinstance(created, dict)
+    record_id = str(created["id"])
+    refund_runs = cli.json("runs", "list", "--orchestration", "refund_request")
+    assert isinstance(refund_runs, list)
+    assert any(str(r["record_id"]) == record_id for r in refund_runs)
+    updated = cli.json("records", "update", record_id, "--set", "reason=Late")
+    assert isinstance(updated, dict) and updated["data"]["reason"] == "Late"
+    assert "SO-1" in cli("records", "list", "refund_request")
+    assert "refund_request" in cli("records", "types")
+    bad = cli(
+        "records", "create", "refund_request", "--set", "amount=lots", "--set", "colour=red", code=1
+    )
+    assert "amount: 'lots' is not a number" in bad and "has no field 'colour'" in bad
+
+
+def test_events_publish(cli: Cli) -> None:
+    cli("db", "upgrade")
+    assert "stored until a step waits for it" in cli(
+        "events", "publish", "payment_received", "--key", "SO-1", "--data", '{"paid": true}'
+    )
+    assert "not valid JSON" in cli(
+        "events", "publish", "x", "--key", "k", "--data", "{nope", code=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["runs", "start", "nope"], "no orchestration named 'nope'"),
+        (["runs", "show", "999"], "no run with id 999"),
+        (["runs", "list", "--status", "Running"], "'Running' is not a run status"),
+        (["work", "complete", "999", "--user", "alice"], "no work item with id 999"),
+        (["records", "list", "invoice"], "no object type named 'invoice'"),
+        (["runs", "start", "customer_onboarding", "--input", "oops"], "write input as name=value"),
+        (["definitions", "activate", "customer_onbording"], "did you mean 'customer_onboarding'"),
+    ],
+)
+def test_mistakes_get_clear_messages(cli: Cli, args: list[str], fragment: str) -> None:
+    cli("definitions", "import", ONBOARDING, "--activate")
+    assert fragment in cli(*args, code=1)
+
+
+def test_inputs_are_checked(cli: Cli) -> None:
+    cli("definitions", "import", ONBOARDING, "--activate")
+    out = cli(
+        "runs",
+        "start",
+        "customer_onboarding",
+        "--input",
+        "amount=many",
+        "--input",
+        "colour=red",
+        code=1,
+    )
+    assert "amount: 'many' is not a number" in out
+    assert "colour: not an input" in out
+    assert "customer_name: is required" in out
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    baton = shutil.which("baton")
+    assert baton is not None, "the console script is not installed"
+    result = subprocess.run(
+        [baton, "--db", str(tmp_path / "x.sqlite3"), "definitions", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no orchestrations yet" in result.stdout
