@@ -83,3 +83,29 @@ def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "baton.sqlite3")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def clock() -> Iterator[object]:
+    """Move the engine's time forward: ``clock.advance(timedelta(...))``."""
+    from engine import clock as engine_clock
+
+    engine_clock.reset()
+    yield engine_clock
+    engine_clock.reset()
+
+
+def step_status(baton: Baton, run_id: int) -> dict[str, str]:
+    """'stage.step' → status of the latest visit of each step."""
+    detail = baton.runs.show(run_id)
+    return {f"{s.stage}.{st.step}": st.status for s in detail.stages for st in s.steps}
+
+
+def open_items(baton: Baton, run_id: int) -> list[str]:
+    return sorted(
+        w.step for w in baton.runs.show(run_id).work_items if w.status in ("Assigned", "Claimed")
+    )
+
+
+def events(baton: Baton, run_id: int) -> list[str]:
+    return [e.event for e in baton.runs.show(run_id).log]

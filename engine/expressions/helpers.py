@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from engine import clock
+
 Helper = Callable[..., Any]
 
 MAX_TEXT = 100_000
@@ -82,11 +84,11 @@ def _kind(value: Any) -> str:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.now().date()
 
 
 def date(value: Any) -> dt.date:

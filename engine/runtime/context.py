@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,8 @@ class Pinned:
     version: int
 
 
-_cache: OrderedDict[int, Pinned] = OrderedDict()
+# One cache per database engine: version ids are only unique within one database.
+_caches: weakref.WeakKeyDictionary[Any, OrderedDict[int, Pinned]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
@@ -50,19 +52,22 @@ def record_context(row: RecordRow) -> dict[str, Any]:
 
 def definition_for(session: Session, version_id: int) -> Pinned:
     """The definition of a stored version. Versions never change, so the cache never goes stale."""
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
     with _cache_lock:
-        hit = _cache.get(version_id)
+        cache = _caches.setdefault(engine, OrderedDict())
+        hit = cache.get(version_id)
         if hit is not None:
-            _cache.move_to_end(version_id)
+            cache.move_to_end(version_id)
             return hit
     version = session.get_one(VersionRow, version_id)
     definition = load_data(version.definition)
     name = session.get_one(OrchestrationRow, version.orchestration_id).name
     entry = Pinned(definition, _blank_state(definition), name, version.number)
     with _cache_lock:
-        _cache[version_id] = entry
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        cache[version_id] = entry
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
     return entry
 
 
