@@ -175,6 +175,19 @@ class Checker:
         trigger = self.data.get("trigger")
         if kind == "record_triggered" and trigger is None:
             self.add(("trigger",), "a record-triggered orchestration needs a trigger (its object)")
+        if kind == "record_triggered":
+            for i, variable in enumerate(_list(self.data.get("variables"))):
+                variable = _dict(variable)
+                if (
+                    variable.get("input")
+                    and variable.get("required")
+                    and variable.get("default") is None
+                ):
+                    self.add(
+                        ("variables", i, "required"),
+                        f"record-triggered runs start without inputs: '{variable.get('name')}' "
+                        "cannot be required (give it a default instead)",
+                    )
         if kind == "autolaunched" and trigger is not None:
             self.add(("trigger",), "only record-triggered orchestrations have a trigger")
         if isinstance(trigger, dict) and "criteria" in trigger:

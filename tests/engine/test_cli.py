@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,7 +212,8 @@ def test_inputs_are_checked(cli: Cli) -> None:
 
 
 def test_console_script_runs(tmp_path: Path) -> None:
-    baton = shutil.which("baton")
+    # The console script installed beside this Python (the project's venv).
+    baton = shutil.which("baton", path=str(Path(sys.executable).parent))
     assert baton is not None, "the console script is not installed"
     result = subprocess.run(
         [baton, "--db", str(tmp_path / "x.sqlite3"), "definitions", "list"],
