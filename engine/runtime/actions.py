@@ -31,6 +31,7 @@ from engine.expressions.helpers import text as as_text
 from engine.runtime import notify
 from engine.runtime.engine import RunEngine, RunFailed
 from engine.store.base import utcnow
+from engine.store.ids import next_id
 from engine.store.models import EventRow, ObjectTypeRow, RecordRow, StepRunRow
 from engine.values import ValueProblem, convert
 
@@ -103,6 +104,7 @@ def run_inline(
     """Do an inline action now; return its outputs, a Wait, or an ExternalCall to make."""
     session = engine.session
     if isinstance(action, SetVariables):
+        # Every value is computed before any is set: the action applies whole or not at all.
         values = {name: _plain(engine.value(expr, where)) for name, expr in action.values.items()}
         engine.set_variables(values)
         engine.log("variables_set", step=row.step, details=values)
@@ -117,6 +119,7 @@ def run_inline(
         owner = data.pop("owner", None)
         now = utcnow()
         new = RecordRow(
+            id=next_id(session, RecordRow),
             object_type_id=object_type.id,
             data=data,
             owner=owner,
@@ -127,7 +130,6 @@ def run_inline(
             row_version=1,
         )
         session.add(new)
-        session.flush()
         engine.log("record_created", step=row.step, message=f"{object_type.label} {new.id}")
         from engine.runtime.triggers import on_record_saved
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,8 +17,30 @@ class AssignmentError(Exception):
     """The rule names nobody who can do the work."""
 
 
+USERS_KEY = "baton_users"
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    active: bool
+    email: str | None
+
+
+def person(session: Session, username: str) -> Person | None:
+    """A user as work assignment needs them, read once per transaction."""
+    cache: dict[str, Person | None] = session.info.setdefault(USERS_KEY, {})
+    if username not in cache:
+        with session.no_autoflush:  # transitions never change users
+            row = session.execute(
+                select(User.username, User.active, User.email).where(User.username == username)
+            ).first()
+        cache[username] = Person(row[0], bool(row[1]), row[2]) if row else None
+    return cache[username]
+
+
 def _user(session: Session, username: str, rule: str) -> tuple[str, str]:
-    user = session.scalar(select(User).where(User.username == username))
+    user = person(session, username)
     if user is None:
         raise AssignmentError(f"{rule} names user '{username}', who does not exist")
     if not user.active:
@@ -26,15 +49,16 @@ def _user(session: Session, username: str, rule: str) -> tuple[str, str]:
 
 
 def _group(session: Session, kind: str, name: str, rule: str) -> tuple[str, str]:
-    group = session.scalar(select(Group).where(Group.kind == kind, Group.name == name))
-    if group is None:
-        raise AssignmentError(f"{rule} names {kind} '{name}', which does not exist")
-    members = session.scalar(
-        select(func.count())
-        .select_from(GroupMember)
-        .join(User, User.id == GroupMember.user_id)
-        .where(GroupMember.group_id == group.id, User.active.is_(True))
-    )
+    with session.no_autoflush:  # transitions never change groups
+        group = session.scalar(select(Group).where(Group.kind == kind, Group.name == name))
+        if group is None:
+            raise AssignmentError(f"{rule} names {kind} '{name}', which does not exist")
+        members = session.scalar(
+            select(func.count())
+            .select_from(GroupMember)
+            .join(User, User.id == GroupMember.user_id)
+            .where(GroupMember.group_id == group.id, User.active.is_(True))
+        )
     if not members:
         raise AssignmentError(f"{rule} names {kind} '{name}', which has no active members")
     return kind, name

@@ -88,7 +88,7 @@ def run_names(
         if record_cache is not None and run.record_id in record_cache:
             record = record_cache[run.record_id]
         else:
-            row = session.get(RecordRow, run.record_id, populate_existing=True)
+            row = session.get(RecordRow, run.record_id)
             record = record_context(row) if row is not None else None
             if record_cache is not None and record is not None:
                 record_cache[run.record_id] = record

@@ -30,6 +30,7 @@ from engine.runtime.calendar import due_date
 from engine.runtime.context import Pinned, definition_for, run_names, stage_of
 from engine.runtime.statuses import PRIORITIES, RunStatus, StageStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
+from engine.store.ids import next_id
 from engine.store.log import write_log
 from engine.store.models import RunRow, StageRunRow, StepRunRow, WorkItemRow
 
@@ -51,6 +52,9 @@ class RunEngine:
         self._hops = 0
         # Set while a worker runs a step's actions, so their log entries name the stage.
         self.acting_stage: str | None = None
+        # The stage in progress and its step rows, read once per transaction.
+        self._stage_run: StageRunRow | None = None
+        self._steps: list[StepRunRow] | None = None
 
     # ------------------------------------------------------------ helpers
 
@@ -104,21 +108,37 @@ class RunEngine:
         self.changed()
 
     def current_stage_run(self) -> StageRunRow | None:
-        return self.session.scalar(
+        if self._stage_run is not None and self._stage_run.status == StageStatus.IN_PROGRESS:
+            return self._stage_run
+        self._stage_run = self.session.scalar(
             select(StageRunRow)
             .where(StageRunRow.run_id == self.run.id, StageRunRow.status == StageStatus.IN_PROGRESS)
             .order_by(StageRunRow.id.desc())
             .limit(1)
         )
+        self._steps = None
+        return self._stage_run
 
     def step_runs(self, stage_run: StageRunRow) -> list[StepRunRow]:
-        return list(
-            self.session.scalars(
-                select(StepRunRow)
-                .where(StepRunRow.stage_run_id == stage_run.id)
-                .order_by(StepRunRow.id)
+        if stage_run is self._stage_run and self._steps is not None:
+            return self._steps
+        cached = self.session.info.get(STEPS_KEY, {}).get(stage_run.id)
+        if cached is not None:
+            if stage_run is self._stage_run:
+                self._steps = cached
+            return list(cached)
+        with self.session.no_autoflush:  # rows made in this transaction are cached already
+            rows = list(
+                self.session.scalars(
+                    select(StepRunRow)
+                    .where(StepRunRow.stage_run_id == stage_run.id)
+                    .order_by(StepRunRow.id)
+                )
             )
-        )
+        self.session.info.setdefault(STEPS_KEY, {})[stage_run.id] = rows
+        if stage_run is self._stage_run:
+            self._steps = rows
+        return list(rows)
 
     def touch(self) -> None:
         self.run.updated_at = utcnow()
@@ -192,6 +212,7 @@ class RunEngine:
             )
         now = utcnow()
         stage_run = StageRunRow(
+            id=next_id(self.session, StageRunRow),
             run_id=self.run.id,
             stage=stage.name,
             visit=visits,
@@ -199,13 +220,13 @@ class RunEngine:
             started_at=now,
         )
         self.session.add(stage_run)
-        self.session.flush()
         fresh = {s.name: {"status": StepStatus.NOT_STARTED, "outputs": {}} for s in stage.steps}
         self._set_state(
             stage.name, None, {"status": StageStatus.IN_PROGRESS, "visits": visits, **fresh}
         )
         steps = [
             StepRunRow(
+                id=next_id(self.session, StepRunRow),
                 run_id=self.run.id,
                 stage_run_id=stage_run.id,
                 step=step.name,
@@ -218,7 +239,8 @@ class RunEngine:
             for step in stage.steps
         ]
         self.session.add_all(steps)
-        self.session.flush()
+        self._stage_run, self._steps = stage_run, steps
+        self.session.info.setdefault(STEPS_KEY, {})[stage_run.id] = steps
         self.log(
             "stage_started", stage=stage.name, message=f"visit {visits}" if visits > 1 else None
         )
@@ -357,6 +379,7 @@ class RunEngine:
         now = utcnow()
         due = due_date(self.session, now, step.due, self.definition.calendar) if step.due else None
         item = WorkItemRow(
+            id=next_id(self.session, WorkItemRow),
             run_id=self.run.id,
             step_run_id=row.id,
             orchestration_id=self.run.orchestration_id,
@@ -374,7 +397,7 @@ class RunEngine:
             row_version=1,
         )
         self.session.add(item)
-        self.session.flush()
+
         self.log(
             "work_item_assigned",
             stage=stage.name,
@@ -439,6 +462,8 @@ class RunEngine:
             )
         ).all()
         for item in items:
+            if item.status not in WorkStatus.OPEN:  # changed earlier in this transaction
+                continue
             item.status = status
             item.completed_at = utcnow()
             item.row_version += 1
@@ -459,7 +484,10 @@ class RunEngine:
         message: str | None = None,
     ) -> None:
         """A step finished its work; move the run on."""
-        stage = stage_of(self.definition, self._stage_name(row))
+        stage_run = self.session.get_one(StageRunRow, row.stage_run_id)
+        if stage_run.status == StageStatus.IN_PROGRESS and self._stage_run is not stage_run:
+            self._stage_run, self._steps = stage_run, None
+        stage = stage_of(self.definition, stage_run.stage)
         row.lease_owner = None
         row.lease_expires_at = None
         row.available_at = None
@@ -557,6 +585,65 @@ class RunEngine:
         notify.run_finished(self.session, self.run)
 
 
+LOCKED_KEY = "baton_locked_runs"
+STEPS_KEY = "baton_steps_by_stage_run"
+HOLD_KEY = "baton_hold"
+
+
 def lock_run(session: Session, run_id: int) -> RunRow | None:
-    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial)."""
-    return session.get(RunRow, run_id, with_for_update=True, populate_existing=True)
+    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial).
+
+    Locked once per transaction: later calls return the row already held.
+    """
+    locked: set[int] = session.info.setdefault(LOCKED_KEY, set())
+    if run_id in locked:
+        return session.get(RunRow, run_id)
+    run = session.get(RunRow, run_id, with_for_update=True, populate_existing=True)
+    if run is not None:
+        locked.add(run_id)
+    return run
+
+
+def load_stage_of_step(session: Session, step_run_id: int) -> None:
+    """Load a step's stage visit and all its steps in one statement, for this transaction."""
+    siblings = select(StepRunRow.stage_run_id).where(StepRunRow.id == step_run_id)
+    rows = session.execute(
+        select(StepRunRow, StageRunRow)
+        .join(StageRunRow, StageRunRow.id == StepRunRow.stage_run_id)
+        .where(StepRunRow.stage_run_id == siblings.scalar_subquery())
+        .order_by(StepRunRow.id)
+    ).all()
+    if rows:
+        stage_run = rows[0][1]
+        session.info.setdefault(STEPS_KEY, {})[stage_run.id] = [step for step, _ in rows]
+        session.info.setdefault(HOLD_KEY, []).append(stage_run)
+
+
+def prefetch_runs(session: Session, run_ids: list[int]) -> None:
+    """Lock and load several runs and their current stages' steps in a few statements."""
+    if not run_ids:
+        return
+    runs = session.scalars(
+        select(RunRow)
+        .where(RunRow.id.in_(run_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    session.info.setdefault(LOCKED_KEY, set()).update(r.id for r in runs)
+    stage_runs = session.scalars(
+        select(StageRunRow).where(
+            StageRunRow.run_id.in_(run_ids), StageRunRow.status == StageStatus.IN_PROGRESS
+        )
+    ).all()
+    # The session's identity map holds rows weakly: keep these for the transaction.
+    session.info.setdefault(HOLD_KEY, []).extend([*runs, *stage_runs])
+    steps: dict[int, list[StepRunRow]] = session.info.setdefault(STEPS_KEY, {})
+    for stage_run in stage_runs:
+        steps[stage_run.id] = []
+    if stage_runs:
+        for row in session.scalars(
+            select(StepRunRow)
+            .where(StepRunRow.stage_run_id.in_([s.id for s in stage_runs]))
+            .order_by(StepRunRow.id)
+        ):
+            steps[row.stage_run_id].append(row)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.runtime.assignment import person
 from engine.runtime.context import Pinned
 from engine.runtime.statuses import StepStatus
 from engine.store.base import utcnow
+from engine.store.ids import next_id
 from engine.store.models import Group, GroupMember, OutboxRow, RunRow, StepRunRow, User, WorkItemRow
 
 CHANGES_KEY = "baton_changes"
@@ -25,10 +27,8 @@ def background_work_ready(session: Session) -> None:
 
 def _emails_for(session: Session, kind: str, name: str) -> list[str]:
     if kind == "user":
-        email = session.scalar(
-            select(User.email).where(User.username == name, User.active.is_(True))
-        )
-        return [email] if email else []
+        user = person(session, name)
+        return [user.email] if user is not None and user.active and user.email else []
     group = session.scalar(select(Group).where(Group.kind == kind, Group.name == name))
     if group is None:
         return []
@@ -58,6 +58,7 @@ def recipient_emails(session: Session, recipient: str) -> list[str]:
 def queue_email(session: Session, to: str, subject: str, body: str, run_id: int | None) -> None:
     session.add(
         OutboxRow(
+            id=next_id(session, OutboxRow),
             kind="email",
             recipient=to,
             subject=subject[:400],

@@ -13,6 +13,7 @@ from engine.runtime.engine import RunEngine
 from engine.runtime.statuses import RunStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
+from engine.store.ids import next_id
 from engine.store.models import OrchestrationRow, RecordRow, RunRow, VersionRow
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
@@ -66,6 +67,7 @@ def start_run(
     variables = check_inputs(session, version.id, inputs)
     now = utcnow()
     run = RunRow(
+        id=next_id(session, RunRow),
         orchestration_id=orchestration.id,
         version_id=version.id,
         status=RunStatus.IN_PROGRESS,
@@ -80,7 +82,6 @@ def start_run(
         row_version=1,
     )
     session.add(run)
-    session.flush()
     RunEngine(session, run, actor=actor).start()
     return run
 

@@ -8,8 +8,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep
+from engine.runtime.assignment import person
 from engine.runtime.context import stage_of
-from engine.runtime.engine import RunEngine, lock_run
+from engine.runtime.engine import RunEngine, load_stage_of_step, lock_run
 from engine.runtime.forms import SubmissionRejected, check_submission
 from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -60,10 +61,8 @@ def _open_item(session: Session, item_id: int, username: str) -> WorkItemRow:
         raise Conflict(
             f"work item {item_id} ({item.title}) was canceled; there is nothing left to do"
         )
-    if (
-        session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
-        is None
-    ):
+    user = person(session, username)
+    if user is None or not user.active:
         raise PermissionDenied(f"'{username}' is not an active user")
     if not can_act(session, item, username):
         raise PermissionDenied(
@@ -92,6 +91,7 @@ def complete_work_item(
     assert run is not None
     if run.status != RunStatus.IN_PROGRESS:
         raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
+    load_stage_of_step(session, item.step_run_id)
     step_run = session.get_one(StepRunRow, item.step_run_id)
     if step_run.status != StepStatus.IN_PROGRESS:
         raise Conflict(

@@ -17,16 +17,28 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.definitions.model import BackgroundStep
+from engine.definitions.model import (
+    BackgroundStep,
+    CreateRecord,
+    SendEmail,
+    StartOrchestration,
+    UpdateRecord,
+    WaitForEvent,
+)
 from engine.runtime.actions import ActionFailed, ExternalCall, Wait, call_external, run_inline
 from engine.runtime.context import stage_of
-from engine.runtime.engine import RunEngine, RunFailed, lock_run
+from engine.runtime.engine import RunEngine, RunFailed, lock_run, prefetch_runs
 from engine.runtime.statuses import RunStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
+from engine.store.ids import next_id
+from engine.store.log import log_mark, log_rollback_to
 from engine.store.models import RunRow, StageRunRow, StepRunRow
 
 LEASE_MARGIN = dt.timedelta(seconds=30)
+LOCKED_STEPS_KEY = "baton_locked_steps"
+BATCH = 50
+WRITING_ACTIONS = (CreateRecord, UpdateRecord, SendEmail, StartOrchestration, WaitForEvent)
 
 
 def worker_id() -> str:
@@ -69,28 +81,39 @@ class StepRunner:
         self.step_run_id = step_run_id
         self.owner = owner
 
-    def run(self) -> bool:
-        """True if the step did anything."""
-        pending: tuple[int, ExternalCall] | None = None
-        did = False
+    def run(self, claimed: tuple[int, ExternalCall] | None = None) -> bool:
+        """True if the step did anything. ``claimed``: an external call already claimed."""
+        pending: tuple[int, _Outcome] | None = None
+        did = claimed is not None
         while True:
-            with self.db.write() as session:
-                result = self._advance(session, pending)
-            did = did or result is not None
-            if not isinstance(result, tuple):
-                return did
-            attempt, call = result
+            if claimed is None:
+                with self.db.write() as session:
+                    result = self.advance(session, pending)
+                did = did or result is not None
+                if not isinstance(result, tuple):
+                    return did
+                claimed = result
+            attempt, call = claimed
+            claimed = None
             try:
                 outcome: Any = call_external(call)
             except ActionFailed as exc:
                 outcome = exc
-            pending = (attempt, _Outcome(call, outcome))  # type: ignore[assignment]
+            pending = (attempt, _Outcome(call, outcome))
 
-    def _advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
+    def advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
+        """Take the step as far as it goes in this transaction.
+
+        Returns None if there was nothing to do, True if it moved, or (attempt, call) when an
+        external call was claimed and must now be made outside the transaction.
+        """
         now = utcnow()
-        row = session.get(
-            StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True
-        )
+        if self.step_run_id in session.info.get(LOCKED_STEPS_KEY, ()):
+            row = session.get(StepRunRow, self.step_run_id)
+        else:
+            row = session.get(
+                StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True
+            )
         if row is None or row.status != StepStatus.IN_PROGRESS:
             return None
         taken_over = False
@@ -177,15 +200,20 @@ class StepRunner:
         try:
             while row.action_index < len(step.actions):
                 action = step.actions[row.action_index]
-                savepoint = session.begin_nested()
-                try:
-                    result = run_inline(
-                        engine, row, action, f"{where}, action {row.action_index + 1}"
-                    )
-                    savepoint.commit()
-                except (ActionFailed, RunFailed):
-                    savepoint.rollback()
-                    raise
+                label = f"{where}, action {row.action_index + 1}"
+                if isinstance(action, WRITING_ACTIONS):
+                    # An action that writes rows is undone whole if it fails half-way.
+                    mark = log_mark(session)
+                    savepoint = session.begin_nested()
+                    try:
+                        result = run_inline(engine, row, action, label)
+                        savepoint.commit()
+                    except (ActionFailed, RunFailed):
+                        savepoint.rollback()
+                        log_rollback_to(session, mark)
+                        raise
+                else:
+                    result = run_inline(engine, row, action, label)
                 if isinstance(result, ExternalCall):
                     row.lease_owner = self.owner
                     row.lease_expires_at = (
@@ -264,24 +292,62 @@ def _describe_wait(wait: Wait) -> str:
     return f"waiting until {wait.until:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def run_due(db: Database, *, owner: str | None = None, limit: int = 200) -> PassReport:
-    """Run every background step that is due now; repeat until none is left."""
+def _run_batch(db: Database, ids: list[int], owner: str) -> dict[int, bool]:
+    """Advance several due steps in one transaction; make their external calls afterwards."""
+    claimed: dict[int, tuple[int, ExternalCall]] = {}
+    moved: dict[int, bool] = {}
+    with db.write() as session:
+        rows = session.scalars(
+            select(StepRunRow)
+            .where(StepRunRow.id.in_(ids))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).all()
+        session.info[LOCKED_STEPS_KEY] = {r.id for r in rows}
+        prefetch_runs(session, sorted({r.run_id for r in rows}))
+        for row in rows:
+            result = StepRunner(db, row.id, owner).advance(session, None)
+            moved[row.id] = result is not None
+            if isinstance(result, tuple):
+                claimed[row.id] = result
+    for step_run_id, call in claimed.items():
+        StepRunner(db, step_run_id, owner).run(claimed=call)
+    return moved
+
+
+def run_due(
+    db: Database, *, owner: str | None = None, limit: int = 200, batch: int = BATCH
+) -> PassReport:
+    """Run every background step that is due now; repeat until none is left.
+
+    Steps go in batches, one transaction each, so a busy worker commits less often; a batch
+    that meets something unexpected is rolled back and redone one step per transaction, so
+    only the broken step is reported and the others still move.
+    """
     owner = owner or worker_id()
     report = PassReport()
-    seen_idle: set[int] = set()
+    idle: set[int] = set()
     while True:
-        ids = [i for i in due_steps(db, utcnow(), limit) if i not in seen_idle]
+        ids = [i for i in due_steps(db, utcnow(), limit) if i not in idle]
         if not ids:
             return report
-        for step_run_id in ids:
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
             try:
-                if StepRunner(db, step_run_id, owner).run():
+                moved = _run_batch(db, chunk, owner)
+            except Exception:
+                moved = {}
+                for step_run_id in chunk:
+                    try:
+                        moved[step_run_id] = StepRunner(db, step_run_id, owner).run()
+                    except Exception as exc:  # one broken step must not stop the others
+                        moved[step_run_id] = False
+                        report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
+            for step_run_id in chunk:
+                if moved.get(step_run_id):
                     report.steps_run += 1
                 else:
-                    seen_idle.add(step_run_id)
-            except Exception as exc:  # one broken step must not stop the others
-                seen_idle.add(step_run_id)
-                report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
+                    idle.add(step_run_id)
 
 
 def publish_event(
@@ -293,9 +359,15 @@ def publish_event(
     from engine.store.models import EventRow
 
     now = utcnow()
-    event = EventRow(name=name, key=key, data=data, published_by=actor, received_at=now)
+    event = EventRow(
+        id=next_id(session, EventRow),
+        name=name,
+        key=key,
+        data=data,
+        published_by=actor,
+        received_at=now,
+    )
     session.add(event)
-    session.flush()
     waiting = session.scalar(
         select(StepRunRow)
         .where(

@@ -36,12 +36,14 @@ class Baton:
         data directory). A new database is set up; an older SQLite one is upgraded (it has one
         user); an older shared one must be upgraded on purpose with ``baton db upgrade``."""
         try:
-            self.db = database or Database(url)
-            self.db.check_schema(
-                upgrade_if_needed=self.db.is_sqlite if upgrade is None else upgrade
-            )
+            db = database or Database(url)
+            db.check_schema(upgrade_if_needed=db.is_sqlite if upgrade is None else upgrade)
         except DatabaseError as exc:
             raise StoreUnavailable(str(exc)) from None
+        self._wire(db, actor)
+
+    def _wire(self, db: Database, actor: str | None) -> None:
+        self.db = db
         self.actor = actor
         self._context = ServiceContext(self.db, actor)
         self.definitions = DefinitionsService(self._context)
@@ -53,8 +55,10 @@ class Baton:
         self.worker = WorkerService(self._context)
 
     def as_user(self, actor: str | None) -> Baton:
-        """The same database, acting as ``actor``."""
-        return Baton(database=self.db, actor=actor, upgrade=False)
+        """The same database (already checked), acting as ``actor``."""
+        other = Baton.__new__(Baton)
+        other._wire(self.db, actor)
+        return other
 
     def close(self) -> None:
         self.db.dispose()

@@ -16,6 +16,7 @@ from engine.services.context import ServiceContext
 from engine.services.dto import ObjectTypeInfo, RecordInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
+from engine.store.ids import next_id
 from engine.store.models import ObjectTypeRow, RecordRow
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
@@ -153,6 +154,7 @@ class RecordsService:
             data, given_owner, owner_given = self._clean(type_row, values, creating=True)
             now = utcnow()
             row = RecordRow(
+                id=next_id(session, RecordRow),
                 object_type_id=type_row.id,
                 data=data,
                 owner=given_owner if owner_given else (owner or self.context.actor),
@@ -163,7 +165,6 @@ class RecordsService:
                 row_version=1,
             )
             session.add(row)
-            session.flush()
             if self.on_saved:
                 self.on_saved(session, row, None, self.context.actor)
             return record_info(row, type_row)

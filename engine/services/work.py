@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.runtime import work as runtime_work
+from engine.runtime.context import definition_for
 from engine.runtime.statuses import WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkItemInfo
 from engine.services.errors import InvalidInput, NotFound
 from engine.services.runs import work_item_info
-from engine.store.models import OrchestrationRow, User, WorkItemRow
+from engine.store.models import OrchestrationRow, RunRow, User, WorkItemRow
 
 
 class WorkService:
@@ -70,17 +72,20 @@ class WorkService:
     ) -> WorkItemInfo:
         username = self._user(user)
         with self.context.write() as session:
-            runtime_work.complete_work_item(
+            item = runtime_work.complete_work_item(
                 session, item_id, username, values or {}, outcome=outcome, comment=comment
             )
-        return self.get(item_id)
+            return self._info(session, item)
 
     def claim(self, item_id: int, *, user: str | None = None) -> WorkItemInfo:
         with self.context.write() as session:
-            runtime_work.claim(session, item_id, self._user(user))
-        return self.get(item_id)
+            return self._info(session, runtime_work.claim(session, item_id, self._user(user)))
 
     def release(self, item_id: int, *, user: str | None = None) -> WorkItemInfo:
         with self.context.write() as session:
-            runtime_work.release(session, item_id, self._user(user))
-        return self.get(item_id)
+            return self._info(session, runtime_work.release(session, item_id, self._user(user)))
+
+    @staticmethod
+    def _info(session: Session, item: WorkItemRow) -> WorkItemInfo:
+        run = session.get_one(RunRow, item.run_id)
+        return work_item_info(item, definition_for(session, run.version_id).orchestration)

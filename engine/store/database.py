@@ -101,10 +101,16 @@ class Database:
             raise DatabaseError(
                 f"cannot use database URL {describe_url(self.url)}: {exc}"
             ) from None
+        # Autoflush stays on, so a query always sees the transaction's own changes; the hot
+        # lookups that cannot depend on them opt out (``no_autoflush``), and ids are chosen
+        # before insert (engine.store.ids), so a transition writes its rows once, at commit.
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(baton_read_only=True), expire_on_commit=False
         )
+        from engine.store.log import install
+
+        install(self._sessions)
 
     def _create_engine(self, echo: bool) -> Engine:
         if self.is_sqlite:

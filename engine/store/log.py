@@ -1,19 +1,26 @@
-"""Writing the run log. Always called inside the transaction of the change it records."""
+"""Writing the run log. Always called inside the transaction of the change it records.
+
+Entries are gathered on the session and written together, in one statement, just before the
+transaction commits; a rollback drops them with everything else.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.base import utcnow
 from engine.store.models import LogRow
+
+BUFFER_KEY = "baton_log"
 
 
 def write_log(
     session: Session,
     run_id: int,
-    event: str,
+    event_name: str,
     *,
     actor: str | None = None,
     stage: str | None = None,
@@ -22,16 +29,43 @@ def write_log(
     message: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        LogRow(
-            run_id=run_id,
-            at=utcnow(),
-            actor=actor,
-            event=event,
-            stage=stage,
-            step=step,
-            work_item_id=work_item_id,
-            message=message,
-            details=details,
-        )
+    session.info.setdefault(BUFFER_KEY, []).append(
+        {
+            "run_id": run_id,
+            "at": utcnow(),
+            "actor": actor,
+            "event": event_name,
+            "stage": stage,
+            "step": step,
+            "work_item_id": work_item_id,
+            "message": message,
+            "details": details,
+        }
     )
+
+
+def log_mark(session: Session) -> int:
+    """A point to roll the pending entries back to (for savepoints)."""
+    return len(session.info.get(BUFFER_KEY, []))
+
+
+def log_rollback_to(session: Session, mark: int) -> None:
+    del session.info.get(BUFFER_KEY, [])[mark:]
+
+
+def flush_log(session: Session) -> None:
+    """Write the pending entries now (also done automatically before commit)."""
+    rows = session.info.pop(BUFFER_KEY, None)
+    if rows:
+        session.flush()
+        # Core, not ORM bulk insert: it keeps NULL columns, so every row shares one statement.
+        session.execute(insert(LogRow.__table__), rows)
+
+
+def _drop(session: Session, *_: Any) -> None:
+    session.info.pop(BUFFER_KEY, None)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    event.listen(factory, "before_commit", flush_log)
+    event.listen(factory, "after_rollback", _drop)
