@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.store.base import utcnow
+from engine.store.base import Base, utcnow
 from engine.store.models import LogRow
 
 BUFFER_KEY = "baton_log"
+LOG_TABLE = Base.metadata.tables[LogRow.__tablename__]
 
 
 def write_log(
@@ -59,7 +60,7 @@ def flush_log(session: Session) -> None:
     if rows:
         session.flush()
         # Core, not ORM bulk insert: it keeps NULL columns, so every row shares one statement.
-        session.execute(insert(LogRow.__table__), rows)
+        session.execute(insert(LOG_TABLE), rows)
 
 
 def _drop(session: Session, *_: Any) -> None:

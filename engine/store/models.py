@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.store.base import Base, JSONData, Key, utcnow
 
@@ -33,6 +33,12 @@ def _pk() -> Mapped[int]:
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
     return mapped_column(Key, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+def _parent(target: str, column: str) -> Any:
+    """A many-to-one link that is never loaded (code uses the id columns). It exists so the
+    unit of work inserts a parent row before the rows that point at it, in one flush."""
+    return relationship(target, foreign_keys=f"[{column}]", lazy="raise", viewonly=False)
 
 
 # ---------------------------------------------------------------- people
@@ -109,6 +115,8 @@ class VersionRow(Base):
     activated_at: Mapped[dt.datetime | None] = mapped_column()
     activated_by: Mapped[str | None] = mapped_column(String(NAME))
 
+    orchestration: Mapped[Any] = _parent("OrchestrationRow", "VersionRow.orchestration_id")
+
     __table_args__ = (
         UniqueConstraint("orchestration_id", "number"),
         Index("ix_versions_trigger", "trigger_object", "status"),
@@ -142,6 +150,8 @@ class RecordRow(Base):
     updated_by: Mapped[str | None] = mapped_column(String(NAME))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
+    object_type: Mapped[Any] = _parent("ObjectTypeRow", "RecordRow.object_type_id")
+
     __table_args__ = (Index("ix_records_type_updated", "object_type_id", "updated_at"),)
 
 
@@ -170,6 +180,11 @@ class RunRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
+    orchestration: Mapped[Any] = _parent("OrchestrationRow", "RunRow.orchestration_id")
+    version: Mapped[Any] = _parent("VersionRow", "RunRow.version_id")
+    record: Mapped[Any] = _parent("RecordRow", "RunRow.record_id")
+    parent_run: Mapped[Any] = _parent("RunRow", "RunRow.parent_run_id")
+
     __table_args__ = (
         Index("ix_runs_status_started", "status", "started_at"),
         Index("ix_runs_orchestration_status", "orchestration_id", "status", "started_at"),
@@ -191,6 +206,8 @@ class StageRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+    run: Mapped[Any] = _parent("RunRow", "StageRunRow.run_id")
 
     __table_args__ = (Index("ix_stage_runs_run_id", "run_id", "id"),)
 
@@ -216,6 +233,9 @@ class StepRunRow(Base):
     wait_key: Mapped[str | None] = mapped_column(String(300))
     started_at: Mapped[dt.datetime | None] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+    run: Mapped[Any] = _parent("RunRow", "StepRunRow.run_id")
+    stage_run: Mapped[Any] = _parent("StageRunRow", "StepRunRow.stage_run_id")
 
     __table_args__ = (
         Index("ix_step_runs_stage_run_id", "stage_run_id"),
@@ -250,6 +270,11 @@ class WorkItemRow(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
+    run: Mapped[Any] = _parent("RunRow", "WorkItemRow.run_id")
+    step_run: Mapped[Any] = _parent("StepRunRow", "WorkItemRow.step_run_id")
+    orchestration: Mapped[Any] = _parent("OrchestrationRow", "WorkItemRow.orchestration_id")
+    record: Mapped[Any] = _parent("RecordRow", "WorkItemRow.record_id")
+
     __table_args__ = (
         Index("ix_work_items_assignee", "assignee_kind", "assignee", "status", "due_at"),
         Index("ix_work_items_status_due", "status", "due_at"),
@@ -275,6 +300,8 @@ class LogRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
 
+    run: Mapped[Any] = _parent("RunRow", "LogRow.run_id")
+
     __table_args__ = (Index("ix_run_log_run_id", "run_id", "id"),)
 
 
@@ -295,6 +322,8 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+    run: Mapped[Any] = _parent("RunRow", "OutboxRow.run_id")
 
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
