@@ -32,7 +32,8 @@ from engine.runtime import notify
 from engine.runtime.engine import RunEngine, RunFailed
 from engine.store.base import utcnow
 from engine.store.ids import next_id
-from engine.store.models import EventRow, ObjectTypeRow, RecordRow, StepRunRow
+from engine.store.models import EventRow, ObjectTypeRow, RecordRow
+from engine.store.rows import StepRunRec
 from engine.values import ValueProblem, convert
 
 TEMPLATE_OPEN, TEMPLATE_CLOSE = "{{", "}}"
@@ -99,7 +100,7 @@ def _typed_values(
 
 
 def run_inline(
-    engine: RunEngine, row: StepRunRow, action: Any, where: str
+    engine: RunEngine, row: StepRunRec, action: Any, where: str
 ) -> dict[str, Any] | Wait | ExternalCall:
     """Do an inline action now; return its outputs, a Wait, or an ExternalCall to make."""
     session = engine.session

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import Assignee
@@ -18,6 +18,10 @@ class AssignmentError(Exception):
 
 
 USERS_KEY = "baton_users"
+_users = User.__table__
+_PERSON = select(_users.c.username, _users.c.active, _users.c.email).where(
+    _users.c.username == bindparam("username")
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,7 @@ def person(session: Session, username: str) -> Person | None:
     """A user as work assignment needs them, read once per transaction."""
     cache: dict[str, Person | None] = session.info.setdefault(USERS_KEY, {})
     if username not in cache:
-        with session.no_autoflush:  # transitions never change users
-            row = session.execute(
-                select(User.username, User.active, User.email).where(User.username == username)
-            ).first()
+        row = session.connection().execute(_PERSON, {"username": username}).first()
         cache[username] = Person(row[0], bool(row[1]), row[2]) if row else None
     return cache[username]
 

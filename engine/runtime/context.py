@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 import weakref
 from collections import OrderedDict
@@ -14,7 +13,8 @@ from sqlalchemy.orm import Session
 from engine.definitions import Orchestration, load_data
 from engine.definitions.model import Stage
 from engine.runtime.statuses import StepStatus
-from engine.store.models import OrchestrationRow, RecordRow, RunRow, VersionRow
+from engine.store.models import OrchestrationRow, RecordRow, VersionRow
+from engine.store.rows import RunRec
 
 _CACHE_SIZE = 256
 
@@ -73,16 +73,18 @@ def definition_for(session: Session, version_id: int) -> Pinned:
 
 def run_names(
     session: Session,
-    run: RunRow,
+    run: RunRec,
     pinned: Pinned,
     *,
     record_cache: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The names an expression of ``run`` may use. The record is read afresh each time."""
-    names: dict[str, Any] = copy.deepcopy(pinned.blank)
-    for stage, entry in (run.state or {}).items():
-        if stage in names:
-            names[stage].update(entry)
+    # Expressions only read, so a shallow merge per stage is enough (no deep copy).
+    state = run.state or {}
+    names: dict[str, Any] = {
+        stage: {**blank, **state[stage]} if stage in state else blank
+        for stage, blank in pinned.blank.items()
+    }
     record: dict[str, Any] | None = None
     if run.record_id is not None:
         if record_cache is not None and run.record_id in record_cache:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import (
@@ -24,15 +23,14 @@ from engine.definitions.model import (
     label_of,
 )
 from engine.expressions import ExpressionError, evaluate, evaluate_condition
-from engine.runtime import notify
+from engine.runtime import access, notify
 from engine.runtime.assignment import AssignmentError, resolve_assignee
 from engine.runtime.calendar import due_date
 from engine.runtime.context import Pinned, definition_for, run_names, stage_of
 from engine.runtime.statuses import PRIORITIES, RunStatus, StageStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
-from engine.store.ids import next_id
 from engine.store.log import write_log
-from engine.store.models import RunRow, StageRunRow, StepRunRow, WorkItemRow
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec
 
 MAX_HOPS = 1000  # elements entered in one transition; more means decisions loop on themselves
 
@@ -42,8 +40,9 @@ class RunFailed(Exception):
 
 
 class RunEngine:
-    def __init__(self, session: Session, run: RunRow, *, actor: str | None = None) -> None:
+    def __init__(self, session: Session, run: RunRec, *, actor: str | None = None) -> None:
         self.session = session
+        self.tx = Tx.of(session)
         self.run = run
         self.actor = actor
         self.pinned: Pinned = definition_for(session, run.version_id)
@@ -52,9 +51,8 @@ class RunEngine:
         self._hops = 0
         # Set while a worker runs a step's actions, so their log entries name the stage.
         self.acting_stage: str | None = None
-        # The stage in progress and its step rows, read once per transaction.
-        self._stage_run: StageRunRow | None = None
-        self._steps: list[StepRunRow] | None = None
+        # The stage in progress, looked up once per transaction.
+        self._stage_run: StageRunRec | None = None
 
     # ------------------------------------------------------------ helpers
 
@@ -107,38 +105,13 @@ class RunEngine:
         self.run.variables = {**(self.run.variables or {}), **values}
         self.changed()
 
-    def current_stage_run(self) -> StageRunRow | None:
-        if self._stage_run is not None and self._stage_run.status == StageStatus.IN_PROGRESS:
-            return self._stage_run
-        self._stage_run = self.session.scalar(
-            select(StageRunRow)
-            .where(StageRunRow.run_id == self.run.id, StageRunRow.status == StageStatus.IN_PROGRESS)
-            .order_by(StageRunRow.id.desc())
-            .limit(1)
-        )
-        self._steps = None
+    def current_stage_run(self) -> StageRunRec | None:
+        if self._stage_run is None or self._stage_run.status != StageStatus.IN_PROGRESS:
+            self._stage_run = access.current_stage_run(self.session, self.run.id)
         return self._stage_run
 
-    def step_runs(self, stage_run: StageRunRow) -> list[StepRunRow]:
-        if stage_run is self._stage_run and self._steps is not None:
-            return self._steps
-        cached = self.session.info.get(STEPS_KEY, {}).get(stage_run.id)
-        if cached is not None:
-            if stage_run is self._stage_run:
-                self._steps = cached
-            return list(cached)
-        with self.session.no_autoflush:  # rows made in this transaction are cached already
-            rows = list(
-                self.session.scalars(
-                    select(StepRunRow)
-                    .where(StepRunRow.stage_run_id == stage_run.id)
-                    .order_by(StepRunRow.id)
-                )
-            )
-        self.session.info.setdefault(STEPS_KEY, {})[stage_run.id] = rows
-        if stage_run is self._stage_run:
-            self._steps = rows
-        return list(rows)
+    def step_runs(self, stage_run: StageRunRec) -> list[StepRunRec]:
+        return access.steps_of_stage(self.session, stage_run)
 
     def touch(self) -> None:
         self.run.updated_at = utcnow()
@@ -211,22 +184,20 @@ class RunEngine:
                 f"({stage.max_visits}): the loop back to '{stage.name}' never ends"
             )
         now = utcnow()
-        stage_run = StageRunRow(
-            id=next_id(self.session, StageRunRow),
+        stage_run = StageRunRec(
             run_id=self.run.id,
             stage=stage.name,
             visit=visits,
             status=StageStatus.IN_PROGRESS,
             started_at=now,
         )
-        self.session.add(stage_run)
+        self.tx.add(stage_run)
         fresh = {s.name: {"status": StepStatus.NOT_STARTED, "outputs": {}} for s in stage.steps}
         self._set_state(
             stage.name, None, {"status": StageStatus.IN_PROGRESS, "visits": visits, **fresh}
         )
         steps = [
-            StepRunRow(
-                id=next_id(self.session, StepRunRow),
+            StepRunRec(
                 run_id=self.run.id,
                 stage_run_id=stage_run.id,
                 step=step.name,
@@ -238,9 +209,10 @@ class RunEngine:
             )
             for step in stage.steps
         ]
-        self.session.add_all(steps)
-        self._stage_run, self._steps = stage_run, steps
-        self.session.info.setdefault(STEPS_KEY, {})[stage_run.id] = steps
+        for step_row in steps:
+            self.tx.add(step_row)
+        self._stage_run = stage_run
+        self.tx.steps_by_stage[stage_run.id] = steps
         self.log(
             "stage_started", stage=stage.name, message=f"visit {visits}" if visits > 1 else None
         )
@@ -248,8 +220,8 @@ class RunEngine:
 
     def evaluate_stage(
         self,
-        stage_run: StageRunRow | None = None,
-        steps: list[StepRunRow] | None = None,
+        stage_run: StageRunRec | None = None,
+        steps: list[StepRunRec] | None = None,
         *,
         first: bool = False,
     ) -> None:
@@ -305,8 +277,8 @@ class RunEngine:
         self,
         stage: Stage,
         step: InteractiveStep | BackgroundStep,
-        row: StepRunRow,
-        rows: dict[str, StepRunRow],
+        row: StepRunRec,
+        rows: dict[str, StepRunRec],
         first: bool,
     ) -> str:
         start = step.start
@@ -325,7 +297,7 @@ class RunEngine:
             return "skip"
         return "wait"
 
-    def should_exit(self, stage: Stage, rows: dict[str, StepRunRow]) -> bool:
+    def should_exit(self, stage: Stage, rows: dict[str, StepRunRec]) -> bool:
         exit_ = stage.exit
         if exit_.when == ExitOn.all_steps:
             return all(r.status in StepStatus.DONE for r in rows.values())
@@ -334,7 +306,7 @@ class RunEngine:
         assert exit_.expression is not None
         return self.condition(exit_.expression, f"exit condition of stage '{stage.name}'")
 
-    def exit_stage(self, stage: Stage, stage_run: StageRunRow, steps: list[StepRunRow]) -> None:
+    def exit_stage(self, stage: Stage, stage_run: StageRunRec, steps: list[StepRunRec]) -> None:
         for row in steps:
             if row.status in StepStatus.OPEN:
                 self.discontinue_step(stage, row, "the stage exited")
@@ -347,7 +319,7 @@ class RunEngine:
     # ------------------------------------------------------------ steps
 
     def start_step(
-        self, stage: Stage, step: InteractiveStep | BackgroundStep, row: StepRunRow
+        self, stage: Stage, step: InteractiveStep | BackgroundStep, row: StepRunRec
     ) -> None:
         now = utcnow()
         row.status = StepStatus.IN_PROGRESS
@@ -367,7 +339,7 @@ class RunEngine:
             row.attempt = 0
             notify.background_work_ready(self.session)
 
-    def create_work_item(self, stage: Stage, step: InteractiveStep, row: StepRunRow) -> WorkItemRow:
+    def create_work_item(self, stage: Stage, step: InteractiveStep, row: StepRunRec) -> WorkItemRec:
         assert step.assignee is not None
         where = f"step '{stage.name}.{step.name}'"
         try:
@@ -378,8 +350,7 @@ class RunEngine:
             raise RunFailed(f"{where} cannot be assigned: {exc}") from None
         now = utcnow()
         due = due_date(self.session, now, step.due, self.definition.calendar) if step.due else None
-        item = WorkItemRow(
-            id=next_id(self.session, WorkItemRow),
+        item = WorkItemRec(
             run_id=self.run.id,
             step_run_id=row.id,
             orchestration_id=self.run.orchestration_id,
@@ -396,7 +367,7 @@ class RunEngine:
             values={},
             row_version=1,
         )
-        self.session.add(item)
+        self.tx.add(item)
 
         self.log(
             "work_item_assigned",
@@ -412,7 +383,7 @@ class RunEngine:
     def finish_step(
         self,
         stage: Stage,
-        row: StepRunRow,
+        row: StepRunRec,
         status: str,
         *,
         outputs: dict[str, Any] | None = None,
@@ -447,7 +418,7 @@ class RunEngine:
             actor=completed_by or self.actor,
         )
 
-    def discontinue_step(self, stage: Stage, row: StepRunRow, reason: str) -> None:
+    def discontinue_step(self, stage: Stage, row: StepRunRec, reason: str) -> None:
         self.close_work_items(row, WorkStatus.CANCELED, reason)
         row.lease_owner = None
         row.lease_expires_at = None
@@ -455,12 +426,8 @@ class RunEngine:
         row.wait_event = None
         self.finish_step(stage, row, StepStatus.DISCONTINUED, message=reason)
 
-    def close_work_items(self, row: StepRunRow, status: str, reason: str) -> None:
-        items = self.session.scalars(
-            select(WorkItemRow).where(
-                WorkItemRow.step_run_id == row.id, WorkItemRow.status.in_(WorkStatus.OPEN)
-            )
-        ).all()
+    def close_work_items(self, row: StepRunRec, status: str, reason: str) -> None:
+        items = access.open_items_of_step(self.session, row.id)
         for item in items:
             if item.status not in WorkStatus.OPEN:  # changed earlier in this transaction
                 continue
@@ -477,16 +444,16 @@ class RunEngine:
 
     def complete_step(
         self,
-        row: StepRunRow,
+        row: StepRunRec,
         outputs: dict[str, Any],
         *,
         completed_by: str | None = None,
         message: str | None = None,
     ) -> None:
         """A step finished its work; move the run on."""
-        stage_run = self.session.get_one(StageRunRow, row.stage_run_id)
+        stage_run = self.tx.get_one(StageRunRec, row.stage_run_id)
         if stage_run.status == StageStatus.IN_PROGRESS and self._stage_run is not stage_run:
-            self._stage_run, self._steps = stage_run, None
+            self._stage_run = stage_run
         stage = stage_of(self.definition, stage_run.stage)
         row.lease_owner = None
         row.lease_expires_at = None
@@ -501,7 +468,7 @@ class RunEngine:
         )
         self.guarded(lambda: self.evaluate_stage())
 
-    def fail_step(self, row: StepRunRow, error: str) -> None:
+    def fail_step(self, row: StepRunRec, error: str) -> None:
         """A step failed for good: continue, take the fault path, or put the run into Error."""
         stage = stage_of(self.definition, self._stage_name(row))
         step = next(s for s in stage.steps if s.name == row.step)
@@ -521,7 +488,7 @@ class RunEngine:
             )
             self.guarded(lambda: self.evaluate_stage())
             return
-        stage_run = self.session.get_one(StageRunRow, row.stage_run_id)
+        stage_run = self.tx.get_one(StageRunRec, row.stage_run_id)
         if policy == OnFailure.fault_path and stage.fault:
             self._end_stage_in_error(stage, stage_run, f"step '{row.step}' failed: {error}")
             self.log("fault_path", stage=stage.name, step=row.step, message=f"→ {stage.fault}")
@@ -530,10 +497,10 @@ class RunEngine:
         self.fail_run(f"step '{stage.name}.{row.step}' failed: {error}")
         self.touch()
 
-    def _stage_name(self, row: StepRunRow) -> str:
-        return self.session.get_one(StageRunRow, row.stage_run_id).stage
+    def _stage_name(self, row: StepRunRec) -> str:
+        return self.tx.get_one(StageRunRec, row.stage_run_id).stage
 
-    def _end_stage_in_error(self, stage: Stage, stage_run: StageRunRow, error: str) -> None:
+    def _end_stage_in_error(self, stage: Stage, stage_run: StageRunRec, error: str) -> None:
         for other in self.step_runs(stage_run):
             if other.status in StepStatus.OPEN:
                 self.discontinue_step(stage, other, "another step of the stage failed")
@@ -583,67 +550,3 @@ class RunEngine:
         self.log("run_canceled", message=reason)
         self.touch()
         notify.run_finished(self.session, self.run)
-
-
-LOCKED_KEY = "baton_locked_runs"
-STEPS_KEY = "baton_steps_by_stage_run"
-HOLD_KEY = "baton_hold"
-
-
-def lock_run(session: Session, run_id: int) -> RunRow | None:
-    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial).
-
-    Locked once per transaction: later calls return the row already held.
-    """
-    locked: set[int] = session.info.setdefault(LOCKED_KEY, set())
-    if run_id in locked:
-        return session.get(RunRow, run_id)
-    run = session.get(RunRow, run_id, with_for_update=True, populate_existing=True)
-    if run is not None:
-        locked.add(run_id)
-    return run
-
-
-def load_stage_of_step(session: Session, step_run_id: int) -> None:
-    """Load a step's stage visit and all its steps in one statement, for this transaction."""
-    siblings = select(StepRunRow.stage_run_id).where(StepRunRow.id == step_run_id)
-    rows = session.execute(
-        select(StepRunRow, StageRunRow)
-        .join(StageRunRow, StageRunRow.id == StepRunRow.stage_run_id)
-        .where(StepRunRow.stage_run_id == siblings.scalar_subquery())
-        .order_by(StepRunRow.id)
-    ).all()
-    if rows:
-        stage_run = rows[0][1]
-        session.info.setdefault(STEPS_KEY, {})[stage_run.id] = [step for step, _ in rows]
-        session.info.setdefault(HOLD_KEY, []).append(stage_run)
-
-
-def prefetch_runs(session: Session, run_ids: list[int]) -> None:
-    """Lock and load several runs and their current stages' steps in a few statements."""
-    if not run_ids:
-        return
-    runs = session.scalars(
-        select(RunRow)
-        .where(RunRow.id.in_(run_ids))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    session.info.setdefault(LOCKED_KEY, set()).update(r.id for r in runs)
-    stage_runs = session.scalars(
-        select(StageRunRow).where(
-            StageRunRow.run_id.in_(run_ids), StageRunRow.status == StageStatus.IN_PROGRESS
-        )
-    ).all()
-    # The session's identity map holds rows weakly: keep these for the transaction.
-    session.info.setdefault(HOLD_KEY, []).extend([*runs, *stage_runs])
-    steps: dict[int, list[StepRunRow]] = session.info.setdefault(STEPS_KEY, {})
-    for stage_run in stage_runs:
-        steps[stage_run.id] = []
-    if stage_runs:
-        for row in session.scalars(
-            select(StepRunRow)
-            .where(StepRunRow.stage_run_id.in_([s.id for s in stage_runs]))
-            .order_by(StepRunRow.id)
-        ):
-            steps[row.stage_run_id].append(row)

@@ -10,8 +10,8 @@ from engine.runtime.assignment import person
 from engine.runtime.context import Pinned
 from engine.runtime.statuses import StepStatus
 from engine.store.base import utcnow
-from engine.store.ids import next_id
-from engine.store.models import Group, GroupMember, OutboxRow, RunRow, StepRunRow, User, WorkItemRow
+from engine.store.models import Group, GroupMember, User
+from engine.store.rows import OutboxRec, RunRec, StepRunRec, Tx, WorkItemRec
 
 CHANGES_KEY = "baton_changes"
 
@@ -56,9 +56,8 @@ def recipient_emails(session: Session, recipient: str) -> list[str]:
 
 
 def queue_email(session: Session, to: str, subject: str, body: str, run_id: int | None) -> None:
-    session.add(
-        OutboxRow(
-            id=next_id(session, OutboxRow),
+    Tx.of(session).add(
+        OutboxRec(
             kind="email",
             recipient=to,
             subject=subject[:400],
@@ -73,7 +72,7 @@ def queue_email(session: Session, to: str, subject: str, body: str, run_id: int 
     note_change(session, "outbox")
 
 
-def work_assigned(session: Session, run: RunRow, item: WorkItemRow, pinned: Pinned) -> None:
+def work_assigned(session: Session, run: RunRec, item: WorkItemRec, pinned: Pinned) -> None:
     note_change(session, "work")
     due = f"Due: {item.due_at:%A %d %B %Y, %H:%M} UTC\n" if item.due_at else ""
     body = (
@@ -87,7 +86,7 @@ def work_assigned(session: Session, run: RunRow, item: WorkItemRow, pinned: Pinn
         queue_email(session, email, f"[Baton] New work: {item.title}", body, run.id)
 
 
-def run_failed(session: Session, run: RunRow, pinned: Pinned, error: str) -> None:
+def run_failed(session: Session, run: RunRec, pinned: Pinned, error: str) -> None:
     body = (
         f"A run of {pinned.definition.display_label()} failed and needs attention.\n\n"
         f"Run: {run.id} (version {pinned.version})\nError: {error}\n\n"
@@ -104,12 +103,12 @@ def run_failed(session: Session, run: RunRow, pinned: Pinned, error: str) -> Non
             )
 
 
-def run_finished(session: Session, run: RunRow) -> None:
+def run_finished(session: Session, run: RunRec) -> None:
     """Wake a parent step that waits for this run."""
     note_change(session, "runs")
     if run.parent_step_run_id is None:
         return
-    parent = session.get(StepRunRow, run.parent_step_run_id)
+    parent = Tx.of(session).get(StepRunRec, run.parent_step_run_id)
     if (
         parent is not None
         and parent.status == StepStatus.IN_PROGRESS

@@ -13,8 +13,8 @@ from engine.runtime.engine import RunEngine
 from engine.runtime.statuses import RunStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
-from engine.store.ids import next_id
-from engine.store.models import OrchestrationRow, RecordRow, RunRow, VersionRow
+from engine.store.models import OrchestrationRow, RecordRow, VersionRow
+from engine.store.rows import RunRec, Tx
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
 
@@ -61,13 +61,12 @@ def start_run(
     actor: str | None = None,
     parent_run_id: int | None = None,
     parent_step_run_id: int | None = None,
-) -> RunRow:
+) -> RunRec:
     if record_id is not None and session.get(RecordRow, record_id) is None:
         raise NotFound(f"no record with id {record_id}")
     variables = check_inputs(session, version.id, inputs)
     now = utcnow()
-    run = RunRow(
-        id=next_id(session, RunRow),
+    run = RunRec(
         orchestration_id=orchestration.id,
         version_id=version.id,
         status=RunStatus.IN_PROGRESS,
@@ -81,12 +80,12 @@ def start_run(
         updated_at=now,
         row_version=1,
     )
-    session.add(run)
+    Tx.of(session).add(run)
     RunEngine(session, run, actor=actor).start()
     return run
 
 
-def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRow:
+def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRec:
     orchestration = session.scalar(select(OrchestrationRow).where(OrchestrationRow.name == name))
     if orchestration is None:
         names = session.scalars(select(OrchestrationRow.name)).all()

@@ -13,7 +13,8 @@ from engine.expressions import ExpressionError, evaluate_condition
 from engine.runtime.context import record_context
 from engine.runtime.statuses import RunStatus
 from engine.store.log import write_log
-from engine.store.models import ObjectTypeRow, OrchestrationRow, RecordRow, RunRow, VersionRow
+from engine.store.models import ObjectTypeRow, OrchestrationRow, RecordRow, VersionRow
+from engine.store.rows import RunRec, Tx
 
 MAX_DEPTH = 8  # triggers firing triggers: deeper than this is a loop between orchestrations
 DEPTH_KEY = "baton_trigger_depth"
@@ -34,7 +35,8 @@ def on_record_saved(
     exclude_run_id: int | None = None,
 ) -> list[int]:
     """Start triggered runs for this save; returns their ids. Runs in the saving transaction."""
-    from engine.runtime.engine import RunEngine, lock_run
+    from engine.runtime.access import lock_run
+    from engine.runtime.engine import RunEngine
     from engine.runtime.starting import start_run
 
     depth = session.info.get(DEPTH_KEY, 0)
@@ -78,13 +80,17 @@ def on_record_saved(
             )
             started.append(run.id)
         # Runs that have this record as context re-evaluate what they wait on.
-        waiting = session.scalars(
-            select(RunRow.id).where(
-                RunRow.record_id == record.id,
-                RunRow.status == RunStatus.IN_PROGRESS,
-                RunRow.id.not_in([*started, exclude_run_id or 0]),
-            )
-        ).all()
+        runs = RunRec.table()
+        skip = {*started, exclude_run_id}
+        candidates = Tx.of(session).query(
+            RunRec,
+            select(runs).where(
+                runs.c.record_id == record.id, runs.c.status == RunStatus.IN_PROGRESS
+            ),
+        )
+        waiting = [
+            r.id for r in candidates if r.id not in skip and r.status == RunStatus.IN_PROGRESS
+        ]
         for run_id in waiting:
             other = lock_run(session, run_id)
             if other is not None and other.status == RunStatus.IN_PROGRESS:

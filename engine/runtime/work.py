@@ -8,15 +8,17 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep
+from engine.runtime.access import load_stage_of_step, lock_run
 from engine.runtime.assignment import person
 from engine.runtime.context import stage_of
-from engine.runtime.engine import RunEngine, load_stage_of_step, lock_run
+from engine.runtime.engine import RunEngine
 from engine.runtime.forms import SubmissionRejected, check_submission
 from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.store.base import utcnow
 from engine.store.log import write_log
-from engine.store.models import Group, GroupMember, StepRunRow, User, WorkItemRow
+from engine.store.models import Group, GroupMember, User, WorkItemRow
+from engine.store.rows import StepRunRec, Tx, WorkItemRec
 
 
 def memberships(session: Session, username: str) -> list[tuple[str, str]]:
@@ -41,14 +43,14 @@ def visible_to(session: Session, username: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def can_act(session: Session, item: WorkItemRow, username: str) -> bool:
+def can_act(session: Session, item: WorkItemRec, username: str) -> bool:
     if item.assignee_kind == "user":
         return item.assignee == username
     return (item.assignee_kind, item.assignee) in memberships(session, username)
 
 
-def _open_item(session: Session, item_id: int, username: str) -> WorkItemRow:
-    item = session.get(WorkItemRow, item_id, with_for_update=True, populate_existing=True)
+def _open_item(session: Session, item_id: int, username: str) -> WorkItemRec:
+    item = Tx.of(session).get(WorkItemRec, item_id, lock=True)
     if item is None:
         raise NotFound(f"no work item with id {item_id}")
     if item.status == WorkStatus.COMPLETED:
@@ -84,7 +86,7 @@ def complete_work_item(
     *,
     outcome: str | None = None,
     comment: str | None = None,
-) -> WorkItemRow:
+) -> WorkItemRec:
     """Submit the item's form. The first completion wins; a later one gets a Conflict."""
     item = _open_item(session, item_id, username)
     run = lock_run(session, item.run_id)
@@ -92,7 +94,7 @@ def complete_work_item(
     if run.status != RunStatus.IN_PROGRESS:
         raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
     load_stage_of_step(session, item.step_run_id)
-    step_run = session.get_one(StepRunRow, item.step_run_id)
+    step_run = Tx.of(session).get_one(StepRunRec, item.step_run_id)
     if step_run.status != StepStatus.IN_PROGRESS:
         raise Conflict(
             f"step '{item.stage}.{item.step}' is {step_run.status}; the item cannot be completed"
@@ -129,7 +131,7 @@ def complete_work_item(
     return item
 
 
-def claim(session: Session, item_id: int, username: str) -> WorkItemRow:
+def claim(session: Session, item_id: int, username: str) -> WorkItemRec:
     item = _open_item(session, item_id, username)
     if item.assignee_kind == "user":
         raise Conflict(
@@ -153,7 +155,7 @@ def claim(session: Session, item_id: int, username: str) -> WorkItemRow:
     return item
 
 
-def release(session: Session, item_id: int, username: str) -> WorkItemRow:
+def release(session: Session, item_id: int, username: str) -> WorkItemRec:
     item = _open_item(session, item_id, username)
     if item.claimed_by is None:
         raise Conflict(f"work item {item_id} is not claimed")

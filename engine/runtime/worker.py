@@ -25,18 +25,19 @@ from engine.definitions.model import (
     UpdateRecord,
     WaitForEvent,
 )
+from engine.runtime.access import lock_run, prefetch_runs
 from engine.runtime.actions import ActionFailed, ExternalCall, Wait, call_external, run_inline
 from engine.runtime.context import stage_of
-from engine.runtime.engine import RunEngine, RunFailed, lock_run, prefetch_runs
+from engine.runtime.engine import RunEngine, RunFailed
 from engine.runtime.statuses import RunStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.ids import next_id
 from engine.store.log import log_mark, log_rollback_to
-from engine.store.models import RunRow, StageRunRow, StepRunRow
+from engine.store.models import StepRunRow
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
 LEASE_MARGIN = dt.timedelta(seconds=30)
-LOCKED_STEPS_KEY = "baton_locked_steps"
 BATCH = 50
 WRITING_ACTIONS = (CreateRecord, UpdateRecord, SendEmail, StartOrchestration, WaitForEvent)
 
@@ -108,12 +109,8 @@ class StepRunner:
         external call was claimed and must now be made outside the transaction.
         """
         now = utcnow()
-        if self.step_run_id in session.info.get(LOCKED_STEPS_KEY, ()):
-            row = session.get(StepRunRow, self.step_run_id)
-        else:
-            row = session.get(
-                StepRunRow, self.step_run_id, with_for_update=True, populate_existing=True
-            )
+        tx = Tx.of(session)
+        row = tx.get(StepRunRec, self.step_run_id, lock=True)
         if row is None or row.status != StepStatus.IN_PROGRESS:
             return None
         taken_over = False
@@ -130,7 +127,7 @@ class StepRunner:
         if run is None or run.status != RunStatus.IN_PROGRESS:
             return None
         engine = RunEngine(session, run, actor="worker")
-        stage_run = session.get_one(StageRunRow, row.stage_run_id)
+        stage_run = tx.get_one(StageRunRec, row.stage_run_id)
         stage = stage_of(engine.definition, stage_run.stage)
         step = next(s for s in stage.steps if s.name == row.step)
         assert isinstance(step, BackgroundStep)
@@ -149,7 +146,7 @@ class StepRunner:
             row.lease_expires_at = None
         elif row.wait_event is not None:
             if row.wait_event == "child_run":
-                child = session.get(RunRow, int(row.wait_key or 0))
+                child = tx.get(RunRec, int(row.wait_key or 0))
                 if child is None or child.status not in RunStatus.FINISHED:
                     row.available_at = None
                     return True
@@ -203,7 +200,7 @@ class StepRunner:
                 label = f"{where}, action {row.action_index + 1}"
                 if isinstance(action, WRITING_ACTIONS):
                     # An action that writes rows is undone whole if it fails half-way.
-                    mark = log_mark(session)
+                    mark, tx_mark = log_mark(session), tx.mark()
                     savepoint = session.begin_nested()
                     try:
                         result = run_inline(engine, row, action, label)
@@ -211,6 +208,7 @@ class StepRunner:
                     except (ActionFailed, RunFailed):
                         savepoint.rollback()
                         log_rollback_to(session, mark)
+                        tx.restore(tx_mark)
                         raise
                 else:
                     result = run_inline(engine, row, action, label)
@@ -250,7 +248,7 @@ class StepRunner:
     def _failed(
         self,
         engine: RunEngine,
-        row: StepRunRow,
+        row: StepRunRec,
         step: BackgroundStep,
         error: str,
         now: dt.datetime,
@@ -297,13 +295,7 @@ def _run_batch(db: Database, ids: list[int], owner: str) -> dict[int, bool]:
     claimed: dict[int, tuple[int, ExternalCall]] = {}
     moved: dict[int, bool] = {}
     with db.write() as session:
-        rows = session.scalars(
-            select(StepRunRow)
-            .where(StepRunRow.id.in_(ids))
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        ).all()
-        session.info[LOCKED_STEPS_KEY] = {r.id for r in rows}
+        rows = Tx.of(session).lock_many(StepRunRec, ids, skip_locked=True)
         prefetch_runs(session, sorted({r.run_id for r in rows}))
         for row in rows:
             result = StepRunner(db, row.id, owner).advance(session, None)
@@ -368,24 +360,28 @@ def publish_event(
         received_at=now,
     )
     session.add(event)
-    waiting = session.scalar(
-        select(StepRunRow)
+    tx = Tx.of(session)
+    table = StepRunRec.table()
+    candidates = tx.query(
+        StepRunRec,
+        select(table)
         .where(
-            StepRunRow.wait_event == name,
-            StepRunRow.wait_key == key,
-            StepRunRow.status == StepStatus.IN_PROGRESS,
+            table.c.wait_event == name,
+            table.c.wait_key == key,
+            table.c.status == StepStatus.IN_PROGRESS,
         )
-        .order_by(StepRunRow.id)
+        .order_by(table.c.id)
         .limit(1)
-        .with_for_update()
+        .with_for_update(),
     )
+    waiting = candidates[0] if candidates else None
     if waiting is None:
         return event.id, None
     run = lock_run(session, waiting.run_id)
     if run is None or run.status != RunStatus.IN_PROGRESS:
         return event.id, None
     engine = RunEngine(session, run, actor=actor)
-    stage_run = session.get_one(StageRunRow, waiting.stage_run_id)
+    stage_run = tx.get_one(StageRunRec, waiting.stage_run_id)
     step = next(
         s for s in stage_of(engine.definition, stage_run.stage).steps if s.name == waiting.step
     )

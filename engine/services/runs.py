@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime.engine import RunEngine, lock_run
+from engine.runtime.access import lock_run
+from engine.runtime.engine import RunEngine
 from engine.runtime.starting import start_run
 from engine.runtime.statuses import RunStatus
 from engine.services.context import ServiceContext
@@ -30,9 +32,10 @@ from engine.store.models import (
     VersionRow,
     WorkItemRow,
 )
+from engine.store.rows import RunRec, WorkItemRec
 
 
-def run_summary(row: RunRow, orchestration: str, version: int) -> RunSummary:
+def run_summary(row: RunRow | RunRec, orchestration: str, version: int) -> RunSummary:
     return RunSummary(
         id=row.id,
         orchestration=orchestration,
@@ -47,7 +50,7 @@ def run_summary(row: RunRow, orchestration: str, version: int) -> RunSummary:
     )
 
 
-def work_item_info(row: WorkItemRow, orchestration: str) -> WorkItemInfo:
+def work_item_info(row: WorkItemRow | WorkItemRec, orchestration: str) -> WorkItemInfo:
     return WorkItemInfo(
         id=row.id,
         run_id=row.run_id,
@@ -71,7 +74,7 @@ def work_item_info(row: WorkItemRow, orchestration: str) -> WorkItemInfo:
     )
 
 
-def _summaries(session: Session, rows: list[RunRow]) -> list[RunSummary]:
+def _summaries(session: Session, rows: Sequence[RunRow | RunRec]) -> list[RunSummary]:
     names = dict(session.execute(select(OrchestrationRow.id, OrchestrationRow.name)).all())
     version_ids = {r.version_id for r in rows}
     numbers = (

@@ -14,7 +14,8 @@ from engine.services.context import ServiceContext
 from engine.services.dto import WorkItemInfo
 from engine.services.errors import InvalidInput, NotFound
 from engine.services.runs import work_item_info
-from engine.store.models import OrchestrationRow, RunRow, User, WorkItemRow
+from engine.store.models import OrchestrationRow, User, WorkItemRow
+from engine.store.rows import RunRec, Tx, WorkItemRec
 
 
 class WorkService:
@@ -86,6 +87,6 @@ class WorkService:
             return self._info(session, runtime_work.release(session, item_id, self._user(user)))
 
     @staticmethod
-    def _info(session: Session, item: WorkItemRow) -> WorkItemInfo:
-        run = session.get_one(RunRow, item.run_id)
+    def _info(session: Session, item: WorkItemRec) -> WorkItemInfo:
+        run = Tx.of(session).get_one(RunRec, item.run_id)
         return work_item_info(item, definition_for(session, run.version_id).orchestration)

@@ -18,19 +18,34 @@ KEY = "baton_ids"
 BLOCK = 32
 
 
+# Tables whose ids the engine chooses: on SQLite their maxima are read together, once.
+SQLITE_TABLES = ("runs", "stage_runs", "step_runs", "work_items", "outbox", "records", "events")
+
+
+def _sqlite_maxima(session: Session) -> dict[str, list[int]]:
+    query = "SELECT " + ", ".join(f"(SELECT max(id) FROM {t})" for t in SQLITE_TABLES)
+    with session.no_autoflush:
+        row = session.connection().exec_driver_sql(query).one()
+    return {t: [int(v or 0)] for t, v in zip(SQLITE_TABLES, row, strict=True)}
+
+
 def next_id(session: Session, model: Any) -> int:
     """A fresh primary key for a new row of ``model`` in this transaction."""
     table = model.__table__
-    pools: dict[str, list[int]] = session.info.setdefault(KEY, {})
-    pool = pools.get(table.name)
+    pools: dict[str, list[int]] | None = session.info.get(KEY)
     if session.get_bind().dialect.name == "sqlite":
+        if pools is None:
+            pools = session.info[KEY] = _sqlite_maxima(session)
+        pool = pools.get(table.name)
         if pool is None:
-            # Pending rows took their ids from this pool, so they need not be flushed first.
             with session.no_autoflush:
                 largest = session.scalar(select(func.max(table.c.id))) or 0
             pool = pools[table.name] = [int(largest)]
         pool[0] += 1
         return pool[0]
+    if pools is None:
+        pools = session.info[KEY] = {}
+    pool = pools.get(table.name)
     if not pool:
         with session.no_autoflush:
             rows = session.execute(

@@ -16,6 +16,7 @@ from engine.store.models import LogRow
 
 BUFFER_KEY = "baton_log"
 LOG_TABLE = Base.metadata.tables[LogRow.__tablename__]
+_INSERT_LOG = insert(LOG_TABLE)
 
 
 def write_log(
@@ -60,13 +61,22 @@ def flush_log(session: Session) -> None:
     if rows:
         session.flush()
         # Core, not ORM bulk insert: it keeps NULL columns, so every row shares one statement.
-        session.execute(insert(LOG_TABLE), rows)
+        session.connection().execute(_INSERT_LOG, rows)
+
+
+def _before_commit(session: Session) -> None:
+    from engine.store.rows import flush_tx
+
+    flush_tx(session)
+    flush_log(session)
 
 
 def _drop(session: Session, *_: Any) -> None:
     session.info.pop(BUFFER_KEY, None)
+    session.info.pop("baton_tx", None)
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    event.listen(factory, "before_commit", flush_log)
+    """Runtime rows, then log entries, are written just before each commit."""
+    event.listen(factory, "before_commit", _before_commit)
     event.listen(factory, "after_rollback", _drop)

@@ -1,0 +1,126 @@
+"""Reading and locking the runtime's rows within a transaction (see engine.store.rows).
+
+Every function answers from the transaction's own state first: a row created or changed
+earlier in the same transaction is seen as it is now, not as the database last had it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from engine.runtime.statuses import StageStatus, WorkStatus
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec
+
+_stage_runs = StageRunRec.table()
+_step_runs = StepRunRec.table()
+_work_items = WorkItemRec.table()
+
+CURRENT_STAGE = (
+    select(_stage_runs)
+    .where(
+        _stage_runs.c.run_id == bindparam("run_id"),
+        _stage_runs.c.status == StageStatus.IN_PROGRESS,
+    )
+    .order_by(_stage_runs.c.id.desc())
+    .limit(1)
+)
+STEPS_OF_STAGE = (
+    select(_step_runs)
+    .where(_step_runs.c.stage_run_id == bindparam("stage_run_id"))
+    .order_by(_step_runs.c.id)
+)
+SIBLING_STEPS = (
+    select(_step_runs)
+    .where(
+        _step_runs.c.stage_run_id
+        == select(_step_runs.c.stage_run_id)
+        .where(_step_runs.c.id == bindparam("step_run_id"))
+        .scalar_subquery()
+    )
+    .order_by(_step_runs.c.id)
+)
+OPEN_ITEMS_OF_STEP = select(_work_items).where(
+    _work_items.c.step_run_id == bindparam("step_run_id"),
+    _work_items.c.status.in_(WorkStatus.OPEN),
+)
+
+
+def lock_run(session: Session, run_id: int) -> RunRec | None:
+    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial)."""
+    return Tx.of(session).get(RunRec, run_id, lock=True)
+
+
+def current_stage_run(session: Session, run_id: int) -> StageRunRec | None:
+    tx = Tx.of(session)
+    known = [
+        r
+        for (cls, _), r in tx.loaded.items()
+        if cls is StageRunRec and isinstance(r, StageRunRec) and r.run_id == run_id
+    ]
+    if not any(r.status == StageStatus.IN_PROGRESS for r in known):
+        tx.query(StageRunRec, CURRENT_STAGE, {"run_id": run_id})
+        known = [
+            r
+            for (cls, _), r in tx.loaded.items()
+            if cls is StageRunRec and isinstance(r, StageRunRec) and r.run_id == run_id
+        ]
+    live = [r for r in known if r.status == StageStatus.IN_PROGRESS]
+    return max(live, key=lambda r: r.id) if live else None
+
+
+def steps_of_stage(session: Session, stage_run: StageRunRec) -> list[StepRunRec]:
+    tx = Tx.of(session)
+    steps = tx.steps_by_stage.get(stage_run.id)
+    if steps is None:
+        steps = tx.steps_by_stage[stage_run.id] = tx.query(
+            StepRunRec, STEPS_OF_STAGE, {"stage_run_id": stage_run.id}
+        )
+    return list(steps)
+
+
+def load_stage_of_step(session: Session, step_run_id: int) -> None:
+    """Load a step's stage visit and all its steps: two statements, for this transaction."""
+    tx = Tx.of(session)
+    steps = tx.query(StepRunRec, SIBLING_STEPS, {"step_run_id": step_run_id})
+    if steps and steps[0].stage_run_id not in tx.steps_by_stage:
+        tx.steps_by_stage[steps[0].stage_run_id] = steps
+        tx.get(StageRunRec, steps[0].stage_run_id)
+
+
+def open_items_of_step(session: Session, step_run_id: int) -> list[WorkItemRec]:
+    tx = Tx.of(session)
+    stored = tx.query(WorkItemRec, OPEN_ITEMS_OF_STEP, {"step_run_id": step_run_id})
+    fresh = [i for i in tx.pending(WorkItemRec) if i.step_run_id == step_run_id]
+    items = {i.id: i for i in [*stored, *fresh]}
+    return [i for i in items.values() if i.status in WorkStatus.OPEN]
+
+
+def prefetch_runs(session: Session, run_ids: Sequence[int]) -> None:
+    """Lock several runs and load their current stages and steps in three statements."""
+    tx = Tx.of(session)
+    runs = tx.lock_many(RunRec, run_ids)
+    if not runs:
+        return
+    stage_runs = tx.query(
+        StageRunRec,
+        select(_stage_runs).where(
+            _stage_runs.c.run_id.in_([r.id for r in runs]),
+            _stage_runs.c.status == StageStatus.IN_PROGRESS,
+        ),
+    )
+    if not stage_runs:
+        return
+    steps = tx.query(
+        StepRunRec,
+        select(_step_runs)
+        .where(_step_runs.c.stage_run_id.in_([s.id for s in stage_runs]))
+        .order_by(_step_runs.c.id),
+    )
+    for stage_run in stage_runs:
+        tx.steps_by_stage.setdefault(stage_run.id, [])
+    for step in steps:
+        if step not in tx.steps_by_stage[step.stage_run_id]:
+            tx.steps_by_stage[step.stage_run_id].append(step)

@@ -1,0 +1,346 @@
+"""The runtime's rows, read and written with SQLAlchemy Core: the engine's hot path.
+
+A transition loads a handful of rows and changes a few columns. The ORM's unit of work costs
+several hundred microseconds per row for that; here each row is a plain record, a ``Tx`` (one
+per transaction) remembers what it loaded and created, and at commit writes every insert and
+update as one batched statement per table and column set. The tables and column types are
+the ORM models' own (``engine.store.models``), so both views always agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from engine.store.base import Base, utcnow
+from engine.store.ids import next_id
+
+TX_KEY = "baton_tx"
+
+
+@dataclass(slots=True, eq=False)
+class Rec:
+    table_name: ClassVar[str]
+    id: int = 0
+
+    @classmethod
+    def table(cls) -> Table:
+        return Base.metadata.tables[cls.table_name]
+
+
+@dataclass(slots=True, eq=False)
+class RunRec(Rec):
+    table_name: ClassVar[str] = "runs"
+    orchestration_id: int = 0
+    version_id: int = 0
+    status: str = ""
+    record_id: int | None = None
+    parent_run_id: int | None = None
+    parent_step_run_id: int | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    current_element: str | None = None
+    error: str | None = None
+    started_by: str | None = None
+    started_at: dt.datetime = field(default_factory=utcnow)
+    ended_at: dt.datetime | None = None
+    updated_at: dt.datetime = field(default_factory=utcnow)
+    row_version: int = 1
+
+
+@dataclass(slots=True, eq=False)
+class StageRunRec(Rec):
+    table_name: ClassVar[str] = "stage_runs"
+    run_id: int = 0
+    stage: str = ""
+    visit: int = 1
+    status: str = ""
+    error: str | None = None
+    started_at: dt.datetime = field(default_factory=utcnow)
+    ended_at: dt.datetime | None = None
+
+
+@dataclass(slots=True, eq=False)
+class StepRunRec(Rec):
+    table_name: ClassVar[str] = "step_runs"
+    run_id: int = 0
+    stage_run_id: int = 0
+    step: str = ""
+    kind: str = ""
+    status: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    action_index: int = 0
+    attempt: int = 0
+    available_at: dt.datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    wait_event: str | None = None
+    wait_key: str | None = None
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+
+@dataclass(slots=True, eq=False)
+class WorkItemRec(Rec):
+    table_name: ClassVar[str] = "work_items"
+    run_id: int = 0
+    step_run_id: int = 0
+    orchestration_id: int = 0
+    record_id: int | None = None
+    stage: str = ""
+    step: str = ""
+    title: str = ""
+    status: str = ""
+    assignee_kind: str = ""
+    assignee: str = ""
+    claimed_by: str | None = None
+    claimed_at: dt.datetime | None = None
+    priority: int = 2
+    due_at: dt.datetime | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = None
+    comment: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    row_version: int = 1
+
+
+@dataclass(slots=True, eq=False)
+class OutboxRec(Rec):
+    table_name: ClassVar[str] = "outbox"
+    kind: str = "email"
+    recipient: str = ""
+    subject: str = ""
+    body: str = ""
+    run_id: int | None = None
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime = field(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+
+# Parents before children, for inserts.
+INSERT_ORDER: tuple[type[Rec], ...] = (RunRec, StageRunRec, StepRunRec, WorkItemRec, OutboxRec)
+R = TypeVar("R", bound=Rec)
+
+_fields_cache: dict[type[Rec], tuple[str, ...]] = {}
+
+
+def fields_of(cls: type[Rec]) -> tuple[str, ...]:
+    names = _fields_cache.get(cls)
+    if names is None:
+        names = _fields_cache[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _snapshot(rec: Rec) -> tuple[Any, ...]:
+    return tuple(getattr(rec, name) for name in fields_of(type(rec)))
+
+
+_by_id: dict[tuple[type[Rec], bool], Select[Any]] = {}
+_updates: dict[tuple[type[Rec], tuple[str, ...]], Any] = {}
+
+
+def _get_statement(cls: type[Rec], lock: bool) -> Select[Any]:
+    statement = _by_id.get((cls, lock))
+    if statement is None:
+        table = cls.table()
+        statement = select(table).where(table.c.id == bindparam("id", type_=table.c.id.type))
+        if lock:
+            statement = statement.with_for_update()
+        _by_id[(cls, lock)] = statement
+    return statement
+
+
+_inserts: dict[type[Rec], Any] = {}
+
+
+def _insert_statement(cls: type[Rec]) -> Any:
+    statement = _inserts.get(cls)
+    if statement is None:
+        statement = _inserts[cls] = insert(cls.table())
+    return statement
+
+
+def _update_statement(cls: type[Rec], columns: tuple[str, ...]) -> Any:
+    statement = _updates.get((cls, columns))
+    if statement is None:
+        table = cls.table()
+        # Bind names may not equal column names in SET; types make JSON and dates convert.
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id", type_=table.c.id.type))
+            .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns})
+        )
+        _updates[(cls, columns)] = statement
+    return statement
+
+
+class Tx:
+    """The runtime rows of one transaction. Get it with ``Tx.of(session)``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.loaded: dict[tuple[type[Rec], int], Rec] = {}
+        self.snapshots: dict[tuple[type[Rec], int], tuple[Any, ...]] = {}
+        self.new: list[Rec] = []
+        self.locked: set[tuple[type[Rec], int]] = set()
+        self.steps_by_stage: dict[int, list[StepRunRec]] = {}
+
+    @staticmethod
+    def of(session: Session) -> Tx:
+        tx: Tx | None = session.info.get(TX_KEY)
+        if tx is None:
+            tx = session.info[TX_KEY] = Tx(session)
+        return tx
+
+    # ------------------------------------------------------------ reading
+
+    def _adopt(self, cls: type[R], rows: Iterable[Any]) -> list[R]:
+        """Records for ``rows``; rows already known keep their state in this transaction."""
+        out: list[R] = []
+        for row in rows:
+            key = (cls, row.id)
+            known = self.loaded.get(key)
+            if known is None:
+                known = cls(**row._mapping)
+                self.loaded[key] = known
+                self.snapshots[key] = _snapshot(known)
+            out.append(known)  # type: ignore[arg-type]
+        return out
+
+    def get(self, cls: type[R], rec_id: int | None, *, lock: bool = False) -> R | None:
+        if rec_id is None:
+            return None
+        key = (cls, rec_id)
+        known = self.loaded.get(key)
+        if known is not None and (not lock or key in self.locked):
+            return known  # type: ignore[return-value]
+        rows = self.session.connection().execute(_get_statement(cls, lock), {"id": rec_id})
+        found = self._adopt(cls, rows)
+        if not found:
+            return None
+        if lock:
+            self.locked.add(key)
+        return found[0]
+
+    def get_one(self, cls: type[R], rec_id: int) -> R:
+        rec = self.get(cls, rec_id)
+        if rec is None:
+            raise LookupError(f"no {cls.table_name} row {rec_id}")
+        return rec
+
+    def query(self, cls: type[R], statement: Any, params: dict[str, Any] | None = None) -> list[R]:
+        """Run a select of ``cls``'s table (all columns); known rows keep their state."""
+        return self._adopt(cls, self.session.connection().execute(statement, params or {}))
+
+    def lock_many(self, cls: type[R], ids: Sequence[int], *, skip_locked: bool = False) -> list[R]:
+        if not ids:
+            return []
+        table = cls.table()
+        statement = (
+            select(table).where(table.c.id.in_(list(ids))).with_for_update(skip_locked=skip_locked)
+        )
+        rows = list(self.session.connection().execute(statement))
+        for row in rows:
+            self.loaded.pop((cls, row.id), None)  # locked reads are fresh
+        found = self._adopt(cls, rows)
+        self.locked.update((cls, r.id) for r in found)
+        return found
+
+    def pending(self, cls: type[R]) -> list[R]:
+        return [r for r in self.new if type(r) is cls]
+
+    # ------------------------------------------------------------ savepoints
+
+    def mark(self) -> tuple[int, dict[tuple[type[Rec], int], tuple[Any, ...]]]:
+        """The current state of every row, to go back to if what follows fails."""
+        return len(self.new), {key: _snapshot(rec) for key, rec in self.loaded.items()}
+
+    def restore(self, mark: tuple[int, dict[tuple[type[Rec], int], tuple[Any, ...]]]) -> None:
+        count, values = mark
+        for rec in self.new[count:]:
+            self.loaded.pop((type(rec), rec.id), None)
+        del self.new[count:]
+        for key, rec in self.loaded.items():
+            saved = values.get(key)
+            if saved is not None:
+                for name, value in zip(fields_of(type(rec)), saved, strict=True):
+                    setattr(rec, name, value)
+        for stage_run_id in [k for k in self.steps_by_stage if (StageRunRec, k) not in self.loaded]:
+            del self.steps_by_stage[stage_run_id]
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, rec: R) -> R:
+        """A new row: it gets its id now and is inserted at commit."""
+        model = _MODELS[type(rec)]
+        rec.id = next_id(self.session, model)
+        self.new.append(rec)
+        self.loaded[(type(rec), rec.id)] = rec
+        return rec
+
+    def flush(self) -> None:
+        """Write every new and changed row (called before commit)."""
+        self.session.flush()  # ORM rows this transaction made (records, events) come first
+        connection = self.session.connection()
+        if self.new:
+            created = {id(r) for r in self.new}
+            for cls in INSERT_ORDER:
+                batch = [r for r in self.new if type(r) is cls]
+                if batch:
+                    names = fields_of(cls)
+                    connection.execute(
+                        _insert_statement(cls), [{n: getattr(r, n) for n in names} for r in batch]
+                    )
+            for rec in self.new:
+                self.snapshots[(type(rec), rec.id)] = _snapshot(rec)
+            self.new = [r for r in self.new if id(r) not in created]
+        groups: dict[tuple[type[Rec], tuple[str, ...]], list[dict[str, Any]]] = {}
+        for key, rec in self.loaded.items():
+            before = self.snapshots.get(key)
+            if before is None:
+                continue
+            names = fields_of(type(rec))
+            changed = tuple(
+                name
+                for name, old in zip(names, before, strict=True)
+                if name != "id" and getattr(rec, name) != old
+            )
+            if changed:
+                values = {f"v_{name}": getattr(rec, name) for name in changed}
+                values["_id"] = rec.id
+                groups.setdefault((type(rec), changed), []).append(values)
+                self.snapshots[key] = _snapshot(rec)
+        for (cls, columns), rows in groups.items():
+            connection.execute(_update_statement(cls, columns), rows)
+
+
+def _models() -> dict[type[Rec], Any]:
+    from engine.store import models
+
+    by_table = {
+        m.__tablename__: m
+        for m in vars(models).values()
+        if isinstance(m, type) and hasattr(m, "__tablename__")
+    }
+    return {cls: by_table[cls.table_name] for cls in INSERT_ORDER}
+
+
+_MODELS: dict[type[Rec], Any] = _models()
+
+
+def flush_tx(session: Session) -> None:
+    tx: Tx | None = session.info.get(TX_KEY)
+    if tx is not None:
+        tx.flush()
