@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.statuses import StageStatus, WorkStatus
-from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec, labelled
 
 _stage_runs = StageRunRec.table()
 _step_runs = StepRunRec.table()
@@ -46,6 +46,30 @@ OPEN_ITEMS_OF_STEP = select(_work_items).where(
     _work_items.c.step_run_id == bindparam("step_run_id"),
     _work_items.c.status.in_(WorkStatus.OPEN),
 )
+
+
+_runs = RunRec.table()
+ITEM_RUN_STAGE = (
+    select(*labelled(WorkItemRec, "w_"), *labelled(RunRec, "r_"), *labelled(StageRunRec, "s_"))
+    .select_from(
+        _work_items.join(_runs, _runs.c.id == _work_items.c.run_id)
+        .join(_step_runs, _step_runs.c.id == _work_items.c.step_run_id)
+        .join(_stage_runs, _stage_runs.c.id == _step_runs.c.stage_run_id)
+    )
+    .where(_work_items.c.id == bindparam("item_id"))
+    .with_for_update(of=[_work_items, _runs])
+)
+
+
+def lock_work_item(session: Session, item_id: int) -> tuple[WorkItemRec, StageRunRec] | None:
+    """A work item, locked with its run, and its stage visit: one statement."""
+    row = session.connection().execute(ITEM_RUN_STAGE, {"item_id": item_id}).first()
+    if row is None:
+        return None
+    parts = [(WorkItemRec, "w_"), (RunRec, "r_"), (StageRunRec, "s_")]
+    item, _, stage_run = Tx.of(session).adopt_joined(row, parts)
+    assert isinstance(item, WorkItemRec) and isinstance(stage_run, StageRunRec)
+    return item, stage_run
 
 
 def lock_run(session: Session, run_id: int) -> RunRec | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import ValueType
@@ -53,8 +54,8 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
 
 def start_run(
     session: Session,
-    orchestration: OrchestrationRow,
-    version: VersionRow,
+    orchestration_id: int,
+    version_id: int,
     inputs: dict[str, Any],
     *,
     record_id: int | None = None,
@@ -64,11 +65,11 @@ def start_run(
 ) -> RunRec:
     if record_id is not None and session.get(RecordRow, record_id) is None:
         raise NotFound(f"no record with id {record_id}")
-    variables = check_inputs(session, version.id, inputs)
+    variables = check_inputs(session, version_id, inputs)
     now = utcnow()
     run = RunRec(
-        orchestration_id=orchestration.id,
-        version_id=version.id,
+        orchestration_id=orchestration_id,
+        version_id=version_id,
         status=RunStatus.IN_PROGRESS,
         record_id=record_id,
         parent_run_id=parent_run_id,
@@ -85,18 +86,43 @@ def start_run(
     return run
 
 
-def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRec:
-    orchestration = session.scalar(select(OrchestrationRow).where(OrchestrationRow.name == name))
-    if orchestration is None:
-        names = session.scalars(select(OrchestrationRow.name)).all()
-        raise NotFound(f"no orchestration named '{name}'{did_you_mean(name, names)}")
-    version = session.scalar(
-        select(VersionRow).where(
-            VersionRow.orchestration_id == orchestration.id, VersionRow.status == "active"
+_orchestrations = OrchestrationRow.__table__
+_versions = VersionRow.__table__
+_ACTIVE = (
+    select(_orchestrations.c.id, _versions.c.id, _versions.c.number)
+    .select_from(
+        _orchestrations.outerjoin(
+            _versions,
+            (_versions.c.orchestration_id == _orchestrations.c.id)
+            & (_versions.c.status == "active"),
         )
     )
-    if version is None:
+    .where(_orchestrations.c.name == bindparam("name"))
+)
+
+
+@dataclass(frozen=True)
+class ActiveVersion:
+    orchestration_id: int
+    orchestration: str
+    version_id: int
+    number: int
+
+
+def active_version(session: Session, name: str) -> ActiveVersion:
+    """The version new runs of ``name`` use, in one statement; clear errors otherwise."""
+    row = session.connection().execute(_ACTIVE, {"name": name}).first()
+    if row is None:
+        names = session.scalars(select(OrchestrationRow.name)).all()
+        raise NotFound(f"no orchestration named '{name}'{did_you_mean(name, names)}")
+    if row[1] is None:
         raise Conflict(
-            f"orchestration '{name}' has no active version; activate one with: baton definitions activate {name}"
+            f"orchestration '{name}' has no active version; "
+            f"activate one with: baton definitions activate {name}"
         )
-    return start_run(session, orchestration, version, inputs, **kwargs)
+    return ActiveVersion(int(row[0]), name, int(row[1]), int(row[2]))
+
+
+def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRec:
+    target = active_version(session, name)
+    return start_run(session, target.orchestration_id, target.version_id, inputs, **kwargs)

@@ -70,7 +70,9 @@ def on_record_saved(
             if not meets:
                 continue
             orchestration = session.get_one(OrchestrationRow, version.orchestration_id)
-            run = start_run(session, orchestration, version, {}, record_id=record.id, actor=actor)
+            run = start_run(
+                session, orchestration.id, version.id, {}, record_id=record.id, actor=actor
+            )
             write_log(
                 session,
                 run.id,

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep
-from engine.runtime.access import load_stage_of_step, lock_run
+from engine.runtime.access import lock_run, lock_work_item, steps_of_stage
 from engine.runtime.assignment import person
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
@@ -18,7 +18,7 @@ from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionD
 from engine.store.base import utcnow
 from engine.store.log import write_log
 from engine.store.models import Group, GroupMember, User, WorkItemRow
-from engine.store.rows import StepRunRec, Tx, WorkItemRec
+from engine.store.rows import StageRunRec, StepRunRec, Tx, WorkItemRec
 
 
 def memberships(session: Session, username: str) -> list[tuple[str, str]]:
@@ -49,10 +49,11 @@ def can_act(session: Session, item: WorkItemRec, username: str) -> bool:
     return (item.assignee_kind, item.assignee) in memberships(session, username)
 
 
-def _open_item(session: Session, item_id: int, username: str) -> WorkItemRec:
-    item = Tx.of(session).get(WorkItemRec, item_id, lock=True)
-    if item is None:
+def _open_item(session: Session, item_id: int, username: str) -> tuple[WorkItemRec, StageRunRec]:
+    found = lock_work_item(session, item_id)
+    if found is None:
         raise NotFound(f"no work item with id {item_id}")
+    item, stage_run = found
     if item.status == WorkStatus.COMPLETED:
         when = f"{item.completed_at:%Y-%m-%d %H:%M:%S} UTC" if item.completed_at else "earlier"
         raise Conflict(
@@ -75,7 +76,7 @@ def _open_item(session: Session, item_id: int, username: str) -> WorkItemRec:
         raise Conflict(
             f"work item {item_id} is claimed by {item.claimed_by}; ask them to release it"
         )
-    return item
+    return item, stage_run
 
 
 def complete_work_item(
@@ -88,12 +89,12 @@ def complete_work_item(
     comment: str | None = None,
 ) -> WorkItemRec:
     """Submit the item's form. The first completion wins; a later one gets a Conflict."""
-    item = _open_item(session, item_id, username)
+    item, stage_run = _open_item(session, item_id, username)
     run = lock_run(session, item.run_id)
     assert run is not None
     if run.status != RunStatus.IN_PROGRESS:
         raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
-    load_stage_of_step(session, item.step_run_id)
+    steps_of_stage(session, stage_run)
     step_run = Tx.of(session).get_one(StepRunRec, item.step_run_id)
     if step_run.status != StepStatus.IN_PROGRESS:
         raise Conflict(
@@ -132,7 +133,7 @@ def complete_work_item(
 
 
 def claim(session: Session, item_id: int, username: str) -> WorkItemRec:
-    item = _open_item(session, item_id, username)
+    item, _ = _open_item(session, item_id, username)
     if item.assignee_kind == "user":
         raise Conflict(
             f"work item {item_id} is assigned to {item.assignee} alone; there is nothing to claim"
@@ -156,7 +157,7 @@ def claim(session: Session, item_id: int, username: str) -> WorkItemRec:
 
 
 def release(session: Session, item_id: int, username: str) -> WorkItemRec:
-    item = _open_item(session, item_id, username)
+    item, _ = _open_item(session, item_id, username)
     if item.claimed_by is None:
         raise Conflict(f"work item {item_id} is not claimed")
     item.claimed_by = None

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions import (
@@ -78,28 +78,6 @@ def find_version(session: Session, name: str, number: int | None = None) -> Vers
     if row is None:
         raise NotFound(f"orchestration '{name}' has no version {number}")
     return row
-
-
-_ACTIVE = (
-    select(OrchestrationRow, VersionRow)
-    .join(
-        VersionRow,
-        (VersionRow.orchestration_id == OrchestrationRow.id) & (VersionRow.status == ACTIVE),
-    )
-    .where(OrchestrationRow.name == bindparam("name"))
-)
-
-
-def active_version(session: Session, name: str) -> tuple[OrchestrationRow, VersionRow]:
-    """The orchestration and its active version, in one statement."""
-    found = session.execute(_ACTIVE, {"name": name}).first()
-    if found is not None:
-        return found[0], found[1]
-    find_orchestration(session, name)  # says "no orchestration named …" if that is the reason
-    raise Conflict(
-        f"orchestration '{name}' has no active version; "
-        f"activate one with: baton definitions activate {name}"
-    )
 
 
 class DefinitionsService:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from engine.runtime.access import lock_run
 from engine.runtime.engine import RunEngine
-from engine.runtime.starting import start_run
+from engine.runtime.starting import active_version, start_run
 from engine.runtime.statuses import RunStatus
 from engine.services.context import ServiceContext
-from engine.services.definitions import active_version, find_orchestration
+from engine.services.definitions import find_orchestration
 from engine.services.dto import (
     LogEntry,
     RunDetail,
@@ -97,16 +97,16 @@ class RunsService:
         self, name: str, inputs: dict[str, Any] | None = None, *, record_id: int | None = None
     ) -> RunSummary:
         with self.context.write() as session:
-            orchestration, version = active_version(session, name)
+            target = active_version(session, name)
             run = start_run(
                 session,
-                orchestration,
-                version,
+                target.orchestration_id,
+                target.version_id,
                 inputs or {},
                 record_id=record_id,
                 actor=self.context.actor,
             )
-            return run_summary(run, orchestration.name, version.number)
+            return run_summary(run, target.orchestration, target.number)
 
     def list(
         self,

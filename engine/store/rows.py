@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -165,6 +165,11 @@ def _get_statement(cls: type[Rec], lock: bool) -> Select[Any]:
 _inserts: dict[type[Rec], Any] = {}
 
 
+def labelled(cls: type[Rec], prefix: str) -> list[Any]:
+    """The columns of ``cls``'s table labelled ``prefix + name``, for joins."""
+    return [c.label(prefix + c.name) for c in cls.table().c]
+
+
 def _insert_statement(cls: type[Rec]) -> Any:
     statement = _inserts.get(cls)
     if statement is None:
@@ -208,15 +213,26 @@ class Tx:
 
     def _adopt(self, cls: type[R], rows: Iterable[Any]) -> list[R]:
         """Records for ``rows``; rows already known keep their state in this transaction."""
-        out: list[R] = []
-        for row in rows:
-            key = (cls, row.id)
-            known = self.loaded.get(key)
-            if known is None:
-                known = cls(**row._mapping)
-                self.loaded[key] = known
-                self.snapshots[key] = _snapshot(known)
-            out.append(known)  # type: ignore[arg-type]
+        return [self.adopt(cls, row._mapping) for row in rows]
+
+    def adopt(self, cls: type[R], values: Mapping[str, Any]) -> R:
+        """The record for one row's ``values`` (a known row keeps its state)."""
+        key = (cls, values["id"])
+        known = self.loaded.get(key)
+        if known is None:
+            known = cls(**values)
+            self.loaded[key] = known
+            self.snapshots[key] = _snapshot(known)
+        return known  # type: ignore[return-value]
+
+    def adopt_joined(self, row: Any, parts: Sequence[tuple[type[Rec], str]]) -> list[Rec]:
+        """Records from one row of a join whose columns are labelled ``prefix + name``."""
+        mapping = row._mapping
+        out: list[Rec] = []
+        for cls, prefix in parts:
+            values = {name: mapping[prefix + name] for name in fields_of(cls)}
+            out.append(self.adopt(cls, values))
+            self.locked.add((cls, values["id"]))
         return out
 
     def get(self, cls: type[R], rec_id: int | None, *, lock: bool = False) -> R | None:
