@@ -12,13 +12,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.statuses import StageStatus, WorkStatus
+from engine.store.prepared import Prepared
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec, labelled
 
 _stage_runs = StageRunRec.table()
 _step_runs = StepRunRec.table()
 _work_items = WorkItemRec.table()
 
-CURRENT_STAGE = (
+CURRENT_STAGE = Prepared(
     select(_stage_runs)
     .where(
         _stage_runs.c.run_id == bindparam("run_id"),
@@ -27,12 +28,12 @@ CURRENT_STAGE = (
     .order_by(_stage_runs.c.id.desc())
     .limit(1)
 )
-STEPS_OF_STAGE = (
+STEPS_OF_STAGE = Prepared(
     select(_step_runs)
     .where(_step_runs.c.stage_run_id == bindparam("stage_run_id"))
     .order_by(_step_runs.c.id)
 )
-SIBLING_STEPS = (
+SIBLING_STEPS = Prepared(
     select(_step_runs)
     .where(
         _step_runs.c.stage_run_id
@@ -42,14 +43,14 @@ SIBLING_STEPS = (
     )
     .order_by(_step_runs.c.id)
 )
-OPEN_ITEMS_OF_STEP = select(_work_items).where(
-    _work_items.c.step_run_id == bindparam("step_run_id"),
-    _work_items.c.status.in_(WorkStatus.OPEN),
+# All of a step's items (a handful); which are open is decided in memory.
+ITEMS_OF_STEP = Prepared(
+    select(_work_items).where(_work_items.c.step_run_id == bindparam("step_run_id"))
 )
 
 
 _runs = RunRec.table()
-ITEM_RUN_STAGE = (
+ITEM_RUN_STAGE = Prepared(
     select(*labelled(WorkItemRec, "w_"), *labelled(RunRec, "r_"), *labelled(StageRunRec, "s_"))
     .select_from(
         _work_items.join(_runs, _runs.c.id == _work_items.c.run_id)
@@ -63,9 +64,10 @@ ITEM_RUN_STAGE = (
 
 def lock_work_item(session: Session, item_id: int) -> tuple[WorkItemRec, StageRunRec] | None:
     """A work item, locked with its run, and its stage visit: one statement."""
-    row = session.connection().execute(ITEM_RUN_STAGE, {"item_id": item_id}).first()
-    if row is None:
+    rows = ITEM_RUN_STAGE.rows(session.connection(), {"item_id": item_id})
+    if not rows:
         return None
+    row = rows[0]
     parts = [(WorkItemRec, "w_"), (RunRec, "r_"), (StageRunRec, "s_")]
     item, _, stage_run = Tx.of(session).adopt_joined(row, parts)
     assert isinstance(item, WorkItemRec) and isinstance(stage_run, StageRunRec)
@@ -116,7 +118,7 @@ def load_stage_of_step(session: Session, step_run_id: int) -> None:
 
 def open_items_of_step(session: Session, step_run_id: int) -> list[WorkItemRec]:
     tx = Tx.of(session)
-    stored = tx.query(WorkItemRec, OPEN_ITEMS_OF_STEP, {"step_run_id": step_run_id})
+    stored = tx.query(WorkItemRec, ITEMS_OF_STEP, {"step_run_id": step_run_id})
     fresh = [i for i in tx.pending(WorkItemRec) if i.step_run_id == step_run_id]
     items = {i.id: i for i in [*stored, *fresh]}
     return [i for i in items.values() if i.status in WorkStatus.OPEN]

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.model import Assignee
 from engine.store.models import Group, GroupMember, User
+from engine.store.prepared import Prepared
+from engine.store.rows import Tx
 
 
 class AssignmentError(Exception):
@@ -19,8 +21,10 @@ class AssignmentError(Exception):
 
 USERS_KEY = "baton_users"
 _users = User.__table__
-_PERSON = select(_users.c.username, _users.c.active, _users.c.email).where(
-    _users.c.username == bindparam("username")
+_PERSON = Prepared(
+    select(_users.c.username, _users.c.active, _users.c.email).where(
+        _users.c.username == bindparam("username")
+    )
 )
 
 
@@ -35,8 +39,11 @@ def person(session: Session, username: str) -> Person | None:
     """A user as work assignment needs them, read once per transaction."""
     cache: dict[str, Person | None] = session.info.setdefault(USERS_KEY, {})
     if username not in cache:
-        row = session.connection().execute(_PERSON, {"username": username}).first()
-        cache[username] = Person(row[0], bool(row[1]), row[2]) if row else None
+        rows = _PERSON.rows(Tx.of(session).connection, {"username": username})
+        row = rows[0] if rows else None
+        cache[username] = (
+            Person(row["username"], bool(row["active"]), row["email"]) if row else None
+        )
     return cache[username]
 
 

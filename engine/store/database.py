@@ -62,6 +62,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MB of page cache
+    cursor.execute("PRAGMA mmap_size=268435456")  # read through 256 MB of memory map
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

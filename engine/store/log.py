@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.base import Base, utcnow
 from engine.store.models import LogRow
+from engine.store.prepared import Prepared
 
 BUFFER_KEY = "baton_log"
 LOG_TABLE = Base.metadata.tables[LogRow.__tablename__]
-_INSERT_LOG = insert(LOG_TABLE)
+_COLUMNS = ("run_id", "at", "actor", "event", "stage", "step", "work_item_id", "message", "details")
+_INSERT_LOG = Prepared(insert(LOG_TABLE), column_keys=_COLUMNS)
 
 
 def write_log(
@@ -59,9 +61,15 @@ def flush_log(session: Session) -> None:
     """Write the pending entries now (also done automatically before commit)."""
     rows = session.info.pop(BUFFER_KEY, None)
     if rows:
-        session.flush()
-        # Core, not ORM bulk insert: it keeps NULL columns, so every row shares one statement.
-        session.connection().execute(_INSERT_LOG, rows)
+        from engine.store.rows import TX_KEY
+
+        tx = session.info.get(TX_KEY)
+        if tx is None:
+            session.flush()
+            connection = session.connection()
+        else:
+            connection = tx.connection  # flush_tx has written the runs these rows point at
+        _INSERT_LOG.run_many(connection, rows)
 
 
 def _before_commit(session: Session) -> None:
