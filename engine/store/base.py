@@ -35,6 +35,32 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # SQLite keeps text; this is the format SQLAlchemy's own SQLite DATETIME writes, made
+        # without its general machinery because the engine writes thousands a second.
+        def process(value: dt.datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetimes are not stored; use UTC-aware ones")
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> dt.datetime | None:
+            if value is None:
+                return None
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None

@@ -71,10 +71,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # Writers take the write lock up front, so two processes never deadlock upgrading a
     # read lock; readers use a deferred transaction and never block anyone under WAL.
+    # Straight to the driver: this runs for every transaction.
+    driver = connection.connection.dbapi_connection
     if connection.get_execution_options().get("baton_read_only"):
-        connection.exec_driver_sql("BEGIN")
+        driver.execute("BEGIN")
     else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver.execute("BEGIN IMMEDIATE")
 
 
 @dataclass(frozen=True)

@@ -339,6 +339,9 @@ class Tx:
             before = self.snapshots.get(key)
             if before is None:
                 continue
+            now = _snapshot(rec)
+            if now == before:  # one comparison in C for the rows that did not change
+                continue
             names = fields_of(type(rec))
             changed = tuple(
                 name
