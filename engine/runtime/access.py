@@ -11,9 +11,19 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.runtime.assignment import Person, remember_person
 from engine.runtime.statuses import StageStatus, WorkStatus
+from engine.store.models import User
 from engine.store.prepared import Prepared
-from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec, labelled
+from engine.store.rows import (
+    RunRec,
+    StageRunRec,
+    StepRunRec,
+    Tx,
+    WorkItemRec,
+    fields_of,
+    labelled,
+)
 
 _stage_runs = StageRunRec.table()
 _step_runs = StepRunRec.table()
@@ -50,27 +60,58 @@ ITEMS_OF_STEP = Prepared(
 
 
 _runs = RunRec.table()
-ITEM_RUN_STAGE = Prepared(
-    select(*labelled(WorkItemRec, "w_"), *labelled(RunRec, "r_"), *labelled(StageRunRec, "s_"))
+_users = User.__table__
+_mine = _step_runs.alias("mine")
+_siblings = _step_runs.alias("siblings")
+# A work item with everything completing it needs, in one statement: the item and its run
+# (locked), the stage visit, every step of that visit, and the acting user.
+ITEM_CONTEXT = Prepared(
+    select(
+        *labelled(WorkItemRec, "w_"),
+        *labelled(RunRec, "r_"),
+        *labelled(StageRunRec, "s_"),
+        *[c.label("t_" + c.name) for c in _siblings.c],
+        _users.c.username.label("u_username"),
+        _users.c.active.label("u_active"),
+        _users.c.email.label("u_email"),
+    )
     .select_from(
         _work_items.join(_runs, _runs.c.id == _work_items.c.run_id)
-        .join(_step_runs, _step_runs.c.id == _work_items.c.step_run_id)
-        .join(_stage_runs, _stage_runs.c.id == _step_runs.c.stage_run_id)
+        .join(_mine, _mine.c.id == _work_items.c.step_run_id)
+        .join(_stage_runs, _stage_runs.c.id == _mine.c.stage_run_id)
+        .join(_siblings, _siblings.c.stage_run_id == _stage_runs.c.id)
+        .outerjoin(_users, _users.c.username == bindparam("username"))
     )
     .where(_work_items.c.id == bindparam("item_id"))
+    .order_by(_siblings.c.id)
     .with_for_update(of=[_work_items, _runs])
 )
 
 
-def lock_work_item(session: Session, item_id: int) -> tuple[WorkItemRec, StageRunRec] | None:
-    """A work item, locked with its run, and its stage visit: one statement."""
-    rows = ITEM_RUN_STAGE.rows(session.connection(), {"item_id": item_id})
+def lock_work_item(
+    session: Session, item_id: int, username: str
+) -> tuple[WorkItemRec, StageRunRec] | None:
+    """A work item locked with its run, its stage visit and steps, and the acting user."""
+    tx = Tx.of(session)
+    rows = ITEM_CONTEXT.rows(tx.connection, {"item_id": item_id, "username": username})
     if not rows:
         return None
-    row = rows[0]
     parts = [(WorkItemRec, "w_"), (RunRec, "r_"), (StageRunRec, "s_")]
-    item, _, stage_run = Tx.of(session).adopt_joined(row, parts)
+    item, _, stage_run = tx.adopt_joined(rows[0], parts)
     assert isinstance(item, WorkItemRec) and isinstance(stage_run, StageRunRec)
+    if stage_run.id not in tx.steps_by_stage:
+        steps = [
+            tx.adopt(StepRunRec, {n: r["t_" + n] for n in fields_of(StepRunRec)}) for r in rows
+        ]
+        tx.steps_by_stage[stage_run.id] = steps
+    first = rows[0]
+    remember_person(
+        session,
+        username,
+        None
+        if first["u_username"] is None
+        else Person(first["u_username"], bool(first["u_active"]), first["u_email"]),
+    )
     return item, stage_run
 
 

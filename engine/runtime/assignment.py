@@ -47,6 +47,11 @@ def person(session: Session, username: str) -> Person | None:
     return cache[username]
 
 
+def remember_person(session: Session, username: str, found: Person | None) -> None:
+    """Record a user read along with something else, so ``person`` need not read it again."""
+    session.info.setdefault(USERS_KEY, {})[username] = found
+
+
 def _user(session: Session, username: str, rule: str) -> tuple[str, str]:
     user = person(session, username)
     if user is None:

@@ -15,6 +15,7 @@ from engine.runtime.statuses import RunStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
 from engine.store.models import OrchestrationRow, RecordRow, VersionRow
+from engine.store.prepared import Prepared
 from engine.store.rows import RunRec, Tx
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
@@ -88,8 +89,12 @@ def start_run(
 
 _orchestrations = OrchestrationRow.__table__
 _versions = VersionRow.__table__
-_ACTIVE = (
-    select(_orchestrations.c.id, _versions.c.id, _versions.c.number)
+_ACTIVE = Prepared(
+    select(
+        _orchestrations.c.id.label("orchestration_id"),
+        _versions.c.id.label("version_id"),
+        _versions.c.number,
+    )
     .select_from(
         _orchestrations.outerjoin(
             _versions,
@@ -111,16 +116,19 @@ class ActiveVersion:
 
 def active_version(session: Session, name: str) -> ActiveVersion:
     """The version new runs of ``name`` use, in one statement; clear errors otherwise."""
-    row = session.connection().execute(_ACTIVE, {"name": name}).first()
+    rows = _ACTIVE.rows(Tx.of(session).connection, {"name": name})
+    row = rows[0] if rows else None
     if row is None:
         names = session.scalars(select(OrchestrationRow.name)).all()
         raise NotFound(f"no orchestration named '{name}'{did_you_mean(name, names)}")
-    if row[1] is None:
+    if row["version_id"] is None:
         raise Conflict(
             f"orchestration '{name}' has no active version; "
             f"activate one with: baton definitions activate {name}"
         )
-    return ActiveVersion(int(row[0]), name, int(row[1]), int(row[2]))
+    return ActiveVersion(
+        int(row["orchestration_id"]), name, int(row["version_id"]), int(row["number"])
+    )
 
 
 def start_run_by_name(session: Session, name: str, inputs: dict[str, Any], **kwargs: Any) -> RunRec:

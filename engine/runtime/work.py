@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep
-from engine.runtime.access import lock_run, lock_work_item, steps_of_stage
+from engine.runtime.access import lock_run, lock_work_item
 from engine.runtime.assignment import person
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
@@ -50,7 +50,7 @@ def can_act(session: Session, item: WorkItemRec, username: str) -> bool:
 
 
 def _open_item(session: Session, item_id: int, username: str) -> tuple[WorkItemRec, StageRunRec]:
-    found = lock_work_item(session, item_id)
+    found = lock_work_item(session, item_id, username)
     if found is None:
         raise NotFound(f"no work item with id {item_id}")
     item, stage_run = found
@@ -89,12 +89,11 @@ def complete_work_item(
     comment: str | None = None,
 ) -> WorkItemRec:
     """Submit the item's form. The first completion wins; a later one gets a Conflict."""
-    item, stage_run = _open_item(session, item_id, username)
+    item, _ = _open_item(session, item_id, username)
     run = lock_run(session, item.run_id)
     assert run is not None
     if run.status != RunStatus.IN_PROGRESS:
         raise Conflict(f"run {run.id} is {run.status}; its work cannot be completed now")
-    steps_of_stage(session, stage_run)
     step_run = Tx.of(session).get_one(StepRunRec, item.step_run_id)
     if step_run.status != StepStatus.IN_PROGRESS:
         raise Conflict(

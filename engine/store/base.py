@@ -46,7 +46,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
                 return None
             if value.tzinfo is None:
                 raise ValueError("naive datetimes are not stored; use UTC-aware ones")
-            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return naive.isoformat(" ", "microseconds")  # == strftime("%Y-%m-%d %H:%M:%S.%f")
 
         return process
 

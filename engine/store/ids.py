@@ -24,8 +24,13 @@ SQLITE_TABLES = ("runs", "stage_runs", "step_runs", "work_items", "outbox", "rec
 
 def _sqlite_maxima(session: Session) -> dict[str, list[int]]:
     query = "SELECT " + ", ".join(f"(SELECT max(id) FROM {t})" for t in SQLITE_TABLES)
-    with session.no_autoflush:
-        row = session.connection().exec_driver_sql(query).one()
+    cursor = session.connection().connection.cursor()  # straight to the driver: every write
+    try:
+        cursor.execute(query)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    assert row is not None
     return {t: [int(v or 0)] for t, v in zip(SQLITE_TABLES, row, strict=True)}
 
 
