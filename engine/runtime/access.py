@@ -93,7 +93,9 @@ def lock_work_item(
 ) -> tuple[WorkItemRec, StageRunRec] | None:
     """A work item locked with its run, its stage visit and steps, and the acting user."""
     tx = Tx.of(session)
-    rows = ITEM_CONTEXT.rows(tx.connection, {"item_id": item_id, "username": username})
+    rows = ITEM_CONTEXT.rows(
+        tx.connection, {"item_id": item_id, "username": username}, once=("w_", "r_", "s_", "u_")
+    )
     if not rows:
         return None
     parts = [(WorkItemRec, "w_"), (RunRec, "r_"), (StageRunRec, "s_")]

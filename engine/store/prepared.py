@@ -67,8 +67,14 @@ class Prepared:
             return tuple(processed)
         return dict(zip(compiled.names, processed, strict=True))
 
-    def rows(self, connection: Connection, values: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run a select; each row as a dict of processed values."""
+    def rows(
+        self, connection: Connection, values: dict[str, Any], *, once: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """Run a select; each row as a dict of processed values.
+
+        Columns whose names start with a prefix in ``once`` are read from the first row only
+        (a join repeats its one-side columns on every row; decoding them again is waste).
+        """
         compiled = self._compile(connection.dialect)
         params = self._params(compiled, values)
         cursor = connection.connection.cursor()
@@ -79,13 +85,16 @@ class Prepared:
             raise _wrapped(connection, compiled.sql, params, exc) from exc
         finally:
             cursor.close()
-        return [
-            {
-                key: (p(v) if p is not None else v)
-                for (key, p), v in zip(compiled.results, row, strict=True)
-            }
-            for row in fetched
-        ]
+        results = compiled.results
+        out: list[dict[str, Any]] = []
+        for number, row in enumerate(fetched):
+            columns = range(len(results)) if number == 0 or not once else _later(results, once)
+            values_out: dict[str, Any] = {}
+            for i in columns:
+                key, process = results[i]
+                values_out[key] = process(row[i]) if process is not None else row[i]
+            out.append(values_out)
+        return out
 
     def run_many(self, connection: Connection, values: list[dict[str, Any]]) -> None:
         """Run an insert or update once per dict in ``values``, in one driver call."""
@@ -100,6 +109,10 @@ class Prepared:
             raise _wrapped(connection, compiled.sql, params, exc) from exc
         finally:
             cursor.close()
+
+
+def _later(results: tuple[tuple[str, Processor], ...], once: tuple[str, ...]) -> list[int]:
+    return [i for i, (key, _) in enumerate(results) if not key.startswith(once)]
 
 
 def _wrapped(connection: Connection, sql: str, params: Any, exc: Exception) -> Exception:
