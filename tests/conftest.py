@@ -28,8 +28,9 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def baton(db_path: Path) -> Iterator[Baton]:
-    service = Baton(str(db_path), actor="admin")
+def baton(any_url: str) -> Iterator[Baton]:
+    """A fresh Baton, once on a SQLite file and once on PostgreSQL."""
+    service = Baton(any_url, actor="admin", upgrade=True)
     yield service
     service.close()
 

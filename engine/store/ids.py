@@ -9,6 +9,8 @@ a block at a time.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -48,17 +50,32 @@ def next_id(session: Session, model: Any) -> int:
             pool = pools[table.name] = [int(largest)]
         pool[0] += 1
         return pool[0]
-    if pools is None:
-        pools = session.info[KEY] = {}
-    pool = pools.get(table.name)
-    if not pool:
-        with session.no_autoflush:
-            rows = session.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"table": table.name, "n": BLOCK},
-            )
-            pool = pools[table.name] = [int(r[0]) for r in rows][::-1]
-    return pool.pop()
+    return _from_sequence(session, table.name)
+
+
+# PostgreSQL: sequence values are unique whoever draws them, so one process keeps the block
+# it drew across transactions (ids stay dense: 1, 2, 3 … for a single desktop).
+_blocks: weakref.WeakKeyDictionary[Any, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+_blocks_lock = threading.Lock()
+
+
+def _from_sequence(session: Session, table: str) -> int:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    with _blocks_lock:
+        pool = _blocks.setdefault(engine, {}).setdefault(table, [])
+        if pool:
+            return pool.pop()
+    with session.no_autoflush:
+        rows = session.connection().execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table, "n": BLOCK},
+        )
+        drawn = [int(r[0]) for r in rows][::-1]
+    with _blocks_lock:
+        pool = _blocks[engine][table]
+        pool.extend(drawn)
+        pool.sort(reverse=True)
+        return pool.pop()

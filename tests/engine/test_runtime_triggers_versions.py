@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from engine.definitions.objects import ObjectType
 from engine.services.baton import Baton
@@ -181,17 +181,33 @@ def test_a_failing_transition_leaves_nothing_behind(b: Baton) -> None:
     # run and every log row go, or none of them does.
     define(b, triggered("[created]", newly=False, criteria="True"))
     with b.db.write() as session:
-        session.execute(
-            text(
-                "CREATE TRIGGER fail_stage BEFORE INSERT ON run_log WHEN NEW.event = 'stage_started' "
-                "BEGIN SELECT RAISE(ABORT, 'the disk failed'); END"
+        if b.db.is_sqlite:
+            session.execute(
+                text(
+                    "CREATE TRIGGER fail_stage BEFORE INSERT ON run_log "
+                    "WHEN NEW.event = 'stage_started' "
+                    "BEGIN SELECT RAISE(ABORT, 'the disk failed'); END"
+                )
             )
-        )
+        else:
+            session.execute(
+                text(
+                    "CREATE FUNCTION fail_stage() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.event = 'stage_started' THEN RAISE EXCEPTION 'the disk failed'; "
+                    "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                text(
+                    "CREATE TRIGGER fail_stage BEFORE INSERT ON run_log "
+                    "FOR EACH ROW EXECUTE FUNCTION fail_stage()"
+                )
+            )
     with b.db.read() as session:
         before = [
             session.scalar(select(func.count()).select_from(t)) for t in (RecordRow, RunRow, LogRow)
         ]
-    with pytest.raises(IntegrityError, match="the disk failed"):
+    with pytest.raises(DBAPIError, match="the disk failed"):
         b.records.create("claim", {"number": "C-9"}, owner="alice")
     with b.db.read() as session:
         after = [
