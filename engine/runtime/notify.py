@@ -86,6 +86,19 @@ def work_assigned(session: Session, run: RunRec, item: WorkItemRec, pinned: Pinn
         queue_email(session, email, f"[Baton] New work: {item.title}", body, run.id)
 
 
+def work_reassigned(session: Session, item: WorkItemRec, actor: str | None, reason: str) -> None:
+    note_change(session, "work")
+    due = f"Due: {item.due_at:%A %d %B %Y, %H:%M} UTC\n" if item.due_at else ""
+    body = (
+        f"Work in Baton was passed to you: {item.title}\n\n"
+        f"From: {actor or 'Baton'}\nWhy: {reason}\n{due}"
+        f"Run: {item.run_id}, stage {item.stage}\n\n"
+        f"Open it in Baton's Inbox (item {item.id}).\n"
+    )
+    for email in _emails_for(session, item.assignee_kind, item.assignee):
+        queue_email(session, email, f"[Baton] Reassigned to you: {item.title}", body, item.run_id)
+
+
 def run_failed(session: Session, run: RunRec, pinned: Pinned, error: str) -> None:
     body = (
         f"A run of {pinned.definition.display_label()} failed and needs attention.\n\n"

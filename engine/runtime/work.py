@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from engine.definitions.model import InteractiveStep
+from engine.definitions.model import Assignee, InteractiveStep
+from engine.runtime import notify
 from engine.runtime.access import lock_run, lock_work_item
-from engine.runtime.assignment import person
+from engine.runtime.assignment import AssignmentError, person, resolve_assignee
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.forms import SubmissionRejected, check_submission
@@ -172,4 +173,62 @@ def release(session: Session, item_id: int, username: str) -> WorkItemRec:
         step=item.step,
         work_item_id=item.id,
     )
+    return item
+
+
+def parse_target(text: str) -> Assignee:
+    """'user:bob', 'queue:legal', 'group:security', or a plain username."""
+    kind, sep, name = text.partition(":")
+    if not sep:
+        kind, name = "user", text
+    if kind not in ("user", "group", "queue") or not name.strip():
+        raise InvalidInput(
+            f"'{text}' is not an assignee: write user:NAME, queue:NAME or group:NAME"
+        )
+    return Assignee.model_validate({kind: name.strip()})
+
+
+def reassign(
+    session: Session, item_id: int, target: str, reason: str, actor: str | None, *, staff: bool
+) -> WorkItemRec:
+    """Give the item to someone else. Its assignee (or a member) may, and so may staff."""
+    if not reason.strip():
+        raise InvalidInput("say why the work is reassigned (a reason is required)")
+    rule = parse_target(target)
+    found = lock_work_item(session, item_id, actor or "")
+    if found is None:
+        raise NotFound(f"no work item with id {item_id}")
+    item, _ = found
+    if item.status not in WorkStatus.OPEN:
+        raise Conflict(f"work item {item_id} is {item.status}; only open work can be reassigned")
+    if not staff and (actor is None or not can_act(session, item, actor)):
+        raise PermissionDenied(
+            f"{actor} may not reassign work item {item_id}: only its assignee, a supervisor "
+            "or an admin may"
+        )
+    try:
+        kind, name = resolve_assignee(session, rule, lambda _: None)
+    except AssignmentError as exc:
+        raise InvalidInput(f"cannot reassign work item {item_id}: {exc}") from None
+    if (kind, name) == (item.assignee_kind, item.assignee):
+        raise Conflict(f"work item {item_id} is already assigned to {kind} {name}")
+    before = f"{item.assignee_kind} {item.assignee}"
+    item.assignee_kind, item.assignee = kind, name
+    item.claimed_by = None
+    item.claimed_at = None
+    item.status = WorkStatus.ASSIGNED
+    item.flag = None
+    item.row_version += 1
+    write_log(
+        session,
+        item.run_id,
+        "work_item_reassigned",
+        actor=actor,
+        stage=item.stage,
+        step=item.step,
+        work_item_id=item.id,
+        message=f"from {before} to {kind} {name}: {reason.strip()}",
+        details={"from": before, "to": f"{kind} {name}", "reason": reason.strip()},
+    )
+    notify.work_reassigned(session, item, actor, reason.strip())
     return item

@@ -37,8 +37,13 @@ class Baton:
         user); an older shared one must be upgraded on purpose with ``baton db upgrade``."""
         try:
             db = database or Database(url)
+        except DatabaseError as exc:
+            raise StoreUnavailable(str(exc)) from None
+        try:
             db.check_schema(upgrade_if_needed=db.is_sqlite if upgrade is None else upgrade)
         except DatabaseError as exc:
+            if database is None:
+                db.dispose()  # ours to close: nothing may hold the refused database open
             raise StoreUnavailable(str(exc)) from None
         self._wire(db, actor)
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from engine.services.errors import StoreUnavailable
+from engine.services.permissions import Caller, require
 from engine.store.database import Database
 
 
@@ -23,6 +24,10 @@ class ServiceContext:
         """One transaction: everything in it commits together or not at all."""
         with _translate_store_errors(self.db), self.db.write() as session:
             yield session
+
+    def require(self, session: Session, allowed: frozenset[str], action: str) -> Caller:
+        """The acting caller, if their role allows ``action`` (else PermissionDenied)."""
+        return require(session, self.actor, allowed, action)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -23,6 +23,7 @@ from engine.definitions import (
 from engine.services.context import ServiceContext
 from engine.services.dto import OrchestrationInfo, VersionInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
 from engine.store.models import OrchestrationRow, RunRow, VersionRow
 from engine.text import did_you_mean
@@ -121,6 +122,7 @@ class DefinitionsService:
         """Store ``orchestration`` as a new draft version (or reuse an identical latest one)."""
         digest = checksum(orchestration)
         with self.context.write() as session:
+            self.context.require(session, ADMINS, "import or change orchestrations")
             row = session.scalar(
                 select(OrchestrationRow).where(OrchestrationRow.name == orchestration.name)
             )
@@ -163,6 +165,7 @@ class DefinitionsService:
 
     def activate(self, name: str, number: int | None = None) -> VersionInfo:
         with self.context.write() as session:
+            self.context.require(session, ADMINS, "activate orchestration versions")
             version = find_version(session, name, number)
             orchestration = session.get_one(OrchestrationRow, version.orchestration_id)
             if version.status == ACTIVE:
@@ -190,6 +193,7 @@ class DefinitionsService:
 
     def get(self, name: str, number: int | None = None) -> tuple[VersionInfo, Orchestration]:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "read orchestrations")
             version = find_version(session, name, number)
             definition = load_data(version.definition)
             return _version_info(version, name), definition
@@ -200,6 +204,7 @@ class DefinitionsService:
 
     def list(self) -> list[OrchestrationInfo]:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "list orchestrations")
             run_counts = dict(
                 session.execute(
                     select(RunRow.version_id, func.count()).group_by(RunRow.version_id)
@@ -228,6 +233,7 @@ class DefinitionsService:
 
     def delete_version(self, name: str, number: int) -> None:
         with self.context.write() as session:
+            self.context.require(session, ADMINS, "delete orchestration versions")
             version = find_version(session, name, number)
             runs = session.scalar(select(func.count()).where(RunRow.version_id == version.id))
             if runs:

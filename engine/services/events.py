@@ -8,6 +8,7 @@ from engine.runtime.worker import publish_event
 from engine.services.context import ServiceContext
 from engine.services.dto import EventInfo
 from engine.services.errors import InvalidInput
+from engine.services.permissions import STAFF
 from engine.store.models import EventRow
 
 
@@ -21,6 +22,7 @@ class EventsService:
         if data is not None and not isinstance(data, dict):
             raise InvalidInput('event data must be a JSON object, e.g. {"approved": true}')
         with self.context.write() as session:
+            self.context.require(session, STAFF, "publish events")
             event_id, step_run_id = publish_event(
                 session, name, key, data or {}, self.context.actor
             )

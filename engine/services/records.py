@@ -15,6 +15,7 @@ from engine.runtime.context import record_context
 from engine.services.context import ServiceContext
 from engine.services.dto import ObjectTypeInfo, RecordInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
 from engine.store.ids import next_id
 from engine.store.models import ObjectTypeRow, RecordRow
@@ -88,6 +89,7 @@ class RecordsService:
             )
         fields = [f.model_dump(mode="json", exclude_none=True) for f in object_type.fields]
         with self.context.write() as session:
+            self.context.require(session, ADMINS, "define object types")
             row = session.scalar(
                 select(ObjectTypeRow).where(ObjectTypeRow.name == object_type.name)
             )
@@ -102,6 +104,7 @@ class RecordsService:
 
     def types(self) -> list[ObjectTypeInfo]:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "list object types")
             rows = session.scalars(select(ObjectTypeRow).order_by(ObjectTypeRow.name))
             return [_type_info(r) for r in rows]
 
@@ -150,6 +153,7 @@ class RecordsService:
         self, object_type: str, values: dict[str, Any], *, owner: str | None = None
     ) -> RecordInfo:
         with self.context.write() as session:
+            self.context.require(session, ANYONE, "create records")
             type_row = find_type(session, object_type)
             data, given_owner, owner_given = self._clean(type_row, values, creating=True)
             now = utcnow()
@@ -173,6 +177,7 @@ class RecordsService:
         self, record_id: int, values: dict[str, Any], *, expected_version: int | None = None
     ) -> RecordInfo:
         with self.context.write() as session:
+            self.context.require(session, ANYONE, "change records")
             row = session.get(RecordRow, record_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"no record with id {record_id}")
@@ -198,6 +203,7 @@ class RecordsService:
 
     def get(self, record_id: int) -> RecordInfo:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "read records")
             row = session.get(RecordRow, record_id)
             if row is None:
                 raise NotFound(f"no record with id {record_id}")
@@ -205,6 +211,7 @@ class RecordsService:
 
     def list(self, object_type: str, *, limit: int = 100, offset: int = 0) -> list[RecordInfo]:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "list records")
             type_row = find_type(session, object_type)
             rows = session.scalars(
                 select(RecordRow)

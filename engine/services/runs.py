@@ -23,6 +23,7 @@ from engine.services.dto import (
     WorkItemInfo,
 )
 from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.permissions import ANYONE, STAFF
 from engine.store.models import (
     LogRow,
     OrchestrationRow,
@@ -97,6 +98,7 @@ class RunsService:
         self, name: str, inputs: dict[str, Any] | None = None, *, record_id: int | None = None
     ) -> RunSummary:
         with self.context.write() as session:
+            self.context.require(session, ANYONE, "start runs")
             target = active_version(session, name)
             run = start_run(
                 session,
@@ -121,6 +123,7 @@ class RunsService:
                 f"'{status}' is not a run status; use one of {', '.join(RunStatus.ALL)}"
             )
         with self.context.read() as session:
+            self.context.require(session, STAFF, "list runs")
             query = select(RunRow)
             if status:
                 query = query.where(RunRow.status == status)
@@ -135,6 +138,7 @@ class RunsService:
 
     def get(self, run_id: int) -> RunSummary:
         with self.context.read() as session:
+            self.context.require(session, STAFF, "look at runs")
             row = session.get(RunRow, run_id)
             if row is None:
                 raise NotFound(f"no run with id {run_id}")
@@ -142,6 +146,7 @@ class RunsService:
 
     def show(self, run_id: int, *, log_limit: int = 1000) -> RunDetail:
         with self.context.read() as session:
+            self.context.require(session, STAFF, "look at runs")
             row = session.get(RunRow, run_id)
             if row is None:
                 raise NotFound(f"no run with id {run_id}")
@@ -209,6 +214,7 @@ class RunsService:
         if not reason or not reason.strip():
             raise InvalidInput("say why the run is canceled (a reason is required)")
         with self.context.write() as session:
+            self.context.require(session, STAFF, "cancel runs")
             run = lock_run(session, run_id)
             if run is None:
                 raise NotFound(f"no run with id {run_id}")

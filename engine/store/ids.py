@@ -21,7 +21,16 @@ BLOCK = 32
 
 
 # Tables whose ids the engine chooses: on SQLite their maxima are read together, once.
-SQLITE_TABLES = ("runs", "stage_runs", "step_runs", "work_items", "outbox", "records", "events")
+SQLITE_TABLES = (
+    "runs",
+    "stage_runs",
+    "step_runs",
+    "work_items",
+    "timers",
+    "outbox",
+    "records",
+    "events",
+)
 
 
 def _sqlite_maxima(session: Session) -> dict[str, list[int]]:

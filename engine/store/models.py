@@ -268,6 +268,8 @@ class WorkItemRow(Base):
     completed_by: Mapped[str | None] = mapped_column(String(NAME))
     comment: Mapped[str | None] = mapped_column(Text)
     values: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Why the item needs a person's attention (e.g. its assignee was deactivated).
+    flag: Mapped[str | None] = mapped_column(String(200))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     run: Mapped[Any] = _parent("RunRow", "WorkItemRow.run_id")
@@ -343,3 +345,50 @@ class EventRow(Base):
     consumed_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (Index("ix_events_name_key", "name", "key", "consumed_at"),)
+
+
+# ---------------------------------------------------------------- people's time and settings
+
+
+class SettingRow(Base):
+    """Install-wide settings shared by every desktop and worker (owner, SMTP …)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(NAME))
+
+
+class CalendarRow(Base):
+    """A business calendar: working hours per weekday, holidays, a time zone."""
+
+    __tablename__ = "calendars"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    holidays: Mapped[list[str]] = mapped_column(JSON)
+    hours_per_day: Mapped[float] = mapped_column(default=8.0)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TimerRow(Base):
+    """A durable timer: an escalation rung of a work item, fired exactly once."""
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = _pk()
+    run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
+    work_item_id: Mapped[int] = _fk("work_items.id", ondelete="CASCADE")
+    rung: Mapped[int] = mapped_column(Integer)
+    fire_at: Mapped[dt.datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(STATUS), default="pending")
+    fired_at: Mapped[dt.datetime | None] = mapped_column()
+    run: Mapped[Any] = _parent("RunRow", "TimerRow.run_id")
+    work_item: Mapped[Any] = _parent("WorkItemRow", "TimerRow.work_item_id")
+
+    __table_args__ = (Index("ix_timers_due", "status", "fire_at"),)

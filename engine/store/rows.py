@@ -112,7 +112,19 @@ class WorkItemRec(Rec):
     completed_by: str | None = None
     comment: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    flag: str | None = None
     row_version: int = 1
+
+
+@dataclass(slots=True, eq=False)
+class TimerRec(Rec):
+    table_name: ClassVar[str] = "timers"
+    run_id: int = 0
+    work_item_id: int = 0
+    rung: int = 0
+    fire_at: dt.datetime = field(default_factory=utcnow)
+    status: str = "pending"
+    fired_at: dt.datetime | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -132,7 +144,14 @@ class OutboxRec(Rec):
 
 
 # Parents before children, for inserts.
-INSERT_ORDER: tuple[type[Rec], ...] = (RunRec, StageRunRec, StepRunRec, WorkItemRec, OutboxRec)
+INSERT_ORDER: tuple[type[Rec], ...] = (
+    RunRec,
+    StageRunRec,
+    StepRunRec,
+    WorkItemRec,
+    TimerRec,
+    OutboxRec,
+)
 R = TypeVar("R", bound=Rec)
 
 _fields_cache: dict[type[Rec], tuple[str, ...]] = {}

@@ -131,7 +131,7 @@ def test_failure_continue(b: Baton) -> None:
     assert step_status(b, run.id) == {"work.broken": "Error", "work.other": "InProgress"}
     assert b.runs.get(run.id).status == "InProgress"
     item = b.runs.show(run.id).work_items[0]
-    b.work.complete(item.id, {}, user="alice")
+    b.as_user("alice").work.complete(item.id, {})
     assert b.runs.get(run.id).status == "Completed"
 
 
@@ -273,7 +273,7 @@ elements:
     assert len(children) == 1
     assert b.runs.get(parent.id).status == "InProgress"
     item = b.runs.show(children[0].id).work_items[0]
-    b.work.complete(item.id, {}, user="bob")
+    b.as_user("bob").work.complete(item.id, {})
     b.worker.run_once()
     detail = b.runs.show(parent.id)
     assert detail.run.status == "Completed"

@@ -43,7 +43,7 @@ def finish(baton: Baton, run_id: int, step: str, user: str = "alice", **values: 
     item = next(
         w for w in baton.runs.show(run_id).work_items if w.step == step and w.status == "Assigned"
     )
-    baton.work.complete(item.id, dict(values), user=user)
+    baton.as_user(user).work.complete(item.id, dict(values))
 
 
 @pytest.fixture
@@ -259,7 +259,7 @@ def test_form_refusal_changes_nothing(b: Baton) -> None:
     before = b.runs.show(run.id)
     item = before.work_items[0]
     with pytest.raises(InvalidInput) as caught:
-        b.work.complete(item.id, {"n": -3, "colour": "red"}, user="alice")
+        b.as_user("alice").work.complete(item.id, {"n": -3, "colour": "red"})
     assert set(caught.value.details) == {
         "note: is required",
         "n: Must be positive.",
@@ -268,7 +268,7 @@ def test_form_refusal_changes_nothing(b: Baton) -> None:
     after = b.runs.show(run.id)
     assert after.log == before.log
     assert after.work_items == before.work_items
-    b.work.complete(item.id, {"note": "fine", "n": "4"}, user="alice")
+    b.as_user("alice").work.complete(item.id, {"note": "fine", "n": "4"})
     assert b.runs.show(run.id).stages[0].steps[0].outputs["n"] == 4
 
 
@@ -281,9 +281,9 @@ def test_outcome_buttons_are_required_and_checked(b: Baton) -> None:
     run = b.runs.start("flow")
     item = b.runs.show(run.id).work_items[0]
     with pytest.raises(InvalidInput, match="not submitted") as caught:
-        b.work.complete(item.id, {}, user="alice")
+        b.as_user("alice").work.complete(item.id, {})
     assert caught.value.details == ["outcome: choose one of: approve, reject"]
-    b.work.complete(item.id, {}, user="alice", outcome="approve")
+    b.as_user("alice").work.complete(item.id, {}, outcome="approve")
     assert b.runs.show(run.id).stages[0].steps[0].outputs["outcome"] == "approve"
 
 
@@ -301,14 +301,14 @@ def test_only_the_assignee_or_members_may_complete(b: Baton) -> None:
     run = b.runs.start("flow")
     items = {w.step: w.id for w in b.runs.show(run.id).work_items}
     with pytest.raises(Exception, match="is not that user"):
-        b.work.complete(items["mine"], {}, user="bob")
+        b.as_user("bob").work.complete(items["mine"], {})
     with pytest.raises(Exception, match="is not a member"):
-        b.work.complete(items["queued"], {}, user="alice")
-    b.work.claim(items["queued"], user="bob")
+        b.as_user("alice").work.complete(items["queued"], {})
+    b.as_user("bob").work.claim(items["queued"])
     with pytest.raises(Conflict, match="claimed by bob"):
-        b.work.complete(items["queued"], {}, user="dave")
-    b.work.release(items["queued"], user="bob")
-    b.work.complete(items["queued"], {}, user="dave")
+        b.as_user("dave").work.complete(items["queued"], {})
+    b.as_user("bob").work.release(items["queued"])
+    b.as_user("dave").work.complete(items["queued"], {})
 
 
 def test_completion_expression_completes_without_submission(b: Baton) -> None:

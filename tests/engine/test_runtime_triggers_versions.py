@@ -136,7 +136,7 @@ def test_runs_stay_on_the_version_they_started_with(b: Baton) -> None:
     assert (old.version, new.version) == (1, 2)
     for run in (old, new):
         item = b.runs.show(run.id).work_items[0]
-        b.work.complete(item.id, {}, user="alice")
+        b.as_user("alice").work.complete(item.id, {})
     assert b.runs.get(old.id).current_element == "sign_v1"
     assert b.runs.get(new.id).current_element == "sign_v2"
     versions = b.definitions.list()[0].versions

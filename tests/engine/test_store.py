@@ -104,3 +104,31 @@ def test_newer_database_refused(db_path: Path) -> None:
 def test_unreachable_postgres_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailable, match="cannot reach the database"):
         Baton("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_every_runtime_record_matches_its_table() -> None:
+    from engine.store.rows import INSERT_ORDER, fields_of
+
+    for cls in INSERT_ORDER:
+        assert set(fields_of(cls)) == {c.name for c in cls.table().c}, cls.__name__
+
+
+def test_older_sqlite_database_is_upgraded_on_open(db_path: Path) -> None:
+    db = Database(str(db_path))
+    db.upgrade("0001")
+    db.dispose()
+    baton = Baton(str(db_path))
+    assert baton.db.schema_state().up_to_date
+    baton.close()
+
+
+def test_older_shared_database_needs_an_explicit_upgrade(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    db.upgrade("0001")
+    db.dispose()
+    with pytest.raises(StoreUnavailable, match="older schema \\(0001\\); run 'baton db upgrade'"):
+        Baton(postgres_url)
+    Baton(postgres_url, upgrade=True).close()
+    again = Database(postgres_url)
+    assert again.schema_state().up_to_date
+    again.dispose()
