@@ -7,6 +7,7 @@ run state is kept in memory between transitions: a ``RunEngine`` lives for one t
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,12 +26,12 @@ from engine.definitions.model import (
 from engine.expressions import ExpressionError, evaluate, evaluate_condition
 from engine.runtime import access, notify
 from engine.runtime.assignment import AssignmentError, resolve_assignee
-from engine.runtime.calendar import due_date
+from engine.runtime.calendar import BusinessCalendar, CalendarError, load_calendar
 from engine.runtime.context import Pinned, definition_for, run_names, stage_of
 from engine.runtime.statuses import PRIORITIES, RunStatus, StageStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
 from engine.store.log import write_log
-from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx, WorkItemRec
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, TimerRec, Tx, WorkItemRec
 
 MAX_HOPS = 1000  # elements entered in one transition; more means decisions loop on themselves
 
@@ -349,7 +350,14 @@ class RunEngine:
         except AssignmentError as exc:
             raise RunFailed(f"{where} cannot be assigned: {exc}") from None
         now = utcnow()
-        due = due_date(self.session, now, step.due, self.definition.calendar) if step.due else None
+        due: dt.datetime | None = None
+        calendar: BusinessCalendar | None = None
+        if step.due:
+            try:
+                calendar = load_calendar(self.session, self.definition.calendar)
+                due = calendar.shift(now, step.due)
+            except CalendarError as exc:
+                raise RunFailed(f"{where}: its due date cannot be worked out: {exc}") from None
         item = WorkItemRec(
             run_id=self.run.id,
             step_run_id=row.id,
@@ -378,6 +386,15 @@ class RunEngine:
             + (f", due {due:%Y-%m-%d %H:%M} UTC" if due else ""),
         )
         notify.work_assigned(self.session, self.run, item, self.pinned)
+        if due is not None and calendar is not None:
+            for rung, escalation in enumerate(step.escalations):
+                try:
+                    fire_at = calendar.shift(due, escalation.offset)
+                except CalendarError as exc:
+                    raise RunFailed(f"{where}: escalation {rung + 1}: {exc}") from None
+                self.tx.add(
+                    TimerRec(run_id=self.run.id, work_item_id=item.id, rung=rung, fire_at=fire_at)
+                )
         return item
 
     def finish_step(

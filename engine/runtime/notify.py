@@ -99,6 +99,18 @@ def work_reassigned(session: Session, item: WorkItemRec, actor: str | None, reas
         queue_email(session, email, f"[Baton] Reassigned to you: {item.title}", body, item.run_id)
 
 
+def escalated(session: Session, item: WorkItemRec, kind: str, name: str, message: str) -> None:
+    assigned = f"{item.assignee_kind} {item.assignee}"
+    body = (
+        f"{message}\n\n"
+        f"Work item {item.id}: {item.title}\nAssigned to: {assigned}\n"
+        f"Run {item.run_id}, stage {item.stage}\n\n"
+        f"See it in Baton's Work Items, or: baton runs show {item.run_id}\n"
+    )
+    for email in _emails_for(session, kind, name):
+        queue_email(session, email, f"[Baton] Overdue: {item.title}", body, item.run_id)
+
+
 def run_failed(session: Session, run: RunRec, pinned: Pinned, error: str) -> None:
     body = (
         f"A run of {pinned.definition.display_label()} failed and needs attention.\n\n"

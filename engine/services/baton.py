@@ -11,6 +11,7 @@ Every call runs in its own transaction and returns plain data; errors are ``Bato
 from __future__ import annotations
 
 from engine.runtime.triggers import on_record_saved
+from engine.services.calendars import CalendarsService
 from engine.services.context import ServiceContext
 from engine.services.definitions import DefinitionsService
 from engine.services.directory import DirectoryService
@@ -18,6 +19,7 @@ from engine.services.errors import StoreUnavailable
 from engine.services.events import EventsService
 from engine.services.records import RecordsService
 from engine.services.runs import RunsService
+from engine.services.settings import SettingsService
 from engine.services.work import WorkService
 from engine.services.worker import WorkerService
 from engine.store.database import Database, DatabaseError
@@ -58,6 +60,8 @@ class Baton:
         self.events = EventsService(self._context)
         self.directory = DirectoryService(self._context)
         self.worker = WorkerService(self._context)
+        self.calendars = CalendarsService(self._context)
+        self.settings = SettingsService(self._context)
 
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""

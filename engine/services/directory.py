@@ -1,19 +1,46 @@
-"""People: users, groups and queues (the directory)."""
+"""People: users, groups and queues, passwords, roles, and the install's owner."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from engine.runtime.statuses import WorkStatus
 from engine.services.context import ServiceContext
-from engine.services.dto import UserInfo
-from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.dto import Data, UserInfo
+from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.services.permissions import ADMINS, ANYONE, ROLES
 from engine.store.base import utcnow
-from engine.store.models import Group, GroupMember, User
+from engine.store.log import write_log
+from engine.store.models import Group, GroupMember, SettingRow, User, WorkItemRow
 from engine.text import did_you_mean
 
-ROLES = ("admin", "supervisor", "user")
 GROUP_KINDS = ("group", "queue")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class GroupInfo(Data):
+    kind: str
+    name: str
+    label: str
+    email: str | None
+    members: list[str]
+
+
+@dataclass(frozen=True)
+class Deactivation(Data):
+    username: str
+    claims_released: int
+    items_flagged: int
 
 
 def find_user(session: Session, username: str) -> User:
@@ -50,9 +77,21 @@ def user_info(session: Session, user: User) -> UserInfo:
     )
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"'{role}' is not a role; use one of {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+
+
 class DirectoryService:
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
+
+    # ------------------------------------------------------------ users
 
     def create_user(
         self,
@@ -61,17 +100,20 @@ class DirectoryService:
         display_name: str | None = None,
         email: str | None = None,
         role: str = "user",
+        password: str | None = None,
     ) -> UserInfo:
-        if role not in ROLES:
-            raise InvalidInput(f"'{role}' is not a role; use one of {', '.join(ROLES)}")
-        if (
-            not username
-            or not username.replace(".", "").replace("_", "").replace("-", "").isalnum()
-        ):
+        _check_role(role)
+        if not USERNAME.match(username or ""):
             raise InvalidInput(
-                f"'{username}' is not a username: use letters, digits, '.', '_' or '-'"
+                f"'{username}' is not a username: start with a letter or digit, then use "
+                "letters, digits, '.', '_' or '-'"
             )
+        if email is not None and "@" not in email:
+            raise InvalidInput(f"'{email}' is not an e-mail address")
+        if password is not None:
+            _check_password(password)
         with self.context.write() as session:
+            self.context.require(session, ADMINS, "create users")
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"user '{username}' already exists")
             user = User(
@@ -80,47 +122,219 @@ class DirectoryService:
                 email=email,
                 role=role,
                 active=True,
+                password_hash=_hasher.hash(password) if password else None,
                 created_at=utcnow(),
             )
             session.add(user)
             session.flush()
             return user_info(session, user)
 
+    def update_user(
+        self, username: str, *, display_name: str | None = None, email: str | None = None
+    ) -> UserInfo:
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, "change users")
+            user = find_user(session, username)
+            if display_name is not None:
+                user.display_name = display_name
+            if email is not None:
+                user.email = email or None
+            return user_info(session, user)
+
+    def set_role(self, username: str, role: str) -> UserInfo:
+        _check_role(role)
+        with self.context.write() as session:
+            who = self.context.require(session, ADMINS, "change roles")
+            user = find_user(session, username)
+            if who.username == username and role != "admin":
+                raise Conflict("you cannot take the admin role from yourself; ask another admin")
+            user.role = role
+            return user_info(session, user)
+
+    def set_password(self, username: str, password: str) -> None:
+        """Admins set anyone's password; people set their own."""
+        _check_password(password)
+        with self.context.write() as session:
+            who = self.context.require(session, ANYONE, "set passwords")
+            if who.username not in (None, username) and who.role != "admin":
+                raise PermissionDenied(f"{who.describe()} cannot set {username}'s password")
+            find_user(session, username).password_hash = _hasher.hash(password)
+
+    def authenticate(self, username: str, password: str) -> UserInfo:
+        """The user, if the password is theirs. The same message for every failure."""
+        refused = PermissionDenied("wrong username or password")
+        with self.context.read() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.password_hash:
+                raise refused
+            try:
+                _hasher.verify(user.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                raise refused from None
+            if not user.active:
+                raise PermissionDenied(f"'{username}' is deactivated; ask an admin")
+            return user_info(session, user)
+
+    def deactivate(self, username: str, reason: str) -> Deactivation:
+        """Deactivate a user: their claims are released and their own open work is flagged
+        for reassignment, all in one transaction, each logged on its run."""
+        if not reason.strip():
+            raise InvalidInput("say why the user is deactivated (a reason is required)")
+        with self.context.write() as session:
+            who = self.context.require(session, ADMINS, "deactivate users")
+            user = find_user(session, username)
+            if who.username == username:
+                raise Conflict("you cannot deactivate yourself")
+            if not user.active:
+                raise Conflict(f"'{username}' is already deactivated")
+            user.active = False
+            claimed = session.scalars(
+                select(WorkItemRow).where(
+                    WorkItemRow.claimed_by == username, WorkItemRow.status == WorkStatus.CLAIMED
+                )
+            ).all()
+            for item in claimed:
+                item.claimed_by = None
+                item.claimed_at = None
+                item.status = WorkStatus.ASSIGNED
+                item.row_version += 1
+                write_log(
+                    session,
+                    item.run_id,
+                    "work_item_released",
+                    actor=who.username,
+                    stage=item.stage,
+                    step=item.step,
+                    work_item_id=item.id,
+                    message=f"{username} was deactivated: {reason.strip()}",
+                )
+            own = session.scalars(
+                select(WorkItemRow).where(
+                    WorkItemRow.assignee_kind == "user",
+                    WorkItemRow.assignee == username,
+                    WorkItemRow.status.in_(WorkStatus.OPEN),
+                )
+            ).all()
+            for item in own:
+                item.flag = f"assignee {username} was deactivated: reassign this work"
+                item.row_version += 1
+                write_log(
+                    session,
+                    item.run_id,
+                    "work_item_flagged",
+                    actor=who.username,
+                    stage=item.stage,
+                    step=item.step,
+                    work_item_id=item.id,
+                    message=f"{username} was deactivated: {reason.strip()}",
+                )
+            return Deactivation(username, len(claimed), len(own))
+
+    def activate(self, username: str) -> UserInfo:
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, "activate users")
+            user = find_user(session, username)
+            user.active = True
+            return user_info(session, user)
+
     def users(self) -> list[UserInfo]:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "list people")
             return [
                 user_info(session, u) for u in session.scalars(select(User).order_by(User.username))
             ]
 
     def user(self, username: str) -> UserInfo:
         with self.context.read() as session:
+            self.context.require(session, ANYONE, "look up people")
             return user_info(session, find_user(session, username))
+
+    # ------------------------------------------------------------ groups and queues
 
     def create_group(
         self, kind: str, name: str, *, label: str | None = None, email: str | None = None
-    ) -> None:
+    ) -> GroupInfo:
         if kind not in GROUP_KINDS:
             raise InvalidInput(f"'{kind}' is not group or queue")
-        with self.context.write() as session:
-            if (
-                session.scalar(select(Group.id).where(Group.kind == kind, Group.name == name))
-                is not None
-            ):
-                raise Conflict(f"{kind} '{name}' already exists")
-            session.add(
-                Group(
-                    kind=kind,
-                    name=name,
-                    label=label or name.replace("_", " ").title(),
-                    email=email,
-                    created_at=utcnow(),
-                )
+        if not USERNAME.match(name or ""):
+            raise InvalidInput(
+                f"'{name}' is not a {kind} name: use letters, digits, '.', '_' or '-'"
             )
-
-    def add_member(self, kind: str, name: str, username: str) -> None:
         with self.context.write() as session:
+            self.context.require(session, ADMINS, f"create {kind}s")
+            if session.scalar(select(Group.id).where(Group.kind == kind, Group.name == name)):
+                raise Conflict(f"{kind} '{name}' already exists")
+            group = Group(
+                kind=kind,
+                name=name,
+                label=label or name.replace("_", " ").title(),
+                email=email,
+                created_at=utcnow(),
+            )
+            session.add(group)
+            session.flush()
+            return self._group_info(session, group)
+
+    def add_member(self, kind: str, name: str, username: str) -> GroupInfo:
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, f"change {kind} members")
             group = find_group(session, kind, name)
             user = find_user(session, username)
-            exists = session.get(GroupMember, (group.id, user.id))
-            if exists is None:
+            if session.get(GroupMember, (group.id, user.id)) is None:
                 session.add(GroupMember(group_id=group.id, user_id=user.id))
+                session.flush()
+            return self._group_info(session, group)
+
+    def remove_member(self, kind: str, name: str, username: str) -> GroupInfo:
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, f"change {kind} members")
+            group = find_group(session, kind, name)
+            user = find_user(session, username)
+            session.execute(
+                delete(GroupMember).where(
+                    GroupMember.group_id == group.id, GroupMember.user_id == user.id
+                )
+            )
+            return self._group_info(session, group)
+
+    def groups(self, kind: str) -> Sequence[GroupInfo]:
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, f"list {kind}s")
+            rows = session.scalars(select(Group).where(Group.kind == kind).order_by(Group.name))
+            return [self._group_info(session, g) for g in rows]
+
+    @staticmethod
+    def _group_info(session: Session, group: Group) -> GroupInfo:
+        members = session.scalars(
+            select(User.username)
+            .join(GroupMember, GroupMember.user_id == User.id)
+            .where(GroupMember.group_id == group.id)
+            .order_by(User.username)
+        ).all()
+        return GroupInfo(group.kind, group.name, group.label, group.email, list(members))
+
+    # ------------------------------------------------------------ the owner
+
+    def set_owner(self, username: str) -> None:
+        """The install's owner: who the command line acts as when no --as is given."""
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, "set the owner")
+            find_user(session, username)
+            row = session.get(SettingRow, "owner")
+            if row is None:
+                session.add(
+                    SettingRow(
+                        key="owner",
+                        value={"username": username},
+                        updated_at=utcnow(),
+                        updated_by=self.context.actor,
+                    )
+                )
+            else:
+                row.value = {"username": username}
+                row.updated_at = utcnow()
+
+    def owner(self) -> str | None:
+        with self.context.read() as session:
+            row = session.get(SettingRow, "owner")
+            return None if row is None else str(row.value.get("username"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.runtime.escalation import fire_due_timers
+from engine.runtime.mail import send_pending
 from engine.runtime.worker import run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
@@ -16,5 +18,13 @@ class WorkerService:
         """Do everything that is due now, then return what was done."""
         with self.context.read() as session:
             self.context.require(session, ADMINS, "run the worker")
-        report = run_due(self.context.db)
-        return WorkerReport(steps_run=report.steps_run, errors=report.errors)
+        db = self.context.db
+        steps = run_due(db)
+        timers = fire_due_timers(db)
+        mail = send_pending(db)
+        return WorkerReport(
+            steps_run=steps.steps_run,
+            timers_fired=timers.fired,
+            messages_sent=mail.sent,
+            errors=[*steps.errors, *timers.errors, *mail.errors],
+        )
