@@ -14,8 +14,17 @@ from engine.services.dto import RunDetail
 from engine.services.errors import InvalidInput
 
 
-def _baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Baton:
-    return Baton(args.db, actor=args.actor, upgrade=upgrade)
+def open_baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Baton:
+    """The service, acting as --as USER, else as the install's owner, else as the system."""
+    baton = Baton(args.db, actor=args.actor, upgrade=upgrade)
+    if args.actor is None:
+        owner = baton.directory.owner()
+        if owner:
+            return baton.as_user(owner)
+    return baton
+
+
+_baton = open_baton
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -309,6 +318,14 @@ def work_claim(args: argparse.Namespace) -> int:
     return 0
 
 
+def work_reassign(args: argparse.Namespace) -> int:
+    outcomes = _baton(args).work.reassign(args.item_ids, args.to, args.reason)
+    for outcome in outcomes:
+        mark = "done   " if outcome.done else "refused"
+        print(f"{mark} item {outcome.item_id}: {outcome.message}")
+    return 0 if all(o.done for o in outcomes) else 1
+
+
 def work_release(args: argparse.Namespace) -> int:
     item = _baton(args).work.release(args.item_id, user=args.user)
     print(f"work item {item.id} is released to {item.assignee_kind} {item.assignee}")
@@ -390,34 +407,14 @@ def events_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def users_list(args: argparse.Namespace) -> int:
-    users = _baton(args).directory.users()
-    if args.json:
-        print_json(users)
-        return 0
-    table(
-        ["USERNAME", "NAME", "ROLE", "E-MAIL", "ACTIVE", "GROUPS", "QUEUES"],
-        [
-            (
-                u.username,
-                u.display_name,
-                u.role,
-                u.email,
-                "yes" if u.active else "no",
-                ", ".join(u.groups),
-                ", ".join(u.queues),
-            )
-            for u in users
-        ],
-    )
-    return 0
-
-
 def worker(args: argparse.Namespace) -> int:
     baton = _baton(args)
     if args.once:
         report = baton.worker.run_once()
-        print(f"ran {report.steps_run} step(s)")
+        print(
+            f"ran {report.steps_run} step(s), fired {report.timers_fired} escalation(s), "
+            f"sent {report.messages_sent} e-mail(s)"
+        )
         for problem in report.errors:
             print(f"  problem: {problem}")
         return 1 if report.errors else 0

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.cli import commands
+from engine.cli import commands, people
 from engine.cli.output import error
 from engine.services.errors import BatonError
 
@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
     p.add_argument("--outcome", help="the form's outcome button, e.g. approve")
     p.add_argument("--comment", metavar="C")
+    p = _add(work, "reassign", commands.work_reassign, "give work items to someone else")
+    p.add_argument("item_ids", type=int, nargs="+", metavar="ITEM_ID")
+    p.add_argument("--to", required=True, help="user:NAME, queue:NAME or group:NAME")
+    p.add_argument("--reason", required=True)
     for name, handler in (("claim", commands.work_claim), ("release", commands.work_release)):
         p = _add(work, name, handler, f"{name} a group or queue item")
         p.add_argument("item_id", type=int, metavar="ITEM_ID")
@@ -156,8 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, help="correlation key")
     p.add_argument("--data", help="a JSON object")
 
-    users = groups.add_parser("users", help="people").add_subparsers(dest="command", required=True)
-    _json_flag(_add(users, "list", commands.users_list, "list users"))
+    people.add_parsers(groups, _add, _json_flag)
 
     p = groups.add_parser("worker", help="run background steps, timers and e-mail")
     p.set_defaults(handler=commands.worker)

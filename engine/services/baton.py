@@ -17,6 +17,7 @@ from engine.services.definitions import DefinitionsService
 from engine.services.directory import DirectoryService
 from engine.services.errors import StoreUnavailable
 from engine.services.events import EventsService
+from engine.services.outbox import OutboxService
 from engine.services.records import RecordsService
 from engine.services.runs import RunsService
 from engine.services.settings import SettingsService
@@ -62,6 +63,7 @@ class Baton:
         self.worker = WorkerService(self._context)
         self.calendars = CalendarsService(self._context)
         self.settings = SettingsService(self._context)
+        self.mail = OutboxService(self._context)
 
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""
