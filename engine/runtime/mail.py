@@ -11,6 +11,7 @@ drop such a duplicate.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import smtplib
@@ -127,7 +128,7 @@ def _claim(db: Database) -> list[OutboxRec]:
             row.status = "sending"
             row.attempts += 1
             row.next_attempt_at = now + LEASE
-        return [OutboxRec(**{n: getattr(r, n) for n in r.__dataclass_fields__}) for r in rows]
+        return [dataclasses.replace(r) for r in rows]  # copies, safe after the commit
 
 
 def _settle(db: Database, row: OutboxRec, error: str | None, *, permanent: bool = False) -> None:

@@ -80,6 +80,10 @@ def _before_commit(session: Session) -> None:
 
 
 def _drop(session: Session, *_: Any) -> None:
+    # A savepoint's rollback fires this too: only the end of the whole transaction drops the
+    # pending rows (savepoints undo their own part with log_rollback_to and Tx.restore).
+    if session.in_transaction():
+        return
     session.info.pop(BUFFER_KEY, None)
     session.info.pop("baton_tx", None)
 

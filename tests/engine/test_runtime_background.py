@@ -278,3 +278,24 @@ elements:
     detail = b.runs.show(parent.id)
     assert detail.run.status == "Completed"
     assert detail.stages[0].steps[0].outputs["child"]["variables"]["doubled"] == 42
+
+
+def test_a_failing_writing_action_is_undone_whole_and_the_failure_kept(b: Baton) -> None:
+    steps = """      - kind: background
+        name: file_it
+        actions:
+          - {type: set_variables, values: {before: "1"}}
+          - {type: send_email, to: [alice], subject: "Filed", body: "x"}
+          - {type: create_record, object: ticket, values: {subject: "'A'", status: "'Lost'"}}
+"""
+    define(b, one_stage(steps))
+    run = b.runs.start("flow")
+    b.worker.run_once()
+    detail = b.runs.show(run.id)
+    assert detail.run.status == "Error"
+    assert detail.stages[0].steps[0].status == "Error"
+    assert detail.run.error is not None and "'Lost' is not one of Open, Done" in detail.run.error
+    # Actions before the failing one stay done; the failing one left nothing behind.
+    assert detail.variables == {"before": 1}
+    assert outbox(b)[0] == ("alice@example.com", "Filed")
+    assert b.records.list("ticket") == []
