@@ -69,9 +69,10 @@ def _open_item(session: Session, item_id: int, username: str) -> tuple[WorkItemR
     if user is None or not user.active:
         raise PermissionDenied(f"'{username}' is not an active user")
     if not can_act(session, item, username):
+        who = "that user" if item.assignee_kind == "user" else "a member"
         raise PermissionDenied(
-            f"work item {item_id} is assigned to {item.assignee_kind} '{item.assignee}', "
-            f"and '{username}' is not {'that user' if item.assignee_kind == 'user' else 'a member'}"
+            f"{username} cannot act on work item {item_id}: it is assigned to "
+            f"{item.assignee_kind} '{item.assignee}', and {username} is not {who}"
         )
     if item.claimed_by is not None and item.claimed_by != username:
         raise Conflict(
@@ -203,7 +204,7 @@ def reassign(
         raise Conflict(f"work item {item_id} is {item.status}; only open work can be reassigned")
     if not staff and (actor is None or not can_act(session, item, actor)):
         raise PermissionDenied(
-            f"{actor} may not reassign work item {item_id}: only its assignee, a supervisor "
+            f"{actor} cannot reassign work item {item_id}: only its assignee, a supervisor "
             "or an admin may"
         )
     try:

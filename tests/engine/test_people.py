@@ -52,7 +52,7 @@ def test_passwords_are_hashed_and_checked(b: Baton) -> None:
     b.directory.set_password("alice", "correct horse")
     assert b.directory.authenticate("alice", "correct horse").username == "alice"
     for name, password in [("alice", "wrong horse"), ("nobody", "correct horse")]:
-        with pytest.raises(PermissionDenied, match="^wrong username or password$"):
+        with pytest.raises(PermissionDenied, match=r"^wrong username or password$"):
             b.directory.authenticate(name, password)
     with b.db.read() as session:
         from engine.store.models import User
