@@ -27,6 +27,12 @@ def open_baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Bato
 _baton = open_baton
 
 
+def _as(args: argparse.Namespace, user: str) -> Baton:
+    """Work commands act as the person named by --user. The command line has no sign-in: it
+    trusts whoever can reach the database (the desktop app signs people in)."""
+    return open_baton(args).as_user(user)
+
+
 def _pairs(items: list[str], what: str) -> dict[str, str]:
     values: dict[str, str] = {}
     problems = []
@@ -301,7 +307,7 @@ def work_list(args: argparse.Namespace) -> int:
 
 
 def work_complete(args: argparse.Namespace) -> int:
-    item = _baton(args).work.complete(
+    item = _as(args, args.user).work.complete(
         args.item_id,
         _pairs(args.values, "field"),
         user=args.user,
@@ -313,7 +319,7 @@ def work_complete(args: argparse.Namespace) -> int:
 
 
 def work_claim(args: argparse.Namespace) -> int:
-    item = _baton(args).work.claim(args.item_id, user=args.user)
+    item = _as(args, args.user).work.claim(args.item_id, user=args.user)
     print(f"work item {item.id} is claimed by {item.claimed_by}")
     return 0
 
@@ -327,7 +333,7 @@ def work_reassign(args: argparse.Namespace) -> int:
 
 
 def work_release(args: argparse.Namespace) -> int:
-    item = _baton(args).work.release(args.item_id, user=args.user)
+    item = _as(args, args.user).work.release(args.item_id, user=args.user)
     print(f"work item {item.id} is released to {item.assignee_kind} {item.assignee}")
     return 0
 

@@ -64,6 +64,9 @@ def load_demo(baton: Baton) -> list[str]:
             admin.directory.create_group(kind, group["name"], label=group["label"])
             for member in group["members"]:
                 admin.directory.add_member(kind, group["name"], member)
+    if admin.directory.owner() is None:
+        admin.directory.set_owner("admin")  # a single-user install acts as its owner
+    admin.calendars.define_from_file(str(RESOURCES / "demo" / "calendars.yaml"))
     admin.records.define_types_from_file(str(RESOURCES / "demo" / "object_types.yaml"))
     for path in sorted((RESOURCES / "definitions").glob("*.yaml")):
         admin.definitions.import_file(str(path), activate=True)
