@@ -10,15 +10,14 @@ from engine.runtime.assignment import person
 from engine.runtime.context import Pinned
 from engine.runtime.statuses import StepStatus
 from engine.store.base import utcnow
+from engine.store.changes import note
 from engine.store.models import Group, GroupMember, User
 from engine.store.rows import OutboxRec, RunRec, StepRunRec, Tx, WorkItemRec
 
-CHANGES_KEY = "baton_changes"
-
 
 def note_change(session: Session, kind: str) -> None:
-    """Remember that ``kind`` changed; the service layer announces it after commit."""
-    session.info.setdefault(CHANGES_KEY, set()).add(kind)
+    """Remember that ``kind`` changed; it is announced when the transaction commits."""
+    note(session, kind)
 
 
 def background_work_ready(session: Session) -> None:

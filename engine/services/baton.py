@@ -10,6 +10,8 @@ Every call runs in its own transaction and returns plain data; errors are ``Bato
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.runtime.triggers import on_record_saved
 from engine.services.calendars import CalendarsService
 from engine.services.context import ServiceContext
@@ -70,6 +72,12 @@ class Baton:
         other = Baton.__new__(Baton)
         other._wire(self.db, actor)
         return other
+
+    def subscribe(self, callback: Callable[[frozenset[str]], None]) -> Callable[[], None]:
+        """Hear about changes: ``callback(kinds)`` runs on the 'baton-changes' thread after
+        each committed change ("runs", "work", "background", "outbox", "records") — from every
+        process on PostgreSQL, from this process on SQLite. Returns an unsubscribe function."""
+        return self.db.announcer.subscribe(callback)
 
     def close(self) -> None:
         self.db.dispose()

@@ -17,6 +17,7 @@ from engine.services.dto import ObjectTypeInfo, RecordInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
+from engine.store.changes import note
 from engine.store.ids import next_id
 from engine.store.models import ObjectTypeRow, RecordRow
 from engine.text import did_you_mean
@@ -169,6 +170,7 @@ class RecordsService:
                 row_version=1,
             )
             session.add(row)
+            note(session, "records")
             if self.on_saved:
                 self.on_saved(session, row, None, self.context.actor)
             return record_info(row, type_row)
@@ -197,6 +199,7 @@ class RecordsService:
             row.updated_by = self.context.actor
             row.row_version += 1
             session.flush()
+            note(session, "records")
             if self.on_saved:
                 self.on_saved(session, row, previous, self.context.actor)
             return record_info(row, type_row)

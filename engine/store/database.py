@@ -113,9 +113,12 @@ class Database:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(baton_read_only=True), expire_on_commit=False
         )
+        from engine.store.changes import Announcer, register
         from engine.store.log import install
 
         install(self._sessions)
+        self.announcer = Announcer(self.url, self.engine.dialect.name)
+        register(self._sessions, self.announcer)
 
     def _create_engine(self, echo: bool) -> Engine:
         if self.is_sqlite:
@@ -152,6 +155,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.announcer.close()
         self.engine.dispose()
 
     # ------------------------------------------------------------ schema

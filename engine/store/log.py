@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store import changes
 from engine.store.base import Base, utcnow
 from engine.store.models import LogRow
 from engine.store.prepared import Prepared
@@ -77,6 +78,7 @@ def _before_commit(session: Session) -> None:
 
     flush_tx(session)
     flush_log(session)
+    changes.before_commit(session)
 
 
 def _drop(session: Session, *_: Any) -> None:

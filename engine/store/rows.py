@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.store.base import Base, utcnow
+from engine.store.changes import note
 from engine.store.ids import next_id
 from engine.store.prepared import Prepared
 
@@ -143,6 +144,9 @@ class OutboxRec(Rec):
     sent_at: dt.datetime | None = None
 
 
+# What a change to each kind of row means to subscribers (engine.store.changes).
+_KIND: dict[type[Rec], str] = {}
+
 # Parents before children, for inserts.
 INSERT_ORDER: tuple[type[Rec], ...] = (
     RunRec,
@@ -151,6 +155,16 @@ INSERT_ORDER: tuple[type[Rec], ...] = (
     WorkItemRec,
     TimerRec,
     OutboxRec,
+)
+_KIND.update(
+    {
+        RunRec: "runs",
+        StageRunRec: "runs",
+        StepRunRec: "runs",
+        WorkItemRec: "work",
+        TimerRec: "work",
+        OutboxRec: "outbox",
+    }
 )
 R = TypeVar("R", bound=Rec)
 
@@ -349,6 +363,7 @@ class Tx:
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.flush()  # ORM rows this transaction made (records, events) come first
         connection = self.connection
+        kinds = {_KIND[type(r)] for r in self.new}
         if self.new:
             created = {id(r) for r in self.new}
             for cls in INSERT_ORDER:
@@ -376,12 +391,19 @@ class Tx:
                 if name != "id" and getattr(rec, name) != old
             )
             if changed:
+                kinds.add(_KIND[type(rec)])
+                if isinstance(rec, StepRunRec) and rec.kind == "background":
+                    kinds.add("background")
                 values = {f"v_{name}": getattr(rec, name) for name in changed}
                 values["_id"] = rec.id
                 groups.setdefault((type(rec), changed), []).append(values)
                 self.snapshots[key] = _snapshot(rec)
         for (cls, columns), rows in groups.items():
             _update_statement(cls, columns).run_many(connection, rows)
+        if any(isinstance(r, StepRunRec) and r.kind == "background" for r in self.new):
+            kinds.add("background")
+        if kinds:
+            note(self.session, *kinds)
 
 
 def _models() -> dict[type[Rec], Any]:
