@@ -8,10 +8,12 @@ import signal
 import threading
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from engine.cli.output import print_json, table, when
 from engine.services.baton import Baton
 from engine.services.dto import RunDetail
-from engine.services.errors import InvalidInput
+from engine.services.errors import BatonError, InvalidInput
 
 
 def open_baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Baton:
@@ -415,8 +417,9 @@ def events_publish(args: argparse.Namespace) -> int:
 
 def worker(args: argparse.Namespace) -> int:
     baton = _baton(args)
+    lease = args.lease
     if args.once:
-        report = baton.worker.run_once()
+        report = baton.worker.run_once(lease_seconds=lease)
         print(
             f"ran {report.steps_run} step(s), fired {report.timers_fired} escalation(s), "
             f"sent {report.messages_sent} e-mail(s)"
@@ -425,16 +428,40 @@ def worker(args: argparse.Namespace) -> int:
             print(f"  problem: {problem}")
         return 1 if report.errors else 0
     stop = threading.Event()
+    wake = threading.Event()
+    def on_signal(*_: object) -> None:
+        stop.set()
+        wake.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
+
+    # Woken at once by new background work (from any process on PostgreSQL).
+    def on_change(kinds: frozenset[str]) -> None:
+        if kinds & {"background", "outbox"}:
+            wake.set()
+
+    unsubscribe = baton.subscribe(on_change)
     print(f"worker running on {baton.db.display_url}; Ctrl+C to stop", flush=True)
+    pause = args.interval
     while not stop.is_set():
-        report = baton.worker.run_once()
+        wake.clear()
+        try:
+            report = baton.worker.run_once(lease_seconds=lease)
+        except (BatonError, SQLAlchemyError, OSError) as exc:
+            # The database went away (a restart, a network cut): say so, wait, carry on.
+            message = exc.describe() if isinstance(exc, BatonError) else str(exc).splitlines()[0]
+            print(f"problem: {message}; trying again in {pause:g}s", flush=True)
+            wake.wait(pause)
+            pause = min(pause * 2, 30.0)
+            continue
+        pause = args.interval
         for problem in report.errors:
             print(f"problem: {problem}", flush=True)
         if not report.did_anything:
-            stop.wait(args.interval)
-    print("worker stopped")
+            wake.wait(args.interval)
+    unsubscribe()
+    print("worker stopped", flush=True)
     return 0
 
 

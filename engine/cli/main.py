@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.worker)
     p.add_argument("--once", action="store_true", help="do everything due now, then exit")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+    p.add_argument("--lease", type=float, help="seconds a step is held between heartbeats (30)")
 
     p = groups.add_parser("demo", help="load the demo orchestrations, people, records and runs")
     p.set_defaults(handler=commands.demo)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class ExternalCall:
 
     action: HttpRequest | PythonAction
     inputs: dict[str, Any]
+    timeout: float = 300.0
 
 
 def render(engine: RunEngine, template: str, where: str) -> str:
@@ -302,10 +304,30 @@ def call_external(call: ExternalCall) -> Any:
         )
     try:
         function = entry.load()
-        return _plain(function(**call.inputs))
-    except ActionFailed:
-        raise
-    except Exception as exc:  # a plugin's failure is a step failure, never a worker crash
+    except Exception as exc:  # a broken plugin is a step failure, never a worker crash
+        raise ActionFailed(f"Python action '{action.action}' cannot be loaded: {exc}") from None
+    done: dict[str, Any] = {}
+    inputs = call.inputs
+
+    def invoke() -> None:
+        try:
+            done["value"] = function(**inputs)
+        except Exception as exc:  # reported as the step's failure below
+            done["error"] = exc
+
+    # In a thread of its own, so a plugin that hangs is a timed-out attempt, not a stuck worker.
+    worker = threading.Thread(target=invoke, name=f"baton-action-{action.action}", daemon=True)
+    worker.start()
+    worker.join(call.timeout)
+    if worker.is_alive():
         raise ActionFailed(
-            f"Python action '{action.action}' raised {type(exc).__name__}: {exc}"
-        ) from None
+            f"Python action '{action.action}' did not finish within {call.timeout:g} seconds"
+        )
+    if "error" in done:
+        error = done["error"]
+        if isinstance(error, ActionFailed):
+            raise error
+        raise ActionFailed(
+            f"Python action '{action.action}' raised {type(error).__name__}: {error}"
+        )
+    return _plain(done.get("value"))

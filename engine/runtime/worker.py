@@ -8,10 +8,12 @@ attempt (a worker whose lease expired, and whose step was taken over, is fenced 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +39,9 @@ from engine.store.log import log_mark, log_rollback_to
 from engine.store.models import StepRunRow
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
-LEASE_MARGIN = dt.timedelta(seconds=30)
+# A worker holds a step for LEASE at a time and renews it every LEASE / 3 while an external
+# call runs; a worker that dies lets go within LEASE, and whoever takes over bumps the attempt.
+LEASE = dt.timedelta(seconds=30)
 BATCH = 50
 WRITING_ACTIONS = (CreateRecord, UpdateRecord, SendEmail, StartOrchestration, WaitForEvent)
 
@@ -77,10 +81,13 @@ def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
 class StepRunner:
     """Advances one background step as far as it can go now."""
 
-    def __init__(self, db: Database, step_run_id: int, owner: str) -> None:
+    def __init__(
+        self, db: Database, step_run_id: int, owner: str, lease: dt.timedelta = LEASE
+    ) -> None:
         self.db = db
         self.step_run_id = step_run_id
         self.owner = owner
+        self.lease = lease
 
     def run(self, claimed: tuple[int, ExternalCall] | None = None) -> bool:
         """True if the step did anything. ``claimed``: an external call already claimed."""
@@ -96,11 +103,32 @@ class StepRunner:
                 claimed = result
             attempt, call = claimed
             claimed = None
+            stop = threading.Event()
+            beat = threading.Thread(
+                target=self._heartbeat, args=(attempt, stop), name="baton-heartbeat", daemon=True
+            )
+            beat.start()
             try:
                 outcome: Any = call_external(call)
             except ActionFailed as exc:
                 outcome = exc
+            finally:
+                stop.set()
+                beat.join()
             pending = (attempt, _Outcome(call, outcome))
+
+    def _heartbeat(self, attempt: int, stop: threading.Event) -> None:
+        """Renew the lease while the call runs; stop if another attempt took the step."""
+        while not stop.wait(self.lease.total_seconds() / 3):
+            try:
+                with self.db.write() as session:
+                    row = Tx.of(session).get(StepRunRec, self.step_run_id, lock=True)
+                    if row is None or row.attempt != attempt or row.lease_owner != self.owner:
+                        return
+                    row.lease_expires_at = utcnow() + self.lease
+                    row.available_at = row.lease_expires_at
+            except Exception:  # the database is away: the lease may lapse; fencing keeps it safe
+                continue
 
     def advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
         """Take the step as far as it goes in this transaction.
@@ -213,10 +241,9 @@ class StepRunner:
                 else:
                     result = run_inline(engine, row, action, label)
                 if isinstance(result, ExternalCall):
+                    result = dataclasses.replace(result, timeout=step.timeout_seconds)
                     row.lease_owner = self.owner
-                    row.lease_expires_at = (
-                        now + dt.timedelta(seconds=step.timeout_seconds) + LEASE_MARGIN
-                    )
+                    row.lease_expires_at = now + self.lease
                     # Due again when the lease runs out: then another worker takes over.
                     row.available_at = row.lease_expires_at
                     return (row.attempt, result)
@@ -290,7 +317,9 @@ def _describe_wait(wait: Wait) -> str:
     return f"waiting until {wait.until:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _run_batch(db: Database, ids: list[int], owner: str) -> dict[int, bool]:
+def _run_batch(
+    db: Database, ids: list[int], owner: str, lease: dt.timedelta = LEASE
+) -> dict[int, bool]:
     """Advance several due steps in one transaction; make their external calls afterwards."""
     claimed: dict[int, tuple[int, ExternalCall]] = {}
     moved: dict[int, bool] = {}
@@ -298,17 +327,22 @@ def _run_batch(db: Database, ids: list[int], owner: str) -> dict[int, bool]:
         rows = Tx.of(session).lock_many(StepRunRec, ids, skip_locked=True)
         prefetch_runs(session, sorted({r.run_id for r in rows}))
         for row in rows:
-            result = StepRunner(db, row.id, owner).advance(session, None)
+            result = StepRunner(db, row.id, owner, lease).advance(session, None)
             moved[row.id] = result is not None
             if isinstance(result, tuple):
                 claimed[row.id] = result
     for step_run_id, call in claimed.items():
-        StepRunner(db, step_run_id, owner).run(claimed=call)
+        StepRunner(db, step_run_id, owner, lease).run(claimed=call)
     return moved
 
 
 def run_due(
-    db: Database, *, owner: str | None = None, limit: int = 200, batch: int = BATCH
+    db: Database,
+    *,
+    owner: str | None = None,
+    limit: int = 200,
+    batch: int = BATCH,
+    lease: dt.timedelta = LEASE,
 ) -> PassReport:
     """Run every background step that is due now; repeat until none is left.
 
@@ -326,12 +360,12 @@ def run_due(
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             try:
-                moved = _run_batch(db, chunk, owner)
+                moved = _run_batch(db, chunk, owner, lease)
             except Exception:
                 moved = {}
                 for step_run_id in chunk:
                     try:
-                        moved[step_run_id] = StepRunner(db, step_run_id, owner).run()
+                        moved[step_run_id] = StepRunner(db, step_run_id, owner, lease).run()
                     except Exception as exc:  # one broken step must not stop the others
                         moved[step_run_id] = False
                         report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.runtime.escalation import fire_due_timers
 from engine.runtime.mail import send_pending
-from engine.runtime.worker import run_due
+from engine.runtime.worker import LEASE, run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
 from engine.services.permissions import ADMINS
@@ -14,12 +16,12 @@ class WorkerService:
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
 
-    def run_once(self) -> WorkerReport:
+    def run_once(self, *, lease_seconds: float | None = None) -> WorkerReport:
         """Do everything that is due now, then return what was done."""
         with self.context.read() as session:
             self.context.require(session, ADMINS, "run the worker")
         db = self.context.db
-        steps = run_due(db)
+        steps = run_due(db, lease=dt.timedelta(seconds=lease_seconds) if lease_seconds else LEASE)
         timers = fire_due_timers(db)
         mail = send_pending(db)
         return WorkerReport(
