@@ -65,6 +65,10 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        self._start()
+
+    def _start(self) -> None:
+        # The server's output goes to a log file: it must not inherit (and hold) our pipes.
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -96,8 +100,9 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def restart(self) -> None:
-        """Stop fast and start again on the same port (for reconnection tests)."""
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        """Stop fast (dropping every connection) and start again on the same port."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._start()
 
     def admin_url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
