@@ -429,6 +429,7 @@ def worker(args: argparse.Namespace) -> int:
         return 1 if report.errors else 0
     stop = threading.Event()
     wake = threading.Event()
+
     def on_signal(*_: object) -> None:
         stop.set()
         wake.set()

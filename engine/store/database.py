@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store.prepared import wrap_driver_error
+
 ENV_VAR = "BATON_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -73,10 +75,15 @@ def _sqlite_begin(connection: Any) -> None:
     # read lock; readers use a deferred transaction and never block anyone under WAL.
     # Straight to the driver: this runs for every transaction.
     driver = connection.connection.dbapi_connection
-    if connection.get_execution_options().get("baton_read_only"):
-        driver.execute("BEGIN")
-    else:
-        driver.execute("BEGIN IMMEDIATE")
+    statement = (
+        "BEGIN"
+        if connection.get_execution_options().get("baton_read_only")
+        else ("BEGIN IMMEDIATE")
+    )
+    try:
+        driver.execute(statement)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise wrap_driver_error(connection, statement, (), exc) from exc
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class Prepared:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(connection, compiled.sql, params, exc) from exc
+            raise wrap_driver_error(connection, compiled.sql, params, exc) from exc
         finally:
             cursor.close()
         results = compiled.results
@@ -106,7 +106,7 @@ class Prepared:
         try:
             cursor.executemany(compiled.sql, params)
         except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(connection, compiled.sql, params, exc) from exc
+            raise wrap_driver_error(connection, compiled.sql, params, exc) from exc
         finally:
             cursor.close()
 
@@ -115,7 +115,7 @@ def _later(results: tuple[tuple[str, Processor], ...], once: tuple[str, ...]) ->
     return [i for i, (key, _) in enumerate(results) if not key.startswith(once)]
 
 
-def _wrapped(connection: Connection, sql: str, params: Any, exc: Exception) -> Exception:
+def wrap_driver_error(connection: Connection, sql: str, params: Any, exc: Exception) -> Exception:
     """The driver's error as SQLAlchemy would raise it (IntegrityError, OperationalError …)."""
     error: Exception = DBAPIError.instance(
         sql,
