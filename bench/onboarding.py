@@ -65,7 +65,7 @@ USERS = ("lee", "sasha", "fran")
 
 
 def setup(path: Path, max_visits: int = 10) -> Baton:
-    baton = Baton(str(path), actor="bench")
+    baton = Baton(str(path))
     for user in USERS:
         baton.directory.create_user(user)
     baton.definitions.import_text(WORKLOAD.replace("MAX_VISITS", str(max_visits)), activate=True)
