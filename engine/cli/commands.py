@@ -274,6 +274,14 @@ def runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def runs_retry(args: argparse.Namespace) -> int:
+    run = _baton(args).runs.retry_step(args.run_id, args.reason, step=args.step)
+    print(
+        f"run {run.id} is {run.status}{f' at {run.current_element}' if run.current_element else ''}"
+    )
+    return 0
+
+
 def runs_cancel(args: argparse.Namespace) -> int:
     run = _baton(args).runs.cancel(args.run_id, args.reason)
     print(f"run {run.id} is {run.status}")

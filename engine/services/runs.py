@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime.access import lock_run
 from engine.runtime.engine import RunEngine
+from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
 from engine.runtime.statuses import RunStatus
 from engine.services.context import ServiceContext
@@ -209,6 +210,13 @@ class RunsService:
                 )
             ]
             return RunDetail(summary, dict(row.variables or {}), stages, items, log)
+
+    def retry_step(self, run_id: int, reason: str, *, step: str | None = None) -> RunSummary:
+        """Retry a failed step (resuming a failed run) once its cause is fixed (staff)."""
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "retry steps")
+            run = retry_step(session, run_id, step, self.context.actor, reason)
+            return _summaries(session, [run])[0]
 
     def cancel(self, run_id: int, reason: str) -> RunSummary:
         if not reason or not reason.strip():

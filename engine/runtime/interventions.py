@@ -1,0 +1,103 @@
+"""What supervisors do to runs that need a hand: retry a failed step (resuming a failed run)."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
+from engine.runtime.context import stage_of
+from engine.runtime.engine import RunEngine
+from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
+from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.store.base import utcnow
+from engine.store.changes import note
+from engine.store.prepared import Prepared
+from engine.store.rows import RunRec, StageRunRec, Tx
+
+_stage_runs = StageRunRec.table()
+LATEST_STAGE = Prepared(
+    select(_stage_runs)
+    .where(_stage_runs.c.run_id == bindparam("run_id"))
+    .order_by(_stage_runs.c.id.desc())
+    .limit(1)
+)
+STOPPED_BY_FAILURE = "another step of the stage failed"
+
+
+def retry_step(
+    session: Session, run_id: int, step: str | None, actor: str | None, reason: str
+) -> RunRec:
+    """Retry the run's failed step (or the one named), after its cause has been fixed.
+
+    A run in Error is resumed: its failed stage visit is reopened, the failed step gets a fresh
+    set of attempts, and the steps stopped because of the failure start again. A run still in
+    progress (a step failed under ``on_failure: continue``) has just that step retried.
+    """
+    if not reason.strip():
+        raise InvalidInput("say why the step is retried (a reason is required)")
+    run = lock_run(session, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id}")
+    tx = Tx.of(session)
+    if run.status == RunStatus.ERROR:
+        latest = tx.query(StageRunRec, LATEST_STAGE, {"run_id": run.id})
+        stage_run = latest[0] if latest and latest[0].status == StageStatus.ERROR else None
+    elif run.status == RunStatus.IN_PROGRESS:
+        stage_run = current_stage_run(session, run.id)
+    else:
+        raise Conflict(f"run {run_id} is {run.status}; only a failed run or step can be retried")
+    if stage_run is None:
+        raise Conflict(f"run {run_id} failed outside a stage; there is no step to retry")
+    steps = steps_of_stage(session, stage_run)
+    failed = [s for s in steps if s.status == StepStatus.ERROR and step in (None, s.step)]
+    if not failed:
+        named = f"no failed step named '{step}'" if step else "no failed step"
+        raise Conflict(f"run {run_id} has {named} in stage '{stage_run.stage}'")
+    engine = RunEngine(session, run, actor=actor)
+    stage = stage_of(engine.definition, stage_run.stage)
+    if run.status == RunStatus.ERROR:
+        run.status = RunStatus.IN_PROGRESS
+        run.error = None
+        run.ended_at = None
+        run.current_element = stage.name
+        stage_run.status = StageStatus.IN_PROGRESS
+        stage_run.error = None
+        stage_run.ended_at = None
+        engine._set_state(stage.name, None, {"status": StageStatus.IN_PROGRESS})
+        for other in steps:
+            if other.status == StepStatus.DISCONTINUED:
+                _reset(engine, stage.name, other, StepStatus.NOT_STARTED)
+    now = utcnow()
+    for row in failed:
+        definition = next(s for s in stage.steps if s.name == row.step)
+        if definition.kind == "background":
+            _reset(engine, stage.name, row, StepStatus.IN_PROGRESS)
+            row.started_at = now
+            row.available_at = now  # the worker takes it from here, with fresh attempts
+            note(session, "background")
+        else:
+            _reset(engine, stage.name, row, StepStatus.NOT_STARTED)  # started (assigned) anew below
+        engine.log(
+            "step_retried", stage=stage.name, step=row.step, actor=actor, message=reason.strip()
+        )
+    engine.touch()
+    engine.guarded(engine.evaluate_stage)
+    return run
+
+
+def _reset(engine: RunEngine, stage: str, row: object, status: str) -> None:
+    from engine.store.rows import StepRunRec
+
+    assert isinstance(row, StepRunRec)
+    row.status = status
+    row.error = None
+    row.ended_at = None
+    row.attempt = 0
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.wait_event = row.wait_key = None
+    if status == StepStatus.NOT_STARTED:
+        row.action_index = 0
+        row.outputs = {}
+    engine._set_state(stage, row.step, {"status": status})
