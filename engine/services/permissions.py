@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from engine.services.errors import PermissionDenied
 from engine.store.models import User
+from engine.store.prepared import Prepared
+from engine.store.rows import Tx
 
 ADMIN, SUPERVISOR, USER, SYSTEM = "admin", "supervisor", "user", "system"
 ROLES = (ADMIN, SUPERVISOR, USER)
@@ -26,7 +28,9 @@ STAFF = frozenset({ADMIN, SUPERVISOR})
 ADMINS = frozenset({ADMIN})
 
 _users = User.__table__
-_ROLE_OF = select(_users.c.role, _users.c.active).where(_users.c.username == bindparam("u"))
+_ROLE_OF = Prepared(
+    select(_users.c.role, _users.c.active).where(_users.c.username == bindparam("u"))
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ def caller(session: Session, actor: str | None) -> Caller:
     """Who is acting. A database with no users at all is being set up: its caller is admin."""
     if actor is None:
         return Caller(None, SYSTEM)
-    row = session.execute(_ROLE_OF, {"u": actor}).first()
+    rows = _ROLE_OF.rows(Tx.of(session).connection, {"u": actor})
+    row = (rows[0]["role"], rows[0]["active"]) if rows else None
     if row is None:
         if not session.scalar(select(func.count()).select_from(_users)):
             return Caller(actor, ADMIN)

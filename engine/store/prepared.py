@@ -36,6 +36,17 @@ class Prepared:
         self.statement = statement
         self.column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[str, _Compiled] = {}
+        self._later_columns: dict[tuple[str, ...], list[int]] = {}
+
+    def _later(
+        self, results: tuple[tuple[str, Processor], ...], once: tuple[str, ...]
+    ) -> list[int]:
+        """The columns to read from the second row on (those not under a ``once`` prefix)."""
+        columns = self._later_columns.get(once)
+        if columns is None:
+            columns = [i for i, (key, _) in enumerate(results) if not key.startswith(once)]
+            self._later_columns[once] = columns
+        return columns
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
@@ -88,7 +99,7 @@ class Prepared:
         results = compiled.results
         out: list[dict[str, Any]] = []
         for number, row in enumerate(fetched):
-            columns = range(len(results)) if number == 0 or not once else _later(results, once)
+            columns = range(len(results)) if number == 0 or not once else self._later(results, once)
             values_out: dict[str, Any] = {}
             for i in columns:
                 key, process = results[i]
@@ -109,10 +120,6 @@ class Prepared:
             raise wrap_driver_error(connection, compiled.sql, params, exc) from exc
         finally:
             cursor.close()
-
-
-def _later(results: tuple[tuple[str, Processor], ...], once: tuple[str, ...]) -> list[int]:
-    return [i for i, (key, _) in enumerate(results) if not key.startswith(once)]
 
 
 def wrap_driver_error(connection: Connection, sql: str, params: Any, exc: Exception) -> Exception:
