@@ -161,6 +161,14 @@ def release(session: Session, item_id: int, username: str) -> WorkItemRec:
     item, _ = _open_item(session, item_id, username)
     if item.claimed_by is None:
         raise Conflict(f"work item {item_id} is not claimed")
+    release_claim(session, item, username)
+    return item
+
+
+def release_claim(
+    session: Session, item: WorkItemRec | WorkItemRow, actor: str | None, why: str | None = None
+) -> None:
+    """Give a claimed item back to its group or queue, and say so on its run."""
     item.claimed_by = None
     item.claimed_at = None
     item.status = WorkStatus.ASSIGNED
@@ -169,12 +177,12 @@ def release(session: Session, item_id: int, username: str) -> WorkItemRec:
         session,
         item.run_id,
         "work_item_released",
-        actor=username,
+        actor=actor,
         stage=item.stage,
         step=item.step,
         work_item_id=item.id,
+        message=why,
     )
-    return item
 
 
 def parse_target(text: str) -> Assignee:

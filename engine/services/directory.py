@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.statuses import WorkStatus
+from engine.runtime.work import release_claim
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -194,19 +195,8 @@ class DirectoryService:
                 )
             ).all()
             for item in claimed:
-                item.claimed_by = None
-                item.claimed_at = None
-                item.status = WorkStatus.ASSIGNED
-                item.row_version += 1
-                write_log(
-                    session,
-                    item.run_id,
-                    "work_item_released",
-                    actor=who.username,
-                    stage=item.stage,
-                    step=item.step,
-                    work_item_id=item.id,
-                    message=f"{username} was deactivated: {reason.strip()}",
+                release_claim(
+                    session, item, who.username, f"{username} was deactivated: {reason.strip()}"
                 )
             own = session.scalars(
                 select(WorkItemRow).where(
