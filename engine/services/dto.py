@@ -128,6 +128,8 @@ class WorkItemInfo(Data):
     comment: str | None
     values: dict[str, Any]
     row_version: int
+    record_title: str | None = None
+    flag: str | None = None
 
 
 @dataclass(frozen=True)

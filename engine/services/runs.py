@@ -73,6 +73,7 @@ def work_item_info(row: WorkItemRow | WorkItemRec, orchestration: str) -> WorkIt
         comment=row.comment,
         values=dict(row.values or {}),
         row_version=row.row_version,
+        flag=row.flag,
     )
 
 

@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.definitions.model import InteractiveStep, label_of
 from engine.runtime import work as runtime_work
-from engine.runtime.context import definition_for
+from engine.runtime.context import definition_for, record_context, stage_of
 from engine.runtime.statuses import WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, WorkItemInfo
 from engine.services.errors import BatonError, InvalidInput, NotFound, PermissionDenied
 from engine.services.permissions import ANYONE
+from engine.services.records import record_info
 from engine.services.runs import work_item_info
-from engine.store.models import OrchestrationRow, User, WorkItemRow
+from engine.store.models import (
+    ObjectTypeRow,
+    OrchestrationRow,
+    RecordRow,
+    RunRow,
+    User,
+    WorkItemRow,
+)
 from engine.store.rows import RunRec, Tx, WorkItemRec
+
+
+@dataclass(frozen=True)
+class ItemDetails(Data):
+    """Everything a person needs to do a work item: its form and its context."""
+
+    item: WorkItemInfo
+    form: dict[str, Any]
+    instructions: str | None
+    record: dict[str, Any] | None
+    record_title: str | None
+    progress: list[tuple[str, str, str | None]]  # (stage, label, status) in order
+    earlier_outputs: dict[str, dict[str, Any]]  # 'stage.step' → outputs
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,18 @@ class ItemOutcome(Data):
     item_id: int
     done: bool
     message: str
+
+
+def _record_titles(session: Session, record_ids: set[int | None]) -> dict[int | None, str]:
+    """The titles of a page's records, in one query."""
+    if not record_ids:
+        return {}
+    rows = session.execute(
+        select(RecordRow, ObjectTypeRow)
+        .join(ObjectTypeRow, ObjectTypeRow.id == RecordRow.object_type_id)
+        .where(RecordRow.id.in_(record_ids))
+    ).all()
+    return {record.id: record_info(record, kind).title for record, kind in rows}
 
 
 class WorkService:
@@ -76,7 +111,13 @@ class WorkService:
                 query = query.where(WorkItemRow.status.in_(WorkStatus.OPEN))
             query = query.order_by(WorkItemRow.priority.desc(), WorkItemRow.due_at, WorkItemRow.id)
             rows = session.execute(query.limit(limit).offset(offset)).all()
-            return [work_item_info(item, name) for item, name in rows]
+            titles = _record_titles(session, {item.record_id for item, _ in rows if item.record_id})
+            return [
+                dataclasses.replace(
+                    work_item_info(item, name), record_title=titles.get(item.record_id)
+                )
+                for item, name in rows
+            ]
 
     def get(self, item_id: int) -> WorkItemInfo:
         with self.context.read() as session:
@@ -98,6 +139,59 @@ class WorkService:
                 if visible is None:
                     raise PermissionDenied(f"work item {item_id} is not {who.username}'s work")
             return work_item_info(item, row[1])
+
+    def count(self, *, user: str | None = None) -> int:
+        """How many open items ``list`` would page through."""
+        with self.context.read() as session:
+            who = self.context.require(session, ANYONE, "count work")
+            if user is None and not who.is_staff:
+                user = who.username
+            query = (
+                select(func.count())
+                .select_from(WorkItemRow)
+                .where(WorkItemRow.status.in_(WorkStatus.OPEN))
+            )
+            if user is not None:
+                query = query.where(runtime_work.visible_to(session, user))
+            return int(session.scalar(query) or 0)
+
+    def details(self, item_id: int) -> ItemDetails:
+        """The item with its form (from its run's version) and the context to do it."""
+        info = self.get(item_id)  # also checks the caller may see it
+        with self.context.read() as session:
+            run = session.get_one(RunRow, info.run_id)
+            pinned = definition_for(session, run.version_id)
+            definition = pinned.definition
+            step = next(s for s in stage_of(definition, info.stage).steps if s.name == info.step)
+            assert isinstance(step, InteractiveStep) and step.form is not None
+            form = definition.forms[step.form]
+            record = record_title = None
+            if run.record_id is not None:
+                row = session.get(RecordRow, run.record_id)
+                if row is not None:
+                    object_type = session.get_one(ObjectTypeRow, row.object_type_id)
+                    record = record_context(row)
+                    record_title = record_info(row, object_type).title
+            state = run.state or {}
+            progress = [
+                (s.name, label_of(s), state.get(s.name, {}).get("status"))
+                for s in definition.stages()
+            ]
+            outputs = {
+                f"{stage}.{name}": dict(entry.get("outputs") or {})
+                for stage, stage_state in state.items()
+                for name, entry in stage_state.items()
+                if isinstance(entry, dict) and entry.get("outputs")
+            }
+            return ItemDetails(
+                item=info,
+                form=form.model_dump(mode="json"),
+                instructions=form.instructions,
+                record=record,
+                record_title=record_title,
+                progress=progress,
+                earlier_outputs=outputs,
+            )
 
     def complete(
         self,

@@ -235,3 +235,17 @@ def test_deactivating_releases_claims_and_flags_work(b: Baton) -> None:
         b.as_user("bob").work.list()
     [outcome] = b.as_user("carol").work.reassign([mine.id], "user:alice", "bob has left")
     assert outcome.done
+
+
+def test_item_details_give_the_form_and_its_context(b: Baton) -> None:
+    run = b.runs.start("flow")
+    ids = items(b, run.id)
+    b.as_user("bob").work.complete(ids["queued"], {"note": "fine by legal"})
+    details = b.as_user("alice").work.details(ids["mine"])
+    assert details.item.step == "mine"
+    assert [f["name"] for f in details.form["fields"]] == ["note"]
+    assert details.progress == [("s", "S", "InProgress")]
+    assert details.earlier_outputs["s.queued"]["note"] == "fine by legal"
+    assert b.as_user("alice").work.count() == 1
+    with pytest.raises(PermissionDenied):
+        b.as_user("erin").work.details(ids["mine"])
