@@ -1,0 +1,121 @@
+"""Starting the desktop app: settings, opening the database off the GUI thread, the demo on
+first launch, and the main window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QMessageBox, QWidget
+
+from desktop_app import tasks, theme
+from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.messages import describe
+from desktop_app.session import AppSession
+from desktop_app.shell import MainWindow
+from engine.services.baton import Baton
+
+
+def app_settings() -> QSettings:
+    """The desktop's own settings (database choice, theme, window layout)."""
+    directory = Path(platformdirs.user_config_dir("baton", appauthor=False))
+    directory.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(directory / "desktop.ini"), QSettings.Format.IniFormat)
+
+
+def open_database(url: str | None) -> tuple[Baton, str]:
+    """Open (and on first launch fill with the demo); return the service and who signs in."""
+    from engine.services.demo import load_demo
+
+    baton = Baton(url)
+    if not baton.definitions.list():
+        load_demo(baton)
+    owner = baton.directory.owner()
+    if owner is None:
+        admins = [u.username for u in baton.directory.users() if u.role == "admin" and u.active]
+        owner = admins[0] if admins else None
+    if owner is None:
+        baton.close()
+        raise RuntimeError("this database has no active admin to sign in as")
+    return baton, owner
+
+
+class Launcher:
+    """Opens the database in the background, then shows the main window."""
+
+    def __init__(self, app: QApplication, url: str | None, smoke: bool) -> None:
+        self.app = app
+        self.settings = app_settings()
+        self.url = url or str(self.settings.value("database/url", "") or "") or None
+        self.smoke = smoke
+        self.window: MainWindow | None = None
+        self.splash = QLabel("Opening Baton…")
+        self.splash.setObjectName("splash")
+        self.splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.splash.resize(360, 120)
+        self.splash.show()
+        self.exit_code = 0
+
+    def start(self) -> None:
+        url = self.url
+        tasks.run(lambda: open_database(url), self._opened, self._failed)
+
+    def _opened(self, opened: tuple[Baton, str]) -> None:
+        baton, username = opened
+        session = AppSession(baton, username)
+        engine = EmbeddedEngine(baton)
+        self.window = MainWindow(session, self.settings, engine)
+        self.splash.close()
+        self.window.show()
+        engine.start()
+        if self.smoke:
+            self.window.inbox.model.loaded.connect(self._smoke_done)
+
+    def _smoke_done(self) -> None:
+        print(
+            f"smoke: main window open with {len(self.window.inbox.model.items) if self.window else 0} items"
+        )
+        QTimer.singleShot(0, self._quit)
+
+    def _quit(self) -> None:
+        if self.window is not None:
+            self.window.close()
+        self.app.quit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.splash.close()
+        if self.smoke:
+            print(f"smoke failed: {describe(exc)}", file=sys.stderr)
+            self.exit_code = 1
+            self.app.quit()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Baton cannot open its database", describe(exc))
+        choose = box.addButton("Choose another database…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is choose:
+            url, ok = QInputDialog.getText(
+                QWidget(), "Database", "A PostgreSQL URL or a SQLite file:", text=self.url or ""
+            )
+            if ok and url.strip():
+                self.url = url.strip()
+                self.settings.setValue("database/url", self.url)
+                self.splash.show()
+                self.start()
+                return
+        self.exit_code = 1
+        self.app.quit()
+
+
+def run(url: str | None = None, *, smoke: bool = False) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Baton")
+    launcher = Launcher(app, url, smoke)
+    theme.apply(app, str(launcher.settings.value("theme", "light")))
+    launcher.start()
+    code = app.exec()
+    tasks.wait_for_all()
+    return launcher.exit_code or code

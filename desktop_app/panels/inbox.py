@@ -1,0 +1,316 @@
+"""The Inbox: a person's own work and their groups' and queues' work, and the item in hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import tasks
+from desktop_app.messages import describe, show_error
+from desktop_app.panels.form import FormView
+from desktop_app.panels.inbox_model import ITEM_ROLE, SORT_ROLE, InboxModel
+from desktop_app.session import AppSession
+from engine.services.errors import BatonError, InvalidInput
+from engine.services.work import ItemDetails
+
+
+class ItemPane(QWidget):
+    """The open item: what it is, its context, and its form."""
+
+    done = Signal(str)
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.details: ItemDetails | None = None
+        self.form: FormView | None = None
+        outer = QVBoxLayout(self)
+        self.placeholder = QLabel("Choose an item on the left to work on it.")
+        self.placeholder.setProperty("role", "muted")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.placeholder)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.hide()
+        outer.addWidget(self.scroll)
+
+    def show_item(self, item_id: int | None) -> None:
+        if item_id is None:
+            self.scroll.hide()
+            self.placeholder.show()
+            self.details = None
+            return
+        service = self.session.service
+        tasks.run(lambda: service.work.details(item_id), self._build, self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.placeholder.setText(describe(exc))
+        self.scroll.hide()
+        self.placeholder.show()
+
+    def _build(self, details: ItemDetails) -> None:
+        self.details = details
+        item = details.item
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        title = QLabel(item.title)
+        title.setObjectName("itemTitle")
+        title.setProperty("role", "title")
+        layout.addWidget(title)
+        due = f" · due {item.due_at.astimezone():%a %d %b %Y %H:%M}" if item.due_at else ""
+        where = QLabel(
+            f"{item.orchestration.replace('_', ' ').title()} · run {item.run_id} · "
+            f"{item.stage.replace('_', ' ').capitalize()}{due}"
+        )
+        where.setProperty("role", "muted")
+        layout.addWidget(where)
+        if item.flag:
+            flag = QLabel(item.flag)
+            flag.setProperty("role", "error")
+            layout.addWidget(flag)
+        layout.addWidget(self._progress(details))
+        if details.record is not None:
+            layout.addWidget(self._section(f"Record: {details.record_title}"))
+            facts = QFormLayout()
+            for key, value in details.record.items():
+                if key != "id":
+                    facts.addRow(key.replace("_", " ").capitalize(), QLabel(str(value)))
+            layout.addLayout(facts)
+        if details.earlier_outputs:
+            layout.addWidget(self._section("Earlier steps"))
+            earlier = QFormLayout()
+            for step, outputs in details.earlier_outputs.items():
+                shown = ", ".join(f"{k}: {v}" for k, v in outputs.items() if v not in (None, ""))
+                earlier.addRow(step.split(".")[-1].replace("_", " ").capitalize(), QLabel(shown))
+            layout.addLayout(earlier)
+        if not details.form.get("title"):
+            layout.addWidget(self._section("Your part"))
+        self.form = FormView(details.form)
+        self.form.submitted.connect(self._submit)
+        layout.addWidget(self.form)
+        actions = QHBoxLayout()
+        reassign = QPushButton("Reassign…")
+        reassign.setObjectName("reassign")
+        reassign.clicked.connect(self._reassign)
+        actions.addWidget(reassign)
+        actions.addStretch(1)
+        layout.addLayout(actions)
+        layout.addStretch(1)
+        self.scroll.setWidget(body)
+        self.placeholder.hide()
+        self.scroll.show()
+
+    @staticmethod
+    def _section(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setProperty("role", "heading")
+        return label
+
+    @staticmethod
+    def _progress(details: ItemDetails) -> QWidget:
+        strip = QWidget()
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 4, 0, 4)
+        for _, label, status in details.progress:
+            chip = QLabel(label)
+            chip.setProperty("chip", (status or "NotStarted"))
+            chip.setToolTip(status or "not reached yet")
+            row.addWidget(chip)
+        row.addStretch(1)
+        return strip
+
+    def _submit(self, outcome: str | None, values: dict[str, Any], comment: str) -> None:
+        if self.details is None or self.form is None:
+            return
+        item_id = self.details.item.id
+        service = self.session.service
+        self.form.set_busy(True)
+        tasks.run(
+            lambda: service.work.complete(
+                item_id, values, outcome=outcome, comment=comment or None
+            ),
+            lambda done: self.done.emit(f"{done.title} is done"),
+            self._refused,
+        )
+
+    def _refused(self, exc: BaseException) -> None:
+        if self.form is None:
+            return
+        self.form.set_busy(False)
+        if isinstance(exc, InvalidInput):
+            self.form.show_errors(exc.message, exc.details)
+        elif isinstance(exc, BatonError):
+            self.form.show_errors(exc.message, [])
+        else:
+            show_error(self, exc)
+
+    def _reassign(self) -> None:
+        if self.details is None:
+            return
+        target, ok = QInputDialog.getText(
+            self, "Reassign", "To (user:NAME, queue:NAME or group:NAME):"
+        )
+        if not ok or not target.strip():
+            return
+        reason, ok = QInputDialog.getText(self, "Reassign", "Why?")
+        if not ok:
+            return
+        item_id = self.details.item.id
+        service = self.session.service
+
+        def report(outcomes: Any) -> None:
+            outcome = outcomes[0]
+            if outcome.done:
+                self.done.emit(f"Reassigned: {outcome.message}")
+            else:
+                show_error(self, BatonError(outcome.message))
+
+        tasks.run(lambda: service.work.reassign([item_id], target.strip(), reason), report)
+
+
+class InboxPanel(QWidget):
+    title = "Inbox"
+    status = Signal(str)
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.model = InboxModel(self._load)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.known: set[int] = set()
+
+        self.filter = QLineEdit()
+        self.filter.setObjectName("inboxFilter")
+        self.filter.setPlaceholderText("Filter your work…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setObjectName("inboxTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(50)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((1, 115), (2, 75), (3, 95), (4, 80), (5, 110), (6, 50), (7, 62)):
+            header.resizeSection(column, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setAlternatingRowColors(True)
+        self.table.selectionModel().currentRowChanged.connect(self._selected)
+        self.claim = QPushButton("Claim")
+        self.claim.setObjectName("claim")
+        self.claim.clicked.connect(lambda: self._claim(True))
+        self.release = QPushButton("Release")
+        self.release.setObjectName("release")
+        self.release.clicked.connect(lambda: self._claim(False))
+        self.count = QLabel()
+        self.count.setProperty("role", "muted")
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.filter)
+        column.addWidget(self.table)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.claim)
+        buttons.addWidget(self.release)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count)
+        column.addLayout(buttons)
+        self.pane = ItemPane(session)
+        self.pane.done.connect(self._finished)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.pane)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([800, 600])
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.model.loaded.connect(self._loaded)
+        session.changed.connect(self._changed)
+        session.user_changed.connect(lambda _: self.refresh(reset=True))
+        self.refresh(reset=True)
+
+    # ------------------------------------------------------------ data
+
+    def _load(self, offset: int, limit: int) -> list[Any]:
+        return self.session.service.work.list(
+            user=self.session.username, limit=limit, offset=offset
+        )
+
+    def refresh(self, *, reset: bool = False) -> None:
+        if reset:
+            self.known.clear()
+            self.pane.show_item(None)
+        self.model.reload()
+
+    def _changed(self, kinds: frozenset[str]) -> None:
+        if "work" in kinds:
+            self.refresh()
+
+    def _loaded(self) -> None:
+        ids = {item.id for item in self.model.items}
+        new = ids - self.known
+        if self.known and new:
+            count = len(new)
+            self.status.emit(f"{count} new item{'s' if count > 1 else ''} of work arrived")
+            from desktop_app.notifications import notify
+
+            notify("New work in Baton", f"{count} new item{'s' if count > 1 else ''} in your inbox")
+        self.known = ids
+        overdue = sum(
+            1 for i in self.model.items if i.due_at and i.due_at < dt.datetime.now(dt.UTC)
+        )
+        noun = "item" if len(ids) == 1 else "items"
+        self.count.setText(f"{len(ids)} {noun}" + (f" · {overdue} overdue" if overdue else ""))
+
+    def selected_item(self) -> Any:
+        index = self.table.currentIndex()
+        return self.proxy.data(index, ITEM_ROLE) if index.isValid() else None
+
+    def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = self.proxy.data(current, ITEM_ROLE) if current.isValid() else None
+        self.claim.setEnabled(
+            item is not None and item.assignee_kind != "user" and not item.claimed_by
+        )
+        self.release.setEnabled(item is not None and item.claimed_by == self.session.username)
+        self.pane.show_item(item.id if item is not None else None)
+
+    def _claim(self, claim: bool) -> None:
+        item = self.selected_item()
+        if item is None:
+            return
+        service = self.session.service
+        action = service.work.claim if claim else service.work.release
+        tasks.run(lambda: action(item.id), lambda _: self.refresh(), lambda e: show_error(self, e))
+
+    def _finished(self, message: str) -> None:
+        self.status.emit(message)
+        self.refresh(reset=True)
