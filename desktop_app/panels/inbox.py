@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -230,6 +231,9 @@ class InboxPanel(QWidget):
         self.release.clicked.connect(lambda: self._claim(False))
         self.count = QLabel()
         self.count.setProperty("role", "muted")
+        self.show_claimed = QCheckBox("Show work others have claimed")
+        self.show_claimed.setObjectName("showClaimed")
+        self.show_claimed.toggled.connect(lambda _: self.refresh())
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -238,6 +242,7 @@ class InboxPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.claim)
         buttons.addWidget(self.release)
+        buttons.addWidget(self.show_claimed)
         buttons.addStretch(1)
         buttons.addWidget(self.count)
         column.addLayout(buttons)
@@ -261,9 +266,12 @@ class InboxPanel(QWidget):
     # ------------------------------------------------------------ data
 
     def _load(self, offset: int, limit: int) -> list[Any]:
-        return self.session.service.work.list(
-            user=self.session.username, limit=limit, offset=offset
-        )
+        me = self.session.username
+        items = self.session.service.work.list(user=me, limit=limit, offset=offset)
+        if self.show_claimed.isChecked():
+            return items
+        # Work someone else has claimed is theirs for now: it leaves this inbox until released.
+        return [i for i in items if i.claimed_by in (None, me)]
 
     def refresh(self, *, reset: bool = False) -> None:
         if reset:

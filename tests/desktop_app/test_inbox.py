@@ -1,0 +1,164 @@
+"""The Inbox, driven through real widgets (offscreen), as a person would use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLineEdit
+
+from desktop_app import tasks
+from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.panels.inbox import InboxPanel
+from desktop_app.panels.inbox_model import InboxModel
+from desktop_app.session import AppSession
+from desktop_app.shell import MainWindow
+from engine.services.baton import Baton
+from engine.services.demo import load_demo
+
+
+@pytest.fixture
+def demo(db_path: Path) -> Iterator[Baton]:
+    baton = Baton(str(db_path))
+    load_demo(baton)
+    yield baton
+    tasks.wait_for_all()
+    baton.close()
+
+
+def open_inbox(qtbot, demo: Baton, user: str) -> InboxPanel:  # type: ignore[no-untyped-def]
+    session = AppSession(demo, user)
+    panel = InboxPanel(session)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.destroyed.connect(session.close)
+    qtbot.waitUntil(lambda: not panel.model.loading, timeout=10000)
+    return panel
+
+
+def steps(panel: InboxPanel) -> list[str]:
+    return sorted(item.step for item in panel.model.items)
+
+
+def select(qtbot, panel: InboxPanel, step: str) -> None:  # type: ignore[no-untyped-def]
+    row = next(i for i, item in enumerate(panel.model.items) if item.step == step)
+    panel.table.selectRow(panel.proxy.mapFromSource(panel.model.index(row, 0)).row())
+    qtbot.waitUntil(
+        lambda: (
+            panel.pane.form is not None
+            and panel.pane.details is not None
+            and panel.pane.details.item.step == step
+        ),
+        timeout=10000,
+    )
+
+
+def test_a_user_submits_a_form_with_a_mistake_then_correctly(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    panel = open_inbox(qtbot, demo, "alice")
+    assert steps(panel) == ["intake_check"]
+    select(qtbot, panel, "intake_check")
+    form = panel.pane.form
+    assert form is not None
+    run_id = panel.pane.details.item.run_id  # type: ignore[union-attr]
+    qtbot.mouseClick(form.buttons[None], Qt.MouseButton.LeftButton)
+    email = form.editors["billing_email"]
+    qtbot.waitUntil(lambda: email.error.isVisible(), timeout=10000)
+    assert email.error.text() == "is required"
+    assert form.editors["contract_signed"].error.text() == "must be ticked"
+    assert demo.runs.get(run_id).current_element == "intake"  # nothing changed
+    checkbox = form.editors["contract_signed"].widget
+    assert isinstance(checkbox, QCheckBox)
+    checkbox.setChecked(True)
+    line = email.widget
+    assert isinstance(line, QLineEdit)
+    qtbot.keyClicks(line, "accounts@globex.example")
+    qtbot.mouseClick(form.buttons[None], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: demo.runs.get(run_id).current_element == "review", timeout=10000)
+    qtbot.waitUntil(
+        lambda: not panel.model.loading and "intake_check" not in steps(panel), timeout=10000
+    )
+
+
+def test_a_claimed_queue_item_leaves_the_others_inbox_and_returns_on_release(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    frank_inbox, omar = open_inbox(qtbot, demo, "frank"), open_inbox(qtbot, demo, "omar")
+    queued = [i for i in omar.model.items if i.step == "finance_approval"]
+    assert queued, "the demo has refunds waiting in the finance queue"
+    select(qtbot, frank_inbox, "finance_approval")
+    claimed_id = frank_inbox.pane.details.item.id  # type: ignore[union-attr]
+    assert frank_inbox.claim.isEnabled()
+    qtbot.mouseClick(frank_inbox.claim, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: demo.work.get(claimed_id).claimed_by == "frank", timeout=10000)
+    omar.refresh()
+    qtbot.waitUntil(lambda: claimed_id not in {i.id for i in omar.model.items}, timeout=10000)
+    omar.show_claimed.setChecked(True)  # … unless omar asks to see who holds what
+    qtbot.waitUntil(lambda: claimed_id in {i.id for i in omar.model.items}, timeout=10000)
+    mine = next(i for i in omar.model.items if i.id == claimed_id)
+    assert mine.claimed_by == "frank"
+    omar.show_claimed.setChecked(False)
+    with pytest.raises(Exception, match="claimed by frank"):
+        demo.as_user("omar").work.complete(claimed_id, {}, outcome="approve")
+    frank_inbox.refresh()
+    qtbot.waitUntil(lambda: not frank_inbox.model.loading, timeout=10000)
+    select(qtbot, frank_inbox, "finance_approval")
+    qtbot.waitUntil(lambda: frank_inbox.release.isEnabled(), timeout=10000)
+    qtbot.mouseClick(frank_inbox.release, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: demo.work.get(claimed_id).claimed_by is None, timeout=10000)
+    omar.refresh()
+    qtbot.waitUntil(lambda: claimed_id in {i.id for i in omar.model.items}, timeout=10000)
+    assert next(i for i in omar.model.items if i.id == claimed_id).claimed_by is None
+
+
+def test_the_inbox_model_is_a_well_behaved_model(qtbot, qtmodeltester, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    service = demo.as_user("omar")
+    model = InboxModel(
+        lambda offset, limit: service.work.list(user="omar", limit=limit, offset=offset)
+    )
+    with qtbot.waitSignal(model.loaded, timeout=10000):
+        model.reload()
+    assert model.rowCount() > 0
+    qtmodeltester.check(model)
+
+
+def test_the_main_window_assembles_the_panels(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QSettings
+
+    session = AppSession(demo, "carol")
+    engine = EmbeddedEngine(demo)
+    settings = QSettings(
+        str(Path(os.environ["XDG_CONFIG_HOME"]) / "test.ini"), QSettings.Format.IniFormat
+    )
+    window = MainWindow(session, settings, engine)
+    qtbot.addWidget(window)
+    titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
+    assert titles == ["Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin"]
+    qtbot.waitUntil(lambda: window.users.count() > 1, timeout=10000)
+    window.users.setCurrentText("alice")
+    assert session.username == "alice"
+    qtbot.waitUntil(
+        lambda: not window.inbox.model.loading and steps(window.inbox) == ["intake_check"],
+        timeout=10000,
+    )
+    engine.start()
+    window.close()
+
+
+def test_the_app_starts_and_quits_with_smoke(tmp_path: Path) -> None:
+    baton = str(Path(sys.executable).parent / "baton")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [baton, "--db", str(tmp_path / "smoke.sqlite3"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "smoke: main window open" in result.stdout
