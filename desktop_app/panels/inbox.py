@@ -218,7 +218,7 @@ class InboxPanel(QWidget):
         header.setMinimumSectionSize(50)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 115), (2, 75), (3, 95), (4, 80), (5, 110), (6, 50), (7, 62)):
+        for column, width in ((1, 115), (2, 70), (3, 90), (4, 95), (5, 110), (6, 50), (7, 62)):
             header.resizeSection(column, width)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setAlternatingRowColors(True)
@@ -229,6 +229,8 @@ class InboxPanel(QWidget):
         self.release = QPushButton("Release")
         self.release.setObjectName("release")
         self.release.clicked.connect(lambda: self._claim(False))
+        self.claim.setEnabled(False)  # until an item that can be claimed is chosen
+        self.release.setEnabled(False)
         self.count = QLabel()
         self.count.setProperty("role", "muted")
         self.show_claimed = QCheckBox("Show work others have claimed")
