@@ -21,6 +21,7 @@ from desktop_app import tasks, theme
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.placeholder import PlaceholderPanel
+from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
@@ -41,7 +42,13 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.inbox = InboxPanel(session)
         self.inbox.status.connect(self.say)
-        panels: list[QWidget] = [self.inbox, *(PlaceholderPanel(t) for t in PANELS[1:])]
+        self.records = RecordsPanel(session)
+        self.records.status.connect(self.say)
+        panels: list[QWidget] = [
+            self.inbox,
+            self.records,
+            *(PlaceholderPanel(t) for t in PANELS[2:]),
+        ]
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
             self.navigation.addItem(title)
             self.stack.addWidget(panel)

@@ -7,6 +7,7 @@ and network call of the app goes through here, so the GUI never waits on them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +33,14 @@ class _Job(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:  # delivered to on_error on the GUI thread
-            self.relay.failed.emit(exc)
+            self._emit(self.relay.failed, exc)
         else:
-            self.relay.done.emit(result)
+            self._emit(self.relay.done, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app closed while this ran: nobody to tell
+            signal.emit(value)
 
 
 def run(

@@ -37,13 +37,20 @@ class ItemPane(QWidget):
 
     done = Signal(str)
 
-    def __init__(self, session: AppSession) -> None:
+    def __init__(
+        self,
+        session: AppSession,
+        hint: str = "Choose an item on the left to work on it.",
+        *,
+        show_record: bool = True,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.show_record = show_record  # not on a record's own page, which shows it already
         self.details: ItemDetails | None = None
         self.form: FormView | None = None
         outer = QVBoxLayout(self)
-        self.placeholder = QLabel("Choose an item on the left to work on it.")
+        self.placeholder = QLabel(hint)
         self.placeholder.setProperty("role", "muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.placeholder)
@@ -87,7 +94,7 @@ class ItemPane(QWidget):
             flag.setProperty("role", "error")
             layout.addWidget(flag)
         layout.addWidget(self._progress(details))
-        if details.record is not None:
+        if details.record is not None and self.show_record:
             layout.addWidget(self._section(f"Record: {details.record_title}"))
             facts = QFormLayout()
             for key, value in details.record.items():

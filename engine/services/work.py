@@ -85,6 +85,7 @@ class WorkService:
         self,
         *,
         user: str | None = None,
+        record_id: int | None = None,
         include_closed: bool = False,
         limit: int = 200,
         offset: int = 0,
@@ -107,6 +108,8 @@ class WorkService:
                 if session.scalar(select(User.id).where(User.username == user)) is None:
                     raise NotFound(f"no user named '{user}'")
                 query = query.where(runtime_work.visible_to(session, user))
+            if record_id is not None:  # the Work Guide: work about one record
+                query = query.where(WorkItemRow.record_id == record_id)
             if not include_closed:
                 query = query.where(WorkItemRow.status.in_(WorkStatus.OPEN))
             query = query.order_by(WorkItemRow.priority.desc(), WorkItemRow.due_at, WorkItemRow.id)

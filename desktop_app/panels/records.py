@@ -1,0 +1,249 @@
+"""Records: object types, their records, a record's page — and its Work Guide, the signed-in
+person's open work for that record, done right there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import tasks
+from desktop_app.messages import describe
+from desktop_app.panels.form import FieldEditor
+from desktop_app.panels.inbox import ItemPane
+from desktop_app.session import AppSession
+from engine.services.dto import ObjectTypeInfo, RecordInfo
+from engine.services.errors import InvalidInput
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class RecordsModel(QAbstractTableModel):
+    COLUMNS = ("Record", "Owner", "Updated")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[RecordInfo] = []
+
+    def set_records(self, records: list[RecordInfo]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        record = self.records[index.row()]
+        return (record.title, record.owner or "", f"{record.updated_at.astimezone():%d %b %H:%M}")[
+            index.column()
+        ]
+
+
+class RecordPage(QWidget):
+    """One record: its fields (editable), and the Work Guide."""
+
+    saved = Signal(str)
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.record: RecordInfo | None = None
+        self.kind: ObjectTypeInfo | None = None
+        self.editors: dict[str, FieldEditor] = {}
+        layout = QVBoxLayout(self)
+        self.title = QLabel("Choose a record")
+        self.title.setProperty("role", "title")
+        layout.addWidget(self.title)
+        self.fields_box = QWidget()
+        self.fields = QFormLayout(self.fields_box)
+        layout.addWidget(self.fields_box)
+        self.problem = QLabel()
+        self.problem.setProperty("role", "error")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        layout.addWidget(self.problem)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.save = QPushButton("Save")
+        self.save.setObjectName("saveRecord")
+        self.save.setProperty("role", "primary")
+        self.save.setEnabled(False)
+        self.save.clicked.connect(self._save)
+        row.addWidget(self.save)
+        layout.addLayout(row)
+        guide = QLabel("Work Guide — your open work for this record")
+        guide.setProperty("role", "heading")
+        layout.addWidget(guide)
+        self.guide = QListWidget()
+        self.guide.setObjectName("workGuide")
+        self.guide.setMaximumHeight(110)
+        self.guide.currentItemChanged.connect(self._open_work)
+        layout.addWidget(self.guide)
+        self.item_pane = ItemPane(
+            session, hint="Choose work from the Work Guide to do it here.", show_record=False
+        )
+        self.item_pane.done.connect(self._work_done)
+        layout.addWidget(self.item_pane, 1)
+        session.changed.connect(self._changed)
+
+    def show_record(self, kind: ObjectTypeInfo, record: RecordInfo) -> None:
+        self.kind, self.record = kind, record
+        self.title.setText(f"{kind.label}: {record.title}")
+        while self.fields.rowCount():
+            self.fields.removeRow(0)
+        self.editors = {}
+        for spec in kind.fields:
+            editor = FieldEditor({**spec, "default": record.data.get(spec["name"])})
+            self.editors[spec["name"]] = editor
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(editor.widget)
+            column.addWidget(editor.error)
+            self.fields.addRow(
+                spec.get("label") or spec["name"].replace("_", " ").capitalize(), box
+            )
+        self.problem.hide()
+        self.save.setEnabled(True)
+        self.reload_guide()
+
+    def reload_guide(self) -> None:
+        if self.record is None:
+            return
+        record_id, me, service = self.record.id, self.session.username, self.session.service
+        tasks.run(lambda: service.work.list(user=me, record_id=record_id), self._fill_guide)
+
+    def _fill_guide(self, items: list[Any]) -> None:
+        self.guide.clear()
+        for item in items:
+            entry = QListWidgetItem(
+                f"{item.title} — {item.orchestration.replace('_', ' ').title()}"
+            )
+            entry.setData(Qt.ItemDataRole.UserRole, item.id)
+            self.guide.addItem(entry)
+        if not items:
+            self.guide.addItem("Nothing for you to do on this record.")
+            self.item_pane.show_item(None)
+
+    def _open_work(self, current: QListWidgetItem | None, _previous: Any) -> None:
+        item_id = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.item_pane.show_item(item_id)
+
+    def _work_done(self, message: str) -> None:
+        self.saved.emit(message)
+        self.reload_guide()
+
+    def _changed(self, kinds: frozenset[str]) -> None:
+        if "work" in kinds:
+            self.reload_guide()
+
+    def _save(self) -> None:
+        if self.record is None or self.kind is None:
+            return
+        values = {name: editor.value() for name, editor in self.editors.items()}
+        record_id, version, service = self.record.id, self.record.row_version, self.session.service
+        for editor in self.editors.values():
+            editor.show_error(None)
+        self.problem.hide()
+        self.save.setEnabled(False)
+        tasks.run(
+            lambda: service.records.update(record_id, values, expected_version=version),
+            self._saved,
+            self._refused,
+        )
+
+    def _saved(self, record: RecordInfo) -> None:
+        assert self.kind is not None
+        self.show_record(self.kind, record)
+        self.saved.emit(f"Saved {record.title}")
+
+    def _refused(self, exc: BaseException) -> None:
+        self.save.setEnabled(True)
+        if isinstance(exc, InvalidInput):
+            for detail in exc.details:
+                name, _, problem = detail.partition(": ")
+                if name in self.editors:
+                    self.editors[name].show_error(problem)
+        self.problem.setText(describe(exc))
+        self.problem.show()
+
+
+class RecordsPanel(QWidget):
+    title = "Records"
+    status = Signal(str)
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.kinds: list[ObjectTypeInfo] = []
+        self.types = QComboBox()
+        self.types.setObjectName("objectTypes")
+        self.types.currentIndexChanged.connect(self._type_chosen)
+        self.model = RecordsModel()
+        self.table = QTableView()
+        self.table.setObjectName("recordsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._record_chosen)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.types)
+        column.addWidget(self.table)
+        self.page = RecordPage(session)
+        self.page.saved.connect(self.status.emit)
+        self.page.saved.connect(lambda _: self._type_chosen(self.types.currentIndex()))
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.page)
+        splitter.setSizes([420, 780])
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        service = session.service
+        tasks.run(service.records.types, self._types)
+
+    def _types(self, kinds: list[ObjectTypeInfo]) -> None:
+        self.kinds = kinds
+        self.types.clear()
+        self.types.addItems([k.label for k in kinds])
+
+    def _type_chosen(self, index: int) -> None:
+        if not 0 <= index < len(self.kinds):
+            return
+        name, service = self.kinds[index].name, self.session.service
+        tasks.run(lambda: service.records.list(name), self.model.set_records)
+
+    def _record_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and 0 <= self.types.currentIndex() < len(self.kinds):
+            self.page.show_record(
+                self.kinds[self.types.currentIndex()], self.model.records[current.row()]
+            )
