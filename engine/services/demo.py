@@ -7,6 +7,7 @@ Loading twice changes nothing.
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import yaml
 from engine.services.baton import Baton
 from engine.services.errors import BatonError
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# Beside the source tree, or inside a PyInstaller bundle (which unpacks data to _MEIPASS).
+RESOURCES = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "resources"
 
 
 def resources_dir() -> Path:

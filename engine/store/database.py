@@ -7,6 +7,7 @@ give a fresh session in its own transaction.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.store.prepared import wrap_driver_error
 
 ENV_VAR = "BATON_DATABASE_URL"
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = (
+    Path(sys._MEIPASS) / "engine" / "store" / "migrations"  # inside a desktop bundle
+    if hasattr(sys, "_MEIPASS")
+    else Path(__file__).with_name("migrations")
+)
 
 
 class DatabaseError(Exception):
