@@ -15,6 +15,7 @@ from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
+from desktop_app.signin import SignInDialog
 from engine.services.baton import Baton
 
 
@@ -57,13 +58,25 @@ class Launcher:
         self.splash.resize(360, 120)
         self.splash.show()
         self.exit_code = 0
+        self.signin: SignInDialog | None = None
 
     def start(self) -> None:
         url = self.url
         tasks.run(lambda: open_database(url), self._opened, self._failed)
 
     def _opened(self, opened: tuple[Baton, str]) -> None:
-        baton, username = opened
+        baton, owner = opened
+        if baton.db.is_sqlite or self.smoke:
+            self._show(baton, owner)  # a single-user install starts signed in as its owner
+            return
+        self.splash.close()
+        dialog = SignInDialog(baton, baton.db.display_url)
+        dialog.signed_in.connect(lambda username: self._show(baton, username))
+        dialog.rejected.connect(self.app.quit)
+        dialog.open()
+        self.signin = dialog
+
+    def _show(self, baton: Baton, username: str) -> None:
         session = AppSession(baton, username)
         engine = EmbeddedEngine(baton)
         self.window = MainWindow(session, self.settings, engine)

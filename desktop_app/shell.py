@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -90,6 +91,10 @@ class MainWindow(QMainWindow):
         dark.setShortcut(QKeySequence("Ctrl+Shift+D"))
         dark.toggled.connect(self._theme)
         bar.addAction(dark)
+        connect = QAction("Database…", self)
+        connect.setObjectName("chooseDatabase")
+        connect.triggered.connect(self._choose_database)
+        bar.addAction(connect)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -120,6 +125,19 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             self.settings.setValue("theme", theme.apply(app, "dark" if dark else "light"))
+
+    def _choose_database(self) -> None:
+        current = str(self.settings.value("database/url", "") or "")
+        url, ok = QInputDialog.getText(
+            self,
+            "Database",
+            "A PostgreSQL URL (postgresql://user@host/db) for a team, or a SQLite file.\n"
+            "Empty for this computer's own database. Baton uses it from the next start.",
+            text=current,
+        )
+        if ok:
+            self.settings.setValue("database/url", url.strip())
+            self.say("The new database is used from the next start of Baton")
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)

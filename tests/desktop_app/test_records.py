@@ -88,3 +88,12 @@ def test_a_stale_edit_is_refused_clearly(qtbot, demo: Baton) -> None:  # type: i
     qtbot.mouseClick(page.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.problem.isVisible(), timeout=10000)
     assert "was changed by carol" in page.problem.text()
+
+
+def test_the_records_model_is_a_well_behaved_model(qtmodeltester, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    from desktop_app.panels.records import RecordsModel
+
+    model = RecordsModel()
+    model.set_records(demo.records.list("customer"))
+    assert model.rowCount() == 4
+    qtmodeltester.check(model)
