@@ -58,8 +58,22 @@ def select(qtbot, panel: InboxPanel, step: str) -> None:  # type: ignore[no-unty
     )
 
 
-def test_a_user_submits_a_form_with_a_mistake_then_correctly(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
-    panel = open_inbox(qtbot, demo, "alice")
+def test_a_user_signs_in_and_submits_a_form_with_a_mistake_then_correctly(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from desktop_app.signin import SignInDialog
+
+    demo.directory.set_password("alice", "alice's password")
+    dialog = SignInDialog(demo, "the demo")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.username, "alice")
+    qtbot.keyClicks(dialog.password, "alice's password")
+    with qtbot.waitSignal(dialog.signed_in, timeout=10000) as signed_in:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    panel = open_inbox(qtbot, demo, signed_in.args[0])
     assert steps(panel) == ["intake_check"]
     select(qtbot, panel, "intake_check")
     form = panel.pane.form
