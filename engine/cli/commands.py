@@ -100,6 +100,23 @@ def definitions_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def definitions_review(args: argparse.Namespace) -> int:
+    """Design review of files: findings with severity and a fix; exit 1 on critical ones."""
+    from engine.definitions.review import review
+    from engine.services.definitions import DefinitionsService
+
+    critical = False
+    for path in args.files:
+        findings = review(DefinitionsService.validate_file(path))
+        print(f"{path}: {len(findings) or 'no'} finding{'s' if len(findings) != 1 else ''}")
+        for finding in findings:
+            place = ".".join(p for p in (finding.element, finding.step) if p)
+            print(f"  {finding.severity.value:<8} {place + ': ' if place else ''}{finding.message}")
+            print(f"           fix: {finding.fix}")
+            critical = critical or finding.severity.value == "critical"
+    return 1 if critical else 0
+
+
 def definitions_import(args: argparse.Namespace) -> int:
     from engine.services.definitions import DefinitionsService
 

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check definition files; exit 1 on problems",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
+    p = _add(defs, "review", commands.definitions_review, "design review: what will run badly")
+    p.add_argument("files", nargs="+", metavar="FILE")
     p = _add(
         defs, "import", commands.definitions_import, "store definition files as new draft versions"
     )

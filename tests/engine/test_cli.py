@@ -224,3 +224,14 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "no orchestrations yet" in result.stdout
+
+
+def test_design_review_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    assert "no findings" in cli("definitions", "review", ONBOARDING)
+    risky = tmp_path / "risky.yaml"
+    risky.write_text(
+        Path(ONBOARDING).read_text().replace("error_recipients: [ops@example.com]\n", "")
+    )
+    out = cli("definitions", "review", str(risky), code=1)
+    assert "critical nobody is told when a run fails" in out
+    assert "fix: add error_recipients" in out
