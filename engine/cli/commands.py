@@ -100,6 +100,17 @@ def definitions_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def definitions_diff(args: argparse.Namespace) -> int:
+    changes = _baton(args).definitions.diff(args.name, args.old, args.new)
+    print(
+        f"{args.name}: version {args.old} → {args.new}: "
+        f"{len(changes) or 'no'} change{'s' if len(changes) != 1 else ''}"
+    )
+    for change in changes:
+        print(f"  {change.describe()}")
+    return 0
+
+
 def definitions_review(args: argparse.Namespace) -> int:
     """Design review of files: findings with severity and a fix; exit 1 on critical ones."""
     from engine.definitions.review import review

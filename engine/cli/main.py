@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check definition files; exit 1 on problems",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
+    p = _add(defs, "diff", commands.definitions_diff, "what changed between two versions")
+    p.add_argument("name")
+    p.add_argument("old", type=int, metavar="OLD")
+    p.add_argument("new", type=int, metavar="NEW")
     p = _add(defs, "review", commands.definitions_review, "design review: what will run badly")
     p.add_argument("files", nargs="+", metavar="FILE")
     p = _add(

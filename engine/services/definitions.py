@@ -20,6 +20,7 @@ from engine.definitions import (
     to_json,
     to_yaml,
 )
+from engine.definitions.diff import Change, diff
 from engine.services.context import ServiceContext
 from engine.services.dto import OrchestrationInfo, VersionInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
@@ -197,6 +198,12 @@ class DefinitionsService:
             version = find_version(session, name, number)
             definition = load_data(version.definition)
             return _version_info(version, name), definition
+
+    def diff(self, name: str, old: int, new: int) -> list[Change]:
+        """What changed from version ``old`` to version ``new`` of ``name``."""
+        _, before = self.get(name, old)
+        _, after = self.get(name, new)
+        return diff(before, after)
 
     def export(self, name: str, number: int | None = None, *, fmt: str = "yaml") -> str:
         _, definition = self.get(name, number)

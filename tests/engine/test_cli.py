@@ -235,3 +235,20 @@ def test_design_review_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     out = cli("definitions", "review", str(risky), code=1)
     assert "critical nobody is told when a run fails" in out
     assert "fix: add error_recipients" in out
+
+
+def test_version_diff_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    cli("definitions", "import", ONBOARDING, "--activate")
+    changed = tmp_path / "v2.yaml"
+    changed.write_text(
+        Path(ONBOARDING)
+        .read_text()
+        .replace(
+            "due: 1 business day\n        priority: high",
+            "due: 4 business hours\n        priority: high",
+        )
+    )
+    cli("definitions", "import", str(changed))
+    out = cli("definitions", "diff", "customer_onboarding", "1", "2")
+    assert "version 1 → 2: 1 change" in out
+    assert "changed  step intake.intake_check: due: 1 business day → 4 business hours" in out
