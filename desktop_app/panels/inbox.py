@@ -49,6 +49,7 @@ class ItemPane(QWidget):
         self.show_record = show_record  # not on a record's own page, which shows it already
         self.details: ItemDetails | None = None
         self.form: FormView | None = None
+        self.generation = 0
         outer = QVBoxLayout(self)
         self.placeholder = QLabel(hint)
         self.placeholder.setProperty("role", "muted")
@@ -60,13 +61,19 @@ class ItemPane(QWidget):
         outer.addWidget(self.scroll)
 
     def show_item(self, item_id: int | None) -> None:
+        self.generation += 1  # a later choice wins over a slower, earlier load
+        generation = self.generation
         if item_id is None:
             self.scroll.hide()
             self.placeholder.show()
             self.details = None
             return
         service = self.session.service
-        tasks.run(lambda: service.work.details(item_id), self._build, self._failed)
+        tasks.run(
+            lambda: service.work.details(item_id),
+            lambda details: self._build(details) if generation == self.generation else None,
+            lambda exc: self._failed(exc) if generation == self.generation else None,
+        )
 
     def _failed(self, exc: BaseException) -> None:
         self.placeholder.setText(describe(exc))

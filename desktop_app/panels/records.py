@@ -76,6 +76,7 @@ class RecordPage(QWidget):
         self.record: RecordInfo | None = None
         self.kind: ObjectTypeInfo | None = None
         self.editors: dict[str, FieldEditor] = {}
+        self.guide_generation = 0
         layout = QVBoxLayout(self)
         self.title = QLabel("Choose a record")
         self.title.setProperty("role", "title")
@@ -137,9 +138,17 @@ class RecordPage(QWidget):
         if self.record is None:
             return
         record_id, me, service = self.record.id, self.session.username, self.session.service
-        tasks.run(lambda: service.work.list(user=me, record_id=record_id), self._fill_guide)
+        # Loads run side by side and may finish out of order: only the latest one counts.
+        self.guide_generation += 1
+        generation = self.guide_generation
+        tasks.run(
+            lambda: service.work.list(user=me, record_id=record_id),
+            lambda items: self._fill_guide(generation, items),
+        )
 
-    def _fill_guide(self, items: list[Any]) -> None:
+    def _fill_guide(self, generation: int, items: list[Any]) -> None:
+        if generation != self.guide_generation:
+            return
         self.guide.clear()
         for item in items:
             entry = QListWidgetItem(
@@ -202,6 +211,7 @@ class RecordsPanel(QWidget):
         super().__init__()
         self.session = session
         self.kinds: list[ObjectTypeInfo] = []
+        self.generation = 0
         self.types = QComboBox()
         self.types.setObjectName("objectTypes")
         self.types.currentIndexChanged.connect(self._type_chosen)
@@ -240,7 +250,14 @@ class RecordsPanel(QWidget):
         if not 0 <= index < len(self.kinds):
             return
         name, service = self.kinds[index].name, self.session.service
-        tasks.run(lambda: service.records.list(name), self.model.set_records)
+        self.generation += 1  # the latest choice of type wins over slower, earlier loads
+        generation = self.generation
+        tasks.run(
+            lambda: service.records.list(name),
+            lambda records: (
+                self.model.set_records(records) if generation == self.generation else None
+            ),
+        )
 
     def _record_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and 0 <= self.types.currentIndex() < len(self.kinds):
