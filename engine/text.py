@@ -10,8 +10,3 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{matches[0]}'?)" if matches else ""
-
-
-def quote_list(names: Iterable[str]) -> str:
-    items = [f"'{n}'" for n in names]
-    return ", ".join(items) if items else "none"

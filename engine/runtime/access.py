@@ -43,16 +43,6 @@ STEPS_OF_STAGE = Prepared(
     .where(_step_runs.c.stage_run_id == bindparam("stage_run_id"))
     .order_by(_step_runs.c.id)
 )
-SIBLING_STEPS = Prepared(
-    select(_step_runs)
-    .where(
-        _step_runs.c.stage_run_id
-        == select(_step_runs.c.stage_run_id)
-        .where(_step_runs.c.id == bindparam("step_run_id"))
-        .scalar_subquery()
-    )
-    .order_by(_step_runs.c.id)
-)
 # All of a step's items (a handful); which are open is decided in memory.
 ITEMS_OF_STEP = Prepared(
     select(_work_items).where(_work_items.c.step_run_id == bindparam("step_run_id"))
@@ -148,15 +138,6 @@ def steps_of_stage(session: Session, stage_run: StageRunRec) -> list[StepRunRec]
             StepRunRec, STEPS_OF_STAGE, {"stage_run_id": stage_run.id}
         )
     return list(steps)
-
-
-def load_stage_of_step(session: Session, step_run_id: int) -> None:
-    """Load a step's stage visit and all its steps: two statements, for this transaction."""
-    tx = Tx.of(session)
-    steps = tx.query(StepRunRec, SIBLING_STEPS, {"step_run_id": step_run_id})
-    if steps and steps[0].stage_run_id not in tx.steps_by_stage:
-        tx.steps_by_stage[steps[0].stage_run_id] = steps
-        tx.get(StageRunRec, steps[0].stage_run_id)
 
 
 def open_items_of_step(session: Session, step_run_id: int) -> list[WorkItemRec]:

@@ -5,30 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLineEdit
 
-from desktop_app import tasks
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.inbox_model import InboxModel
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
 from engine.services.baton import Baton
-from engine.services.demo import load_demo
-
-
-@pytest.fixture
-def demo(db_path: Path) -> Iterator[Baton]:
-    baton = Baton(str(db_path))
-    load_demo(baton)
-    yield baton
-    tasks.wait_for_all()
-    baton.close()
 
 
 def open_inbox(qtbot, demo: Baton, user: str) -> InboxPanel:  # type: ignore[no-untyped-def]

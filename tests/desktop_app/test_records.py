@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
-from desktop_app import tasks
 from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession
 from engine.services.baton import Baton
-from engine.services.demo import load_demo
-
-
-@pytest.fixture
-def demo(db_path: Path) -> Iterator[Baton]:
-    baton = Baton(str(db_path))
-    load_demo(baton)
-    yield baton
-    tasks.wait_for_all()
-    baton.close()
 
 
 def test_a_record_edit_starts_a_run_whose_work_appears_in_the_work_guide(  # type: ignore[no-untyped-def]
