@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks, theme
+from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.placeholder import PlaceholderPanel
@@ -45,10 +46,13 @@ class MainWindow(QMainWindow):
         self.inbox.status.connect(self.say)
         self.records = RecordsPanel(session)
         self.records.status.connect(self.say)
+        self.designer = DesignerPanel(session)
+        self.designer.status.connect(self.say)
         panels: list[QWidget] = [
             self.inbox,
             self.records,
-            *(PlaceholderPanel(t) for t in PANELS[2:]),
+            self.designer,
+            *(PlaceholderPanel(t) for t in PANELS[3:]),
         ]
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
             self.navigation.addItem(title)

@@ -119,8 +119,13 @@ class DefinitionsService:
     ) -> VersionInfo:
         return self.save(self.validate_text(text, kind=kind), activate=activate)
 
-    def save(self, orchestration: Orchestration, *, activate: bool = False) -> VersionInfo:
-        """Store ``orchestration`` as a new draft version (or reuse an identical latest one)."""
+    def save(
+        self, orchestration: Orchestration, *, activate: bool = False, replace_draft: bool = False
+    ) -> VersionInfo:
+        """Store ``orchestration`` as a new draft version (or reuse an identical latest one).
+        With ``replace_draft``, a latest version that is still a draft without runs is
+        changed in place (a designer saving its work); active and obsolete versions never
+        change."""
         digest = checksum(orchestration)
         with self.context.write() as session:
             self.context.require(session, ADMINS, "import or change orchestrations")
@@ -145,6 +150,15 @@ class DefinitionsService:
             )
             if latest is not None and latest.checksum == digest:
                 version = latest
+            elif replace_draft and latest is not None and self._open_draft(session, latest):
+                version = latest
+                version.definition = to_data(orchestration)
+                version.checksum = digest
+                version.trigger_object = (
+                    orchestration.trigger.object if orchestration.trigger else None
+                )
+                version.created_at = utcnow()
+                version.created_by = self.context.actor
             else:
                 version = VersionRow(
                     orchestration_id=row.id,
@@ -163,6 +177,13 @@ class DefinitionsService:
             if activate and version.status != ACTIVE:
                 self._activate(session, row, version)
             return _version_info(version, row.name)
+
+    @staticmethod
+    def _open_draft(session: Session, version: VersionRow) -> bool:
+        if version.status != DRAFT:
+            return False
+        runs = session.scalar(select(func.count()).where(RunRow.version_id == version.id))
+        return not runs
 
     def activate(self, name: str, number: int | None = None) -> VersionInfo:
         with self.context.write() as session:

@@ -1,0 +1,361 @@
+"""What the canvas draws: lanes, step cards, decision diamonds, the end, and the arrows.
+
+Items only draw and report gestures; they never change the definition themselves. Each one
+reads legibly when zoomed out: below half size only its name is drawn, larger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from desktop_app.designer.document import Key
+from desktop_app.designer.layout import Box, Edge
+
+INTERACTIVE = QColor("#2f6fdb")
+BACKGROUND = QColor("#7b4bc4")
+DECISION = QColor("#d98e04")
+FAULT = QColor("#c0392b")
+LINE = QColor("#5d6773")
+TEXT = QColor("#1d232b")
+MUTED = QColor("#6b7480")
+SELECTED = QColor("#ff9f1a")
+SEVERITY = {
+    "error": QColor("#c0392b"),
+    "critical": QColor("#c0392b"),
+    "high": QColor("#e67e22"),
+    "medium": QColor("#d4ac0d"),
+}
+RANK = {"error": 0, "critical": 1, "high": 2, "medium": 3}
+STATUS = {
+    "Completed": QColor("#d5f0dc"),
+    "InProgress": QColor("#d6e6ff"),
+    "Error": QColor("#f8d4d0"),
+    "Suspended": QColor("#fff1c2"),
+    "Skipped": QColor("#eceef1"),
+    "Discontinued": QColor("#eceef1"),
+    "Canceled": QColor("#eceef1"),
+}
+STATUS_EDGE = {
+    "Completed": QColor("#2e9e4f"),
+    "InProgress": QColor("#2f6fdb"),
+    "Error": QColor("#c0392b"),
+    "Suspended": QColor("#d98e04"),
+}
+
+
+def _font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+def _zoomed_out(painter: QPainter, option: QStyleOptionGraphicsItem) -> bool:
+    return option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4
+
+
+def _elide(painter: QPainter, text: str, width: float) -> str:
+    return painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+
+
+class CanvasItem(QGraphicsRectItem):
+    """Something with a key that can be selected, marked by review and coloured by status."""
+
+    def __init__(self, key: Key, box: Box, data: dict[str, Any]) -> None:
+        super().__init__(0, 0, box.w, box.h)
+        self.setPos(box.x, box.y)
+        self.key = key
+        self.data_ = data
+        self.marks: list[Any] = []
+        self.status: str | None = None
+        self.detail: str | None = None  # what it waits on, in Try it and run detail
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+
+    @property
+    def label(self) -> str:
+        name = str(self.data_.get("name") or "")
+        return str(self.data_.get("label") or name.replace("_", " ").capitalize())
+
+    def set_marks(self, marks: list[Any]) -> None:
+        self.marks = sorted(marks, key=lambda m: RANK.get(m.severity, 9))
+        tips = [f"{m.severity}: {m.message}" + (f" — {m.fix}" if m.fix else "") for m in marks]
+        self.setToolTip("\n".join(tips))
+        self.update()
+
+    def set_status(self, status: str | None, detail: str | None = None) -> None:
+        self.status = status
+        self.detail = detail
+        self.update()
+
+    def paint_badge(self, painter: QPainter, x: float, y: float) -> None:
+        if not self.marks:
+            return
+        color = SEVERITY.get(self.marks[0].severity, MUTED)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawEllipse(QPointF(x, y), 10, 10)
+        painter.setPen(QColor("white"))
+        painter.setFont(_font(9, True))
+        painter.drawText(QRectF(x - 10, y - 10, 20, 20), Qt.AlignmentFlag.AlignCenter, "!")
+
+    def outline(self, base: QColor) -> QPen:
+        if self.isSelected():
+            return QPen(SELECTED, 3)
+        if self.status in STATUS_EDGE:
+            return QPen(STATUS_EDGE[self.status], 2.5)
+        return QPen(base, 1.2)
+
+
+class LaneItem(CanvasItem):
+    """A stage: a lane with its name and exit condition on the left, its steps inside."""
+
+    def __init__(self, key: Key, box: Box, data: dict[str, Any], header: float) -> None:
+        super().__init__(key, box, data)
+        self.header = header
+        self.setZValue(-1)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        rect = self.rect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill = STATUS.get(self.status or "", QColor("#f1f3f6"))
+        painter.setBrush(fill)
+        painter.setPen(self.outline(QColor("#c9cfd6")))
+        painter.drawRoundedRect(rect, 8, 8)
+        painter.setPen(QPen(QColor("#c9cfd6"), 1))
+        painter.drawLine(QPointF(self.header, 8), QPointF(self.header, rect.height() - 8))
+        painter.setPen(TEXT)
+        if _zoomed_out(painter, option):
+            painter.setFont(_font(22, True))
+            painter.drawText(
+                QRectF(10, 0, self.header - 14, rect.height()),
+                Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
+                self.label,
+            )
+            self.paint_badge(painter, self.header - 14, 14)
+            return
+        painter.setFont(_font(8))
+        painter.setPen(MUTED)
+        painter.drawText(QRectF(12, 10, self.header - 20, 14), "STAGE")
+        painter.setFont(_font(11, True))
+        painter.setPen(TEXT)
+        painter.drawText(QRectF(12, 26, self.header - 20, 40), Qt.TextFlag.TextWordWrap, self.label)
+        painter.setFont(_font(8))
+        painter.setPen(MUTED)
+        lines = [_exit_text(self.data_)]
+        if "max_visits" in self.data_:
+            lines.append(f"at most {self.data_['max_visits']} visits")
+        if self.status:
+            lines.append(self.status)
+        text = "\n".join(lines)
+        painter.drawText(
+            QRectF(12, 66, self.header - 20, rect.height() - 70), Qt.TextFlag.TextWordWrap, text
+        )
+        self.paint_badge(painter, self.header - 14, 14)
+
+
+def _exit_text(stage: dict[str, Any]) -> str:
+    exit_ = stage.get("exit") or {}
+    when = exit_.get("when", "all_steps")
+    if when == "steps":
+        return "ends when " + ", ".join(exit_.get("steps") or []) + " end"
+    if when == "expression":
+        return "ends when: " + str(exit_.get("expression") or "")
+    return "ends when all steps end"
+
+
+class StepItem(CanvasItem):
+    """A step card: a person icon and its assignee, or a gear and its actions."""
+
+    def __init__(self, key: Key, box: Box, data: dict[str, Any]) -> None:
+        super().__init__(key, box, data)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsFocusable)
+        self.setZValue(2)
+
+    @property
+    def interactive(self) -> bool:
+        return self.data_.get("kind") != "background"
+
+    def summary(self) -> str:
+        if self.interactive:
+            assignee = self.data_.get("assignee") or {}
+            who = next((f"{k} {v}" for k, v in assignee.items() if v), "no assignee")
+            due = self.data_.get("due")
+            return who + (f" · due {due}" if due else "")
+        actions = [str(a.get("type")) for a in self.data_.get("actions") or [] if a]
+        return ", ".join(actions) if actions else "no actions"
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        rect = self.rect()
+        color = INTERACTIVE if self.interactive else BACKGROUND
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(STATUS.get(self.status or "", QColor("white")))
+        painter.setPen(self.outline(QColor("#b8c0ca")))
+        painter.drawRoundedRect(rect, 6, 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(QRectF(0, 0, 6, rect.height()), 3, 3)
+        if _zoomed_out(painter, option):
+            painter.setPen(TEXT)
+            painter.setFont(_font(20, True))
+            painter.drawText(
+                rect.adjusted(12, 0, -4, 0),
+                Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
+                self.label,
+            )
+            self.paint_badge(painter, rect.width() - 8, 8)
+            return
+        _icon(painter, self.interactive, color, QPointF(24, 22))
+        painter.setPen(TEXT)
+        painter.setFont(_font(10, True))
+        painter.drawText(QRectF(42, 10, rect.width() - 52, 20), _elide(painter, self.label, 140))
+        painter.setFont(_font(8))
+        painter.setPen(MUTED)
+        kind = "Interactive" if self.interactive else "Background"
+        start = self.data_.get("start") or {}
+        if start.get("when") == "expression":
+            kind += " · when …"
+        painter.drawText(QRectF(42, 30, rect.width() - 52, 16), kind)
+        painter.setPen(TEXT)
+        line = self.detail or self.summary()
+        painter.drawText(QRectF(12, 50, rect.width() - 22, 18), _elide(painter, line, 176))
+        self.paint_badge(painter, rect.width() - 8, 8)
+
+
+def _icon(painter: QPainter, person: bool, color: QColor, at: QPointF) -> None:
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    if person:
+        painter.drawEllipse(QPointF(at.x(), at.y() - 5), 5, 5)
+        painter.drawChord(QRectF(at.x() - 9, at.y() + 1, 18, 16), 0, 180 * 16)
+        return
+    painter.setPen(QPen(color, 3))
+    for angle in range(0, 360, 45):
+        painter.save()
+        painter.translate(at)
+        painter.rotate(angle)
+        painter.drawLine(QPointF(0, 6), QPointF(0, 10))
+        painter.restore()
+    painter.setPen(QPen(color, 2.5))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(at, 5.5, 5.5)
+
+
+class DecisionItem(CanvasItem):
+    def __init__(self, key: Key, box: Box, data: dict[str, Any]) -> None:
+        super().__init__(key, box, data)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
+        self.setZValue(1)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addPolygon(self._diamond())
+        return path
+
+    def _diamond(self) -> QPolygonF:
+        r = self.rect()
+        return QPolygonF(
+            [
+                QPointF(r.center().x(), 0),
+                QPointF(r.width(), r.height() / 2),
+                QPointF(r.center().x(), r.height()),
+                QPointF(0, r.height() / 2),
+            ]
+        )
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(STATUS.get(self.status or "", QColor("#fff4dc")))
+        painter.setPen(self.outline(DECISION))
+        painter.drawPolygon(self._diamond())
+        painter.setPen(TEXT)
+        big = _zoomed_out(painter, option)
+        painter.setFont(_font(18 if big else 10, True))
+        painter.drawText(
+            self.rect().adjusted(30, 0, -30, 0),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            self.label,
+        )
+        self.paint_badge(painter, self.rect().width() * 0.75, 14)
+
+
+class EndItem(CanvasItem):
+    def __init__(self, box: Box) -> None:
+        super().__init__(("end", None), box, {"name": "end", "label": "End"})
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor("#3b4450"))
+        painter.setPen(Qt.PenStyle.NoPen)
+        r = self.rect()
+        painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
+        painter.setPen(QColor("white"))
+        painter.setFont(_font(10, True))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, "End")
+
+
+class EdgeItem(QGraphicsPathItem):
+    """An arrow between elements (or between steps of a stage), with its label."""
+
+    def __init__(self, edge: Edge | None, points: tuple[tuple[float, float], ...]) -> None:
+        super().__init__()
+        self.edge = edge
+        kind = edge.kind if edge else "dependency"
+        path = QPainterPath(QPointF(*points[0]))
+        for point in points[1:]:
+            path.lineTo(QPointF(*point))
+        self.setPath(path)
+        color = {"fault": FAULT, "back": DECISION, "dependency": QColor("#8a95a3")}.get(kind, LINE)
+        pen = QPen(color, 1.6 if kind != "dependency" else 1.3)
+        if kind in ("fault", "default"):
+            pen.setStyle(Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self.color = color
+        self.points = points
+        self.setZValue(0 if kind != "dependency" else 3)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        super().paint(painter, option, widget)
+        (x1, y1), (x2, y2) = self.points[-2], self.points[-1]
+        tip = QPointF(x2, y2)
+        dx, dy = (x2 - x1), (y2 - y1)
+        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
+        ux, uy = dx / length, dy / length
+        left = QPointF(x2 - 9 * ux + 4.5 * uy, y2 - 9 * uy - 4.5 * ux)
+        right = QPointF(x2 - 9 * ux - 4.5 * uy, y2 - 9 * uy + 4.5 * ux)
+        painter.setBrush(QBrush(self.color))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawPolygon(QPolygonF([tip, left, right]))
+        if self.edge and self.edge.label:
+            painter.setPen(self.color)
+            painter.setFont(_font(8, True))
+            (sx, sy), (nx, ny) = self.points[0], self.points[1]
+            if abs(nx - sx) > abs(ny - sy):  # leaves sideways: label above the first leg
+                x = min(sx, nx) + 4
+                painter.drawText(QRectF(x, sy - 16, abs(nx - sx) + 80, 14), self.edge.label)
+            else:
+                painter.drawText(QRectF(sx + 6, sy + 2, 140, 14), self.edge.label)

@@ -1,0 +1,360 @@
+"""The Designer: canvas in the middle, properties on the right, design review below, and a
+tool bar for versions, edits, zoom and Try it. This module assembles; the parts live beside it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import tasks
+from desktop_app.designer import commands
+from desktop_app.designer.catalog import Catalog, read_catalog
+from desktop_app.designer.document import NOTHING, DesignDocument
+from desktop_app.designer.properties import PropertyPanel
+from desktop_app.designer.review_panel import ReviewPanel
+from desktop_app.designer.scene import DesignScene
+from desktop_app.designer.tryit import TryItPanel
+from desktop_app.designer.versions import VersionsBar
+from desktop_app.designer.view import CanvasView
+from desktop_app.session import AppSession
+from engine.definitions import editing
+from engine.definitions.editing import EditError, new_definition
+from engine.definitions.inspection import Inspection, inspect
+
+CLIPBOARD_TYPE = "application/x-baton-design"
+
+
+class DesignerPanel(QWidget):
+    status = Signal(str)
+    inspected = Signal(object)  # Inspection, after every change
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.setObjectName("designerPanel")
+        self.session = session
+        self.document = DesignDocument(new_definition())
+        self.catalog = Catalog()
+        self.inspection: Inspection | None = None
+        self._generation = 0
+
+        self.scene = DesignScene(self.document)
+        self.view = CanvasView()
+        self.view.setScene(self.scene)
+        self.properties = PropertyPanel(self.document)
+        self.review = ReviewPanel()
+        self.versions = VersionsBar(self)
+        self.banner = QLabel()
+        self.banner.setObjectName("readOnlyBanner")
+        self.banner.setProperty("role", "muted")
+        self.banner.hide()
+
+        self.toolbar = QToolBar("Designer")
+        self.toolbar.setObjectName("designerToolbar")
+        self._actions()
+
+        canvas_and_review = QSplitter(Qt.Orientation.Vertical)
+        canvas_and_review.addWidget(self.view)
+        canvas_and_review.addWidget(self.review)
+        canvas_and_review.setSizes([600, 170])
+        self.try_it = TryItPanel(self)
+        self.try_it.finished.connect(self._tried)
+        self.side = QStackedWidget()
+        self.side.addWidget(self.properties)
+        self.side.addWidget(self.try_it)
+        self.main = QSplitter(Qt.Orientation.Horizontal)
+        self.main.addWidget(canvas_and_review)
+        self.main.addWidget(self.side)
+        self.main.setSizes([900, 380])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.versions)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.main, 1)
+
+        self.document.changed.connect(self._inspect)
+        self.document.read_only_changed.connect(self._read_only)
+        self.scene.move_step_requested.connect(self._move_step)
+        self.scene.move_element_requested.connect(self._move_element)
+        self.scene.open_requested.connect(self._open)
+        self.view.navigate.connect(self._navigate)
+        self.review.chosen.connect(self.document.select)
+        self._was_read_only = False
+        self._inspect()
+        self._loaded = False
+
+    # ------------------------------------------------------------ loading
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._loaded:
+            self._loaded = True
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the catalog and the list of orchestrations again."""
+        baton = self.session.service
+        tasks.run(lambda: read_catalog(baton), self._catalog, self._failed)
+        self.versions.refresh()
+
+    def _catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.properties.directory = catalog.choices()
+        trigger = (self.document.data.get("trigger") or {}).get("object")
+        self.properties.record_fields = catalog.objects.get(str(trigger), [])
+        self.properties.refresh_later()
+        self._inspect()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.emit(str(exc))
+
+    # ------------------------------------------------------------ live review
+
+    def _inspect(self) -> None:
+        """Validate and review the draft off the GUI thread; only the newest answer shows."""
+        self._generation += 1
+        generation = self._generation
+        data = copy.deepcopy(self.document.data)
+        queues = dict(self.catalog.queues) if self.catalog.queues else None
+        tasks.run(
+            lambda: inspect(data, queue_members=queues),
+            lambda result: self._inspected(generation, result),
+        )
+
+    def _inspected(self, generation: int, inspection: Inspection) -> None:
+        if generation != self._generation:
+            return
+        self.inspection = inspection
+        self.review.show_inspection(inspection)
+        self.scene.set_marks(inspection.all)
+        self.inspected.emit(inspection)
+
+    def _read_only(self, read_only: bool) -> None:
+        self.banner.setVisible(read_only)
+        self.banner.setText(
+            "  This version is read-only: it is kept exactly as it was activated or run. "
+            "Use “Edit a copy” to change it as a new draft."
+        )
+        for action in self.edit_actions:
+            action.setEnabled(not read_only)
+
+    # ------------------------------------------------------------ actions
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: str | QKeySequence.StandardKey | None = None,
+        *,
+        edit: bool = False,
+        name: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name or text)
+        action.triggered.connect(lambda _=False: slot())
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        if edit:
+            self.edit_actions.append(action)
+        return action
+
+    def _actions(self) -> None:
+        self.edit_actions: list[QAction] = []
+        bar = self.toolbar
+        undo = self.document.stack.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.document.stack.createRedoAction(self, "Redo")
+        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        for action in (undo, redo):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+            bar.addAction(action)
+        bar.addSeparator()
+        for text, slot, key in (
+            ("Add stage", self.add_stage, "Ctrl+Shift+S"),
+            ("Add decision", self.add_decision, "Ctrl+Shift+D"),
+            ("Add task", lambda: self.add_step("interactive"), "Ctrl+Shift+T"),
+            ("Add action", lambda: self.add_step("background"), "Ctrl+Shift+A"),
+            ("Add outcome", self.add_outcome, "Ctrl+Shift+O"),
+        ):
+            bar.addAction(self._action(text, slot, key, edit=True))
+        self.delete_action = self._action("Delete", self.delete_selected, "Delete", edit=True)
+        bar.addAction(self.delete_action)
+        self._action("Rename", self.properties.focus_name, "F2", edit=True)
+        self._action("Copy", self.copy_selected, QKeySequence.StandardKey.Copy)
+        self._action("Paste", self.paste, QKeySequence.StandardKey.Paste, edit=True)
+        self._action("Move up", lambda: self.move_selected(-1), "Alt+Up", edit=True)
+        self._action("Move down", lambda: self.move_selected(1), "Alt+Down", edit=True)
+        self._action("Move left", lambda: self.move_selected(-1), "Alt+Left", edit=True)
+        self._action("Move right", lambda: self.move_selected(1), "Alt+Right", edit=True)
+        bar.addSeparator()
+        bar.addAction(self._action("Zoom in", self.view.zoom_in, "Ctrl+="))
+        bar.addAction(self._action("Zoom out", self.view.zoom_out, "Ctrl+-"))
+        bar.addAction(self._action("Fit", self.view.fit, "Ctrl+0"))
+        bar.addSeparator()
+        self.try_action = self._action("Try it", self.start_trying, "Ctrl+R")
+        bar.addAction(self.try_action)
+
+    # ------------------------------------------------------------ Try it
+
+    def start_trying(self) -> None:
+        if self.inspection is None or not self.inspection.valid:
+            self.status.emit("Fix the draft's problems first (listed under the canvas)")
+            return
+        self._was_read_only = self.document.read_only
+        self.document.set_read_only(True)
+        self.banner.setText("  Trying the draft in a scratch database: editing resumes after.")
+        self.side.setCurrentWidget(self.try_it)
+        self.try_action.setEnabled(False)
+        self.try_it.begin()
+
+    def _tried(self) -> None:
+        self.side.setCurrentWidget(self.properties)
+        self.try_action.setEnabled(True)
+        self.document.set_read_only(self._was_read_only)
+
+    # ------------------------------------------------------------ edits
+
+    def push(self, make: Any) -> bool:
+        """Make a command and do it; an edit that cannot be made is said, not done."""
+        if self.document.read_only:
+            self.status.emit("This version is read-only: use “Edit a copy” to change it")
+            return False
+        try:
+            command = make()
+        except EditError as exc:
+            self.status.emit(str(exc))
+            return False
+        self.document.push(command)
+        return True
+
+    def _selected_index(self) -> int | None:
+        element = self.document.selection[0]
+        names = editing.element_names(self.document.data)
+        return names.index(element) + 1 if element in names else None
+
+    def add_stage(self) -> None:
+        self.push(lambda: commands.AddStage(self.document, self._selected_index()))
+
+    def add_decision(self) -> None:
+        self.push(lambda: commands.AddDecision(self.document, self._selected_index()))
+
+    def _selected_stage(self) -> str | None:
+        element = self.document.selection[0]
+        data = self.document.data
+        if (
+            element
+            and element in editing.element_names(data)
+            and editing.element(data, element).get("kind") == "stage"
+        ):
+            return element
+        stages = [e["name"] for e in data.get("elements") or [] if e.get("kind") == "stage"]
+        return stages[-1] if stages else None
+
+    def add_step(self, kind: str) -> None:
+        stage = self._selected_stage()
+        if stage is None:
+            self.status.emit("Add a stage first: steps live in stages")
+            return
+        self.push(lambda: commands.AddStep(self.document, stage, kind))
+
+    def add_outcome(self) -> None:
+        element = self.document.selection[0]
+        if element is None:
+            self.status.emit("Select a decision to add an outcome to")
+            return
+        self.push(lambda: commands.AddOutcome(self.document, element))
+
+    def delete_selected(self) -> None:
+        element, step = self.document.selection
+        if element is None:
+            return
+        if step is None:
+            self.push(lambda: commands.DeleteElement(self.document, element))
+        else:
+            self.push(lambda: commands.DeleteStep(self.document, element, step))
+
+    def move_selected(self, offset: int) -> None:
+        element, step = self.document.selection
+        if element is None:
+            return
+        data = self.document.data
+        if step is None:
+            index = editing.element_index(data, element) + offset
+            if 0 <= index < len(editing.element_names(data)):
+                self.push(lambda: commands.MoveElement(self.document, element, index))
+        else:
+            index = editing.step_index(data, element, step) + offset
+            if 0 <= index < len(editing.steps(editing.stage(data, element))):
+                self.push(lambda: commands.MoveStep(self.document, element, step, element, index))
+
+    def _move_step(self, stage: str, step: str, to_stage: str, index: int) -> None:
+        if not self.push(lambda: commands.MoveStep(self.document, stage, step, to_stage, index)):
+            self.scene.rebuild()
+
+    def _move_element(self, name: str, index: int) -> None:
+        if not self.push(lambda: commands.MoveElement(self.document, name, index)):
+            self.scene.rebuild()
+
+    def _open(self, key: Any) -> None:
+        self.document.select(key)
+        self.properties.rebuild()
+        self.properties.focus_name()
+
+    def _navigate(self, direction: str) -> None:
+        self.document.select(self.scene.neighbour(self.document.selection, direction))
+
+    # ------------------------------------------------------------ copy and paste
+
+    def copy_selected(self) -> None:
+        element, step = self.document.selection
+        if element is None:
+            return
+        data = self.document.data
+        node = editing.element(data, element) if step is None else editing.step(data, element, step)
+        kind = "element" if step is None else "step"
+        QApplication.clipboard().setText(json.dumps({"baton": kind, "item": node}))
+        self.status.emit(f"Copied {element if step is None else f'{element}.{step}'}")
+
+    def paste(self) -> None:
+        try:
+            pasted = json.loads(QApplication.clipboard().text())
+        except ValueError:
+            pasted = None
+        if not isinstance(pasted, dict) or not isinstance(pasted.get("item"), dict):
+            self.status.emit("Nothing to paste: copy a stage, decision or step first")
+            return
+        item = pasted["item"]
+        if pasted.get("baton") == "step":
+            stage = self._selected_stage()
+            if stage is None:
+                self.status.emit("Add a stage first: steps live in stages")
+                return
+            self.push(lambda: commands.PasteSteps(self.document, stage, [item]))
+        elif pasted.get("baton") == "element":
+            self.push(lambda: commands.PasteElement(self.document, item, self._selected_index()))
+
+    # ------------------------------------------------------------ for the versions bar
+
+    def open_data(self, data: dict[str, Any], *, read_only: bool) -> None:
+        self.document.load(data, read_only=read_only)
+        trigger = (data.get("trigger") or {}).get("object")
+        self.properties.record_fields = self.catalog.objects.get(str(trigger), [])
+        self.view.fit()
+        self.document.select(NOTHING)

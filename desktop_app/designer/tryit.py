@@ -1,0 +1,314 @@
+"""Try it: run the draft in a scratch database from a side panel — give its inputs, act as
+each assignee in turn, and watch the canvas colour stages and steps as the run moves. The
+real database never sees any of it."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import tasks
+from desktop_app.panels.form import FormView
+from engine.services.errors import BatonError
+from engine.services.trial import OpenItem, Trial, TrialState
+
+if TYPE_CHECKING:
+    from desktop_app.designer.panel import DesignerPanel
+
+# How a variable's type is asked for in the inputs form.
+FIELD_OF = {
+    "text": "text",
+    "number": "number",
+    "boolean": "checkbox",
+    "date": "date",
+    "datetime": "datetime",
+    "list": "long_text",
+    "object": "long_text",
+}
+
+
+def inputs_form(data: dict[str, Any], object_fields: dict[str, list[dict[str, Any]]]) -> dict:  # type: ignore[type-arg]
+    """The form that starts a trial run: the draft's inputs, or its trigger record's fields."""
+    trigger = data.get("trigger") or {}
+    if trigger.get("object"):
+        fields = [dict(f) for f in object_fields.get(str(trigger["object"]), [])]
+        return {
+            "title": f"A new {trigger['object']} record",
+            "instructions": "Saving it starts the run when it meets the trigger's criteria"
+            + (f": {trigger['criteria']}" if trigger.get("criteria") else "."),
+            "fields": fields,
+            "outcomes": [{"name": "start", "label": "Create the record and start"}],
+        }
+    fields = []
+    for variable in data.get("variables") or []:
+        if isinstance(variable, dict) and variable.get("input"):
+            fields.append(
+                {
+                    "name": variable["name"],
+                    "label": variable.get("label"),
+                    "type": FIELD_OF.get(str(variable.get("type", "text")), "text"),
+                    "required": bool(variable.get("required")),
+                    "default": variable.get("default"),
+                }
+            )
+    return {
+        "title": "Inputs of the run",
+        "instructions": "The run starts in a scratch database: nothing reaches the real one.",
+        "fields": fields,
+        "outcomes": [{"name": "start", "label": "Start the run"}],
+    }
+
+
+def _parsed(values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Lists and objects are typed as YAML."""
+    kinds = {
+        v.get("name"): v.get("type") for v in data.get("variables") or [] if isinstance(v, dict)
+    }
+    out = {}
+    for name, value in values.items():
+        if value is None or value == "":
+            continue
+        if kinds.get(name) in ("list", "object") and isinstance(value, str):
+            with contextlib.suppress(yaml.YAMLError):
+                value = yaml.safe_load(value)
+        out[name] = value
+    return out
+
+
+class TryItPanel(QWidget):
+    finished = Signal()
+
+    def __init__(self, panel: DesignerPanel) -> None:
+        super().__init__()
+        self.setObjectName("tryItPanel")
+        self.panel = panel
+        self.trial: Trial | None = None
+        self.run_id: int | None = None
+        self.state: TrialState | None = None
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+        self.data: dict[str, Any] = {}
+        layout = QVBoxLayout(self)
+        heading = QLabel("Try it")
+        heading.setProperty("role", "title")
+        self.summary = QLabel()
+        self.summary.setObjectName("trySummary")
+        self.summary.setWordWrap(True)
+        self.items = QListWidget()
+        self.items.setObjectName("tryItems")
+        self.items.setFixedHeight(130)
+        self.person = QComboBox()
+        self.person.setObjectName("tryPerson")
+        acting = QHBoxLayout()
+        acting.addWidget(QLabel("Act as"))
+        acting.addWidget(self.person, 1)
+        self.form_area = QScrollArea()
+        self.form_area.setWidgetResizable(True)
+        self.error = QLabel()
+        self.error.setObjectName("tryError")
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        buttons = QHBoxLayout()
+        self.again = QPushButton("Start again")
+        self.again.setObjectName("tryAgain")
+        self.again.clicked.connect(self.begin)
+        stop = QPushButton("Back to editing")
+        stop.setObjectName("tryStop")
+        stop.clicked.connect(self.stop)
+        buttons.addWidget(self.again)
+        buttons.addStretch(1)
+        buttons.addWidget(stop)
+        layout.addWidget(heading)
+        layout.addWidget(self.summary)
+        layout.addWidget(QLabel("Open work"))
+        layout.addWidget(self.items)
+        layout.addLayout(acting)
+        layout.addWidget(self.error)
+        layout.addWidget(self.form_area, 1)
+        layout.addLayout(buttons)
+        self.items.currentRowChanged.connect(self._item_chosen)
+        self.person.currentTextChanged.connect(lambda _: self._show_form())
+
+    # ------------------------------------------------------------ starting
+
+    def begin(self) -> None:
+        """Open a fresh scratch database with the draft, and ask for the run's inputs."""
+        self.close_trial()
+        self.data = copy.deepcopy(self.panel.document.data)
+        self.folder = tempfile.TemporaryDirectory(prefix="baton-try-")
+        folder, data, baton = self.folder.name, self.data, self.panel.session.service
+        self.summary.setText("Preparing a scratch database…")
+        self.items.clear()
+        self._set_form(None)
+        tasks.run(lambda: Trial.open(baton, data, folder), self._opened, self._failed)
+
+    def _opened(self, trial: Trial) -> None:
+        self.trial = trial
+        self.summary.setText(
+            f"Scratch database ready with {trial.name}. Give the inputs and start the run."
+        )
+        form = FormView(inputs_form(self.data, self.panel.catalog.object_fields))
+        form.setObjectName("tryInputs")
+        form.submitted.connect(lambda _o, values, _c: self._start(values))
+        self._set_form(form)
+
+    def _start(self, values: dict[str, Any]) -> None:
+        trial = self.trial
+        if trial is None:
+            return
+        record = bool((self.data.get("trigger") or {}).get("object"))
+        inputs = _parsed(values, self.data)
+
+        def start() -> int:
+            return trial.start({} if record else inputs, inputs if record else None)
+
+        tasks.run(start, self._started, self._failed)
+
+    def _started(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.refresh()
+
+    # ------------------------------------------------------------ following the run
+
+    def refresh(self) -> None:
+        trial, run_id = self.trial, self.run_id
+        if trial is None or run_id is None:
+            return
+        tasks.run(lambda: trial.state(run_id), self._show_state, self._failed)
+
+    def _show_state(self, state: TrialState) -> None:
+        self.state = state
+        self.error.hide()
+        self.panel.scene.set_statuses(state.statuses)
+        run = state.run
+        where = f" at {run.current_element}" if run.current_element else ""
+        text = f"Run {run.id}: {run.status}{where}."
+        if run.error:
+            text += f" {run.error}"
+        if not state.items and run.status == "InProgress":
+            text += " Nobody has work in it now (it waits on time or an event)."
+        self.summary.setText(text)
+        chosen = self.items.currentItem()
+        chosen_id = chosen.data(Qt.ItemDataRole.UserRole) if chosen else None
+        self.items.blockSignals(True)
+        self.items.clear()
+        for open_item in state.items:
+            item = open_item.item
+            entry = QListWidgetItem(f"{item.title} — {item.assignee_kind} {item.assignee}")
+            entry.setData(Qt.ItemDataRole.UserRole, item.id)
+            self.items.addItem(entry)
+            if item.id == chosen_id:
+                self.items.setCurrentItem(entry)
+        self.items.blockSignals(False)
+        if self.items.currentRow() < 0 and self.items.count():
+            self.items.setCurrentRow(0)
+        else:
+            self._item_chosen(self.items.currentRow())
+
+    def _open_item(self) -> OpenItem | None:
+        if self.state is None:
+            return None
+        row = self.items.currentRow()
+        return self.state.items[row] if 0 <= row < len(self.state.items) else None
+
+    def _item_chosen(self, row: int) -> None:
+        chosen = self._open_item()
+        self.person.blockSignals(True)
+        self.person.clear()
+        if chosen is not None:
+            self.person.addItems(chosen.people)
+        self.person.blockSignals(False)
+        self._show_form()
+
+    def _show_form(self) -> None:
+        chosen, trial = self._open_item(), self.trial
+        person = self.person.currentText()
+        if chosen is None or trial is None or not person:
+            self._set_form(None if chosen is None else QLabel("Nobody may do this item."))
+            return
+        item_id = chosen.item.id
+        tasks.run(
+            lambda: trial.details(item_id, person),
+            lambda details: self._form_for(item_id, person, details),
+            self._failed,
+        )
+
+    def _form_for(self, item_id: int, person: str, details: Any) -> None:
+        form = FormView(details.form)
+        form.setObjectName("tryForm")
+        form.submitted.connect(
+            lambda outcome, values, comment: self._complete(
+                form, item_id, person, outcome, values, comment
+            )
+        )
+        self._set_form(form)
+
+    def _complete(
+        self,
+        form: FormView,
+        item_id: int,
+        person: str,
+        outcome: str | None,
+        values: dict[str, Any],
+        comment: str,
+    ) -> None:
+        trial = self.trial
+        if trial is None:
+            return
+        form.set_busy(True)
+
+        def refused(exc: BaseException) -> None:
+            form.set_busy(False)
+            if isinstance(exc, BatonError):
+                form.show_errors(str(exc), list(getattr(exc, "details", []) or []))
+            else:
+                self._failed(exc)
+
+        tasks.run(
+            lambda: trial.complete(item_id, person, values, outcome=outcome, comment=comment),
+            lambda _: self.refresh(),
+            refused,
+        )
+
+    def _set_form(self, widget: QWidget | None) -> None:
+        old = self.form_area.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        if widget is not None:
+            self.form_area.setWidget(widget)
+
+    def _failed(self, exc: BaseException) -> None:
+        details = list(getattr(exc, "details", []) or [])
+        self.error.setText("\n".join([str(exc), *details[:10]]))
+        self.error.show()
+
+    # ------------------------------------------------------------ ending
+
+    def stop(self) -> None:
+        self.close_trial()
+        self.panel.scene.set_statuses({})
+        self.finished.emit()
+
+    def close_trial(self) -> None:
+        trial, folder = self.trial, self.folder
+        self.trial, self.folder, self.run_id, self.state = None, None, None, None
+        if trial is not None:
+            trial.close()
+        if folder is not None:
+            folder.cleanup()
