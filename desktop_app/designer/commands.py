@@ -4,6 +4,7 @@ that cannot be made raises ``EditError`` when the command is made, before it is 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -23,17 +24,23 @@ class EditCommand(QUndoCommand):
         self, document: DesignDocument, text: str, edit: Callable[[Data], tuple[Data, Key]]
     ) -> None:
         super().__init__(text)
-        self.document = document
+        # A weak reference: the document's undo stack owns its commands, and a cycle between
+        # them would leave their release order to the garbage collector (which crashes Qt).
+        self._document = weakref.ref(document)
         self.before = document.data
         self.selection_before = document.selection
         self.after, self.selection_after = edit(self.before)
         self.merge_key: Any = None
 
     def redo(self) -> None:
-        self.document.replace(self.after, self.selection_after)
+        document = self._document()
+        if document is not None:
+            document.replace(self.after, self.selection_after)
 
     def undo(self) -> None:
-        self.document.replace(self.before, self.selection_before)
+        document = self._document()
+        if document is not None:
+            document.replace(self.before, self.selection_before)
 
     def id(self) -> int:
         return self.merge_id
