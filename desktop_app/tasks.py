@@ -54,8 +54,14 @@ def run(
 
     def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
         _alive.discard(relay)
-        if callback is not None:
+        if callback is None:
+            return
+        try:
             callback(value)
+        except RuntimeError as exc:
+            # The widget that asked was closed while the work ran: nobody to show it to.
+            if "deleted" not in str(exc):
+                raise
 
     relay.done.connect(lambda value: finish(on_done, value))
     relay.failed.connect(lambda exc: finish(on_error or _unhandled, exc))

@@ -90,7 +90,8 @@ class VersionsBar(QWidget):
         self.orchestrations.activated.connect(lambda _: self._open_latest())
         self.version_choice.activated.connect(lambda _: self._open_chosen())
         panel.document.read_only_changed.connect(self._read_only)
-        panel.document.stack.cleanChanged.connect(lambda _: self._title())
+        # A method, not a lambda: Qt drops the connection when this bar is deleted.
+        panel.document.stack.cleanChanged.connect(self._clean_changed)
 
     # ------------------------------------------------------------ listing and opening
 
@@ -168,6 +169,9 @@ class VersionsBar(QWidget):
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Discard
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self._title()
 
     def _title(self) -> None:
         changed = " — changed, not saved" if self.panel.document.modified else ""

@@ -399,10 +399,10 @@ def connect(data: Data, source: str, port: str, to: str | None) -> Data:
 def paste_steps(
     data: Data, stage_name: str, pasted: list[Data], index: int | None = None
 ) -> tuple[Data, list[str]]:
-    """Insert copies of steps into a stage, renamed where their names are taken."""
+    """Insert copies of steps into a stage, renamed where the stage has their names."""
     out = _copy(data)
-    taken = all_step_names(out)
     items = steps(stage(out, stage_name))
+    taken = {str(s.get("name")) for s in items}
     at = len(items) if index is None else index
     names = []
     for offset, original in enumerate(pasted):

@@ -1,0 +1,278 @@
+"""The Designer as an admin uses it: open, edit by keyboard, mouse and property panel, review,
+save, activate, compare, import and export, and Try it — through real widgets on a real
+database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+
+from desktop_app import tasks
+from desktop_app.designer.expression_edit import ExpressionEdit
+from desktop_app.designer.items import StepItem
+from desktop_app.designer.panel import DesignerPanel
+from desktop_app.designer.versions import DiffDialog
+from desktop_app.session import AppSession
+from engine.definitions import editing
+from engine.services.baton import Baton
+
+WAIT = 10000
+
+
+@pytest.fixture
+def designer(qtbot: Any, demo: Baton) -> Iterator[DesignerPanel]:
+    session = AppSession(demo, "admin")
+    panel = DesignerPanel(session)
+    qtbot.addWidget(panel)
+    panel.resize(1400, 900)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.document.name == "customer_onboarding", timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.inspection is not None, timeout=WAIT)
+    yield panel
+    tasks.wait_for_all()
+    QApplication.processEvents()  # deliver what finished while the panel is still open
+    session.close()
+
+
+def open_copy(qtbot: Any, panel: DesignerPanel) -> None:
+    assert panel.document.read_only, "an active version opens read-only"
+    qtbot.mouseClick(panel.versions.buttons["Edit a copy"], Qt.MouseButton.LeftButton)
+    assert not panel.document.read_only
+
+
+def test_the_demo_opens_read_only_on_the_canvas_with_a_clean_review(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    assert designer.banner.isVisibleTo(designer)
+    assert ("review", "legal") in designer.scene.items_by_key
+    qtbot.waitUntil(lambda: designer.review.tree.topLevelItemCount() == 0, timeout=WAIT)
+    assert designer.review.summary.text().startswith("Valid, and design review found nothing")
+    designer.add_stage()  # refused while read-only
+    assert "rework" in editing.element_names(designer.document.data)
+    assert designer.document.stack.count() == 0
+
+
+def test_keyboard_navigation_delete_and_undo(qtbot: Any, designer: DesignerPanel) -> None:
+    open_copy(qtbot, designer)
+    designer.view.setFocus()
+    designer.document.select(("review", None))
+    qtbot.keyClick(designer.view, Qt.Key.Key_Right)
+    assert designer.document.selection == ("review", "legal")
+    qtbot.keyClick(designer.view, Qt.Key.Key_Right)
+    assert designer.document.selection == ("review", "security")
+    qtbot.keyClick(designer.view, Qt.Key.Key_Down)
+    assert designer.document.selection == ("all_approved", None)
+    designer.document.select(("review", "security"))
+    before = designer.document.data
+    qtbot.keyClick(designer.view, Qt.Key.Key_Delete)
+    assert ("review", "security") not in designer.scene.items_by_key
+    qtbot.keyClick(designer.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert designer.document.data == before
+    assert ("review", "security") in designer.scene.items_by_key
+    qtbot.keyClick(designer.view, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    order = [s["name"] for s in editing.steps(editing.stage(designer.document.data, "review"))]
+    assert order[:3] == ["legal", "finance", "security"], "Alt+Down moves a step later"
+
+
+def test_dragging_a_step_to_another_lane_moves_it(qtbot: Any, designer: DesignerPanel) -> None:
+    open_copy(qtbot, designer)
+    card = designer.scene.items_by_key[("review", "finance")]
+    assert isinstance(card, StepItem)
+    lane = designer.scene.items_by_key[("rework", None)]
+    card.setSelected(True)
+    target = lane.sceneBoundingRect().center() + QPointF(200, 0)
+    card.setPos(target - QPointF(card.rect().width() / 2, card.rect().height() / 2))
+    designer.scene._drop(card)()
+    names = [s["name"] for s in editing.steps(editing.stage(designer.document.data, "rework"))]
+    assert names == ["address_findings", "finance"]
+    assert ("rework", "finance") in designer.scene.items_by_key
+    assert designer.document.selection == ("rework", "finance")
+
+
+def test_property_panel_edits_are_commands_and_expressions_are_checked_as_typed(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    open_copy(qtbot, designer)
+    designer.document.select(("review", "senior_approval"))
+    qtbot.waitUntil(
+        lambda: designer.properties.shown == ("review", "senior_approval"), timeout=WAIT
+    )
+    editor = designer.properties.findChild(
+        ExpressionEdit, "review.senior_approval.start.expression"
+    )
+    assert editor is not None and editor.text() == "vars.amount > 100000"
+    editor.line.setFocus()
+    editor.line.selectAll()
+    qtbot.keyClicks(editor.line, "vars.amout > 5")
+    assert "did you mean 'amount'" in editor.problem.text()
+    editor.line.clear()
+    qtbot.keyClicks(editor.line, "vars.amount > 5")
+    assert editor.problem.isHidden()
+    qtbot.keyClick(editor.line, Qt.Key.Key_Return)
+    step = editing.step(designer.document.data, "review", "senior_approval")
+    assert step["start"]["expression"] == "vars.amount > 5"
+    assert designer.document.stack.undoText().startswith("Change start")
+    completions = editor.completer.model().stringList()
+    assert "review.legal.outputs.risk" in completions and "vars.amount" in completions
+
+
+def test_renaming_in_the_panel_and_a_bad_name_says_why(qtbot: Any, designer: DesignerPanel) -> None:
+    open_copy(qtbot, designer)
+    designer.document.select(("review", None))
+    qtbot.waitUntil(lambda: designer.properties.shown == ("review", None), timeout=WAIT)
+    name = designer.properties.findChild(QLineEdit, "nameEditor")
+    name.setText("intake")
+    name.editingFinished.emit()
+    problem = designer.properties.findChild(
+        Any.__class__ and QApplication.instance().__class__ and type(name).__mro__[1], "nameProblem"
+    )  # type: ignore[arg-type]
+    del problem
+    assert "review" in editing.element_names(designer.document.data)
+    assert designer.document.stack.count() == 0
+    name.setText("assessment")
+    name.editingFinished.emit()
+    assert "assessment" in editing.element_names(designer.document.data)
+    decision = editing.element(designer.document.data, "all_approved")
+    assert "assessment.legal.outputs.outcome" in decision["outcomes"][0]["when"]
+
+
+def test_review_marks_the_canvas_and_choosing_a_finding_selects_it(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    open_copy(qtbot, designer)
+    designer.add_stage()  # a new empty "New stage": a problem (no steps) and a vague name
+    name = designer.document.selection[0]
+    assert name == "new_stage"
+    qtbot.waitUntil(lambda: designer.review.tree.topLevelItemCount() > 0, timeout=WAIT)
+    assert "problem" in designer.review.summary.text()
+    assert designer.scene.items_by_key[(name, None)].marks
+    designer.document.select(("intake", None))
+    designer.review._choose(designer.review.tree.topLevelItem(0))
+    assert designer.document.selection == (name, None)
+    designer.add_step("interactive")
+
+    def told_of_the_missing_assignee() -> bool:
+        found = designer.inspection.problems if designer.inspection else []
+        return any(p.step == "new_task" and "assignee" in p.message for p in found)
+
+    qtbot.waitUntil(told_of_the_missing_assignee, timeout=WAIT)
+    assert designer.scene.items_by_key[(name, "new_task")].marks
+
+
+def test_save_activate_and_compare_versions(
+    qtbot: Any, designer: DesignerPanel, demo: Baton
+) -> None:
+    open_copy(qtbot, designer)
+    designer.document.select(("review", "legal"))
+    designer.push(
+        lambda: __import__("desktop_app.designer.commands", fromlist=["x"]).SetProperty(
+            designer.document, "review.legal", "due", "3 business days"
+        )
+    )
+    qtbot.mouseClick(designer.versions.buttons["Save draft"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not designer.document.modified, timeout=WAIT)
+    info = {o.name: o for o in demo.definitions.list()}["customer_onboarding"]
+    assert [(v.number, v.status) for v in info.versions] == [(1, "active"), (2, "draft")]
+    # a second save changes the draft in place
+    designer.push(
+        lambda: __import__("desktop_app.designer.commands", fromlist=["x"]).SetProperty(
+            designer.document, "review.legal", "priority", "high"
+        )
+    )
+    qtbot.waitUntil(
+        lambda: designer.versions.current is not None and designer.versions.current.number == 2,
+        timeout=WAIT,
+    )
+    qtbot.waitUntil(
+        lambda: designer.versions.infos["customer_onboarding"].latest_version == 2, timeout=WAIT
+    )
+    qtbot.mouseClick(designer.versions.buttons["Activate"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            {o.name: o for o in demo.definitions.list()}["customer_onboarding"].active_version == 2
+        ),
+        timeout=WAIT,
+    )
+    versions = {o.name: o for o in demo.definitions.list()}["customer_onboarding"].versions
+    assert [(v.number, v.status) for v in versions] == [(1, "obsolete"), (2, "active")]
+    qtbot.waitUntil(lambda: designer.document.read_only, timeout=WAIT)
+    dialog = DiffDialog(
+        designer,
+        {o.name: o for o in demo.definitions.list()}["customer_onboarding"],
+        designer.session,
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.changes.count() > 0, timeout=WAIT)
+    texts = [dialog.changes.item(i).text() for i in range(dialog.changes.count())]
+    assert any("step review.legal" in t and "due" in t and "priority" in t for t in texts), texts
+    assert dialog.new_scene.items_by_key[("review", "legal")].status == "Suspended"
+
+
+def test_import_refuses_garbage_and_export_writes_a_loadable_file(
+    qtbot: Any, designer: DesignerPanel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    designer.versions.import_path(str(bad))
+    assert warnings and "cannot be read" in warnings[0]
+    assert designer.document.name == "customer_onboarding", "nothing was lost"
+    out = tmp_path / "out.yaml"
+    designer.versions.export_path(str(out))
+    assert yaml.safe_load(out.read_text()) == designer.document.data
+    designer.versions.import_path(str(out))
+    assert not designer.document.read_only and designer.document.modified
+
+
+def test_copy_and_paste_a_step(qtbot: Any, designer: DesignerPanel) -> None:
+    open_copy(qtbot, designer)
+    designer.document.select(("review", "legal"))
+    designer.copy_selected()
+    designer.document.select(("intake", None))
+    designer.paste()
+    names = [s["name"] for s in editing.steps(editing.stage(designer.document.data, "intake"))]
+    assert names == ["record_request", "intake_check", "legal"]
+    assert designer.document.selection == ("intake", "legal")
+
+
+def test_try_it_runs_the_draft_and_colours_the_canvas(
+    qtbot: Any, designer: DesignerPanel, demo: Baton
+) -> None:
+    runs_before = len(demo.as_user("admin").runs.list(limit=1000))
+    designer.start_trying()
+    panel = designer.try_it
+    qtbot.waitUntil(
+        lambda: panel.form_area.widget() is not None and panel.trial is not None, timeout=WAIT
+    )
+    inputs = panel.form_area.widget()
+    inputs.editors["customer_name"].widget.setText("Test Co")
+    inputs.editors["amount"].widget.setText("5000")
+    qtbot.mouseClick(inputs.buttons["start"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.items.count() == 1, timeout=WAIT)
+    assert designer.scene.items_by_key[("intake", "record_request")].status == "Completed"
+    assert designer.scene.items_by_key[("intake", "intake_check")].status == "InProgress"
+    assert panel.person.currentText() == "alice"
+    qtbot.waitUntil(
+        lambda: (
+            getattr(panel.form_area.widget(), "editors", None) is not None
+            and "billing_email" in panel.form_area.widget().editors
+        ),
+        timeout=WAIT,
+    )
+    form = panel.form_area.widget()
+    form.editors["contract_signed"].widget.setChecked(True)
+    form.editors["billing_email"].widget.setText("billing@test.example")
+    qtbot.mouseClick(next(iter(form.buttons.values())), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.items.count() == 3, timeout=WAIT)
+    assert designer.scene.items_by_key[("intake", None)].status == "Completed"
+    assert designer.scene.items_by_key[("review", "senior_approval")].status == "Skipped"
+    panel.stop()
+    assert designer.scene.items_by_key[("intake", None)].status is None
+    assert len(demo.as_user("admin").runs.list(limit=1000)) == runs_before
