@@ -245,6 +245,9 @@ def _on_focus_out(widget: QPlainTextEdit, done: Callable[[], None]) -> Any:
 
 def _choice(value: Any, options: list[str], on_pick: Callable[[str], None]) -> QComboBox:
     combo = QComboBox()
+    # Sized by the panel, not by the longest choice (which would push the panel wider).
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
     combo.addItems(options)
     text = "" if value is None else str(value)
     if text and combo.findText(text) < 0:
@@ -394,9 +397,10 @@ class ListEditor(QWidget):
             self.list.addItem(_describe(item))
         buttons = QHBoxLayout()
         self.kind = QComboBox()
-        if len(models) > 1:
+        if len(models) > 1:  # which kind "Add" adds, on its own row to keep the panel narrow
             self.kind.addItems([_tag(m) for m in models])
-            buttons.addWidget(self.kind)
+            self.kind.setToolTip("The kind of entry Add adds")
+            layout.addWidget(self.kind)
         for text, slot in (
             ("Add", self._add),
             ("Remove", self._remove),
@@ -405,11 +409,13 @@ class ListEditor(QWidget):
         ):
             button = QPushButton(text)
             button.setObjectName(f"{path}.{text}")
+            if len(text) == 1:
+                button.setFixedWidth(34)
             button.clicked.connect(slot)
             button.setEnabled(not context.read_only)
             buttons.addWidget(button)
         buttons.addStretch(1)
-        layout.addWidget(self.list)
+        layout.insertWidget(0, self.list)
         layout.addLayout(buttons)
         self.detail = QVBoxLayout()
         layout.addLayout(self.detail)

@@ -77,7 +77,7 @@ class DesignerPanel(QWidget):
         self.main = QSplitter(Qt.Orientation.Horizontal)
         self.main.addWidget(canvas_and_review)
         self.main.addWidget(self.side)
-        self.main.setSizes([900, 380])
+        self.main.setSizes([1000, 470])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

@@ -32,7 +32,7 @@ class PropertyPanel(QScrollArea):
         super().__init__()
         self.setObjectName("propertyPanel")
         self.setWidgetResizable(True)
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(440)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.document = document
         self.directory: dict[str, list[str]] = {}  # users, groups, queues, objects, calendars …
