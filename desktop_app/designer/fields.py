@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 
 from desktop_app.designer.expression_edit import ExpressionEdit
 from engine.definitions.durations import parse_duration
-from engine.definitions.model import Form
 
 Change = Callable[[Any, bool], None]  # (new value, merge with the previous change)
 DURATIONS = frozenset({"due", "offset", "timeout"})
@@ -216,7 +215,7 @@ def field_editor(
         )
         line = editor
         line.setPlaceholderText("a value, e.g. 10, true, or text")
-        line.editingFinished.connect(lambda: change(_yaml(line.text()), False))
+        line.editingFinished.connect(lambda: change(parse_value(line.text()), False))
     editor.setObjectName(path)
     editor.setEnabled(not context.read_only)
     return editor
@@ -226,7 +225,8 @@ def change_value(change: Change) -> Callable[[str], None]:
     return lambda text: change(text or None, False)
 
 
-def _yaml(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A value typed as YAML (10, true, [a, b]); text that is not YAML stays text."""
     try:
         return yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
@@ -493,11 +493,9 @@ class DictOfModels(ListEditor):
     ) -> None:
         listed = [{"name": k, **(v or {})} for k, v in value.items()]
         self._dict_change = change
-        self._base_model = model
-        super().__init__(listed, [model], self._as_dict, context, path)
-
-    def _model(self, item: Any) -> type[BaseModel]:
-        return _Named
+        # Each entry as the list edits it: the model, with its key as a field 'name'.
+        named = create_model(f"Named{model.__name__}", name=(str, ...), __base__=model)
+        super().__init__(listed, [named], self._as_dict, context, path)
 
     def _as_dict(self, items: Any, merge: bool) -> None:
         out: dict[str, Any] = {}
@@ -552,7 +550,3 @@ def _blank(model: type[BaseModel], number: int) -> dict[str, Any]:
         if info.is_required() and name not in out and name in placeholders:
             out[name] = placeholders[name]
     return out
-
-
-# A form with its name, as the forms list edits it.
-_Named = create_model("NamedForm", name=(str, ...), __base__=Form)

@@ -14,7 +14,7 @@ from typing import Any
 
 HEADER = 170  # the lane's own column: its name and exit condition
 STEP_W, STEP_H = 200, 76
-GAP_X, GAP_Y = 26, 18
+GAP_X = 26
 PAD = 16
 ELEMENT_GAP = 64
 DECISION_W, DECISION_H = 200, 96
@@ -63,10 +63,9 @@ class Layout:
     width: float = 0
 
 
-def _stage_size(stage: dict[str, Any]) -> tuple[int, int]:
-    """(columns, rows): steps stand side by side, one column each."""
-    steps = [s for s in stage.get("steps") or [] if isinstance(s, dict)]
-    return max(len(steps), 1), 1
+def _columns(stage: dict[str, Any]) -> int:
+    """Steps stand side by side, one column each."""
+    return max(sum(1 for s in stage.get("steps") or [] if isinstance(s, dict)), 1)
 
 
 def _target_of(data: dict[str, Any], index: int) -> str:
@@ -82,16 +81,15 @@ def compute(data: dict[str, Any]) -> Layout:
     layout = Layout()
     items = [e for e in data.get("elements") or [] if isinstance(e, dict)]
     data = {**data, "elements": items}
-    sizes = [_stage_size(e) if e.get("kind") == "stage" else (1, 1) for e in items]
-    widest = max((c for c, _ in sizes), default=1)
+    widest = max((_columns(e) for e in items if e.get("kind") == "stage"), default=1)
     content_w = max(widest * (STEP_W + GAP_X) - GAP_X, DECISION_W)
     lane_w = HEADER + PAD + content_w + PAD
     layout.width = lane_w
     y = 0.0
-    for element, (_, rows) in zip(items, sizes, strict=True):
+    for element in items:
         name = str(element.get("name"))
         if element.get("kind") == "stage":
-            height = PAD * 2 + rows * STEP_H + (rows - 1) * GAP_Y
+            height = PAD * 2 + STEP_H
             layout.elements[name] = Box(0, y, lane_w, height)
             steps = [s for s in element.get("steps") or [] if isinstance(s, dict)]
             names = {str(s.get("name")) for s in steps}

@@ -94,6 +94,7 @@ class DesignerPanel(QWidget):
         self.view.navigate.connect(self._navigate)
         self.review.chosen.connect(self.document.select)
         self._was_read_only = False
+        self._inspected_generation = -1
         self._inspect()
         self._loaded = False
 
@@ -114,10 +115,14 @@ class DesignerPanel(QWidget):
     def _catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.properties.directory = catalog.choices()
-        trigger = (self.document.data.get("trigger") or {}).get("object")
-        self.properties.record_fields = catalog.objects.get(str(trigger), [])
+        self._record_fields()
         self.properties.refresh_later()
         self._inspect()
+
+    def _record_fields(self) -> None:
+        """Completion offers the fields of the record type that triggers the draft."""
+        trigger = (self.document.data.get("trigger") or {}).get("object")
+        self.properties.record_fields = self.catalog.objects.get(str(trigger), [])
 
     def _failed(self, exc: BaseException) -> None:
         self.status.emit(str(exc))
@@ -139,9 +144,18 @@ class DesignerPanel(QWidget):
         if generation != self._generation:
             return
         self.inspection = inspection
+        self._inspected_generation = generation
         self.review.show_inspection(inspection)
         self.scene.set_marks(inspection.all)
         self.inspected.emit(inspection)
+
+    def current_inspection(self) -> Inspection:
+        """The inspection of the draft as it is now: the live one when it has caught up,
+        else made afresh (a save clicked while the live one is still on its way)."""
+        if self.inspection is not None and self._inspected_generation == self._generation:
+            return self.inspection
+        queues = dict(self.catalog.queues) if self.catalog.queues else None
+        return inspect(copy.deepcopy(self.document.data), queue_members=queues)
 
     def _read_only(self, read_only: bool) -> None:
         self.banner.setVisible(read_only)
@@ -354,7 +368,6 @@ class DesignerPanel(QWidget):
 
     def open_data(self, data: dict[str, Any], *, read_only: bool) -> None:
         self.document.load(data, read_only=read_only)
-        trigger = (data.get("trigger") or {}).get("object")
-        self.properties.record_fields = self.catalog.objects.get(str(trigger), [])
+        self._record_fields()
         self.view.fit()
         self.document.select(NOTHING)

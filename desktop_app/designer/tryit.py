@@ -4,12 +4,10 @@ real database never sees any of it."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks
+from desktop_app.designer.fields import parse_value
 from desktop_app.panels.form import FormView
 from engine.services.errors import BatonError
 from engine.services.trial import OpenItem, Trial, TrialState
@@ -85,8 +84,7 @@ def _parsed(values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if kinds.get(name) in ("list", "object") and isinstance(value, str):
-            with contextlib.suppress(yaml.YAMLError):
-                value = yaml.safe_load(value)
+            value = parse_value(value)
         out[name] = value
     return out
 

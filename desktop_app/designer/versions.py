@@ -5,6 +5,7 @@ export definition files."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +32,9 @@ from desktop_app.designer.document import DesignDocument, Key
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
 from desktop_app.messages import show_error
-from engine.definitions import DefinitionError, Orchestration
+from engine.definitions import DefinitionError, Orchestration, to_data
 from engine.definitions.diff import Change, diff
 from engine.definitions.editing import new_definition
-from engine.definitions.inspection import inspect
 from engine.definitions.model import is_valid_name
 from engine.definitions.reader import read_text
 from engine.services.dto import OrchestrationInfo, VersionInfo
@@ -152,8 +152,6 @@ class VersionsBar(QWidget):
         latest = self.infos.get(info.orchestration)
         is_latest = latest is None or latest.latest_version == info.number
         read_only = not (info.status == "draft" and is_latest)
-        from engine.definitions import to_data
-
         self.panel.open_data(to_data(definition), read_only=read_only)
         self.orchestrations.setCurrentText(info.orchestration)
         self._fill_versions()
@@ -214,7 +212,7 @@ class VersionsBar(QWidget):
         self.panel.status.emit("Editing a copy: saving makes a new draft version")
 
     def _valid(self, action: str) -> Orchestration | None:
-        result = inspect(copy.deepcopy(self.panel.document.data))
+        result = self.panel.current_inspection()
         if result.definition is None:
             lines = "\n".join(f"• {p.where}: {p.message}" for p in result.problems[:15])
             QMessageBox.warning(
@@ -313,8 +311,6 @@ class VersionsBar(QWidget):
             self.export_path(path)
 
     def export_path(self, path: str) -> None:
-        import json
-
         data = self.panel.document.data
         text = (
             json.dumps(data, indent=2, ensure_ascii=False)
@@ -409,8 +405,6 @@ class DiffDialog(QDialog):
         tasks.run(read, self._show, lambda exc: show_error(self, exc))
 
     def _show(self, pair: tuple[Orchestration, Orchestration]) -> None:
-        from engine.definitions import to_data
-
         before, after = pair
         changes = diff(before, after)
         self.old_doc.load(to_data(before), read_only=True)
