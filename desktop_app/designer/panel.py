@@ -149,10 +149,15 @@ class DesignerPanel(QWidget):
         self.scene.set_marks(inspection.all)
         self.inspected.emit(inspection)
 
+    @property
+    def inspection_current(self) -> bool:
+        """Whether the review shown is of the draft as it is now."""
+        return self.inspection is not None and self._inspected_generation == self._generation
+
     def current_inspection(self) -> Inspection:
         """The inspection of the draft as it is now: the live one when it has caught up,
         else made afresh (a save clicked while the live one is still on its way)."""
-        if self.inspection is not None and self._inspected_generation == self._generation:
+        if self.inspection is not None and self.inspection_current:
             return self.inspection
         queues = dict(self.catalog.queues) if self.catalog.queues else None
         return inspect(copy.deepcopy(self.document.data), queue_members=queues)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -101,6 +102,9 @@ class TryItPanel(QWidget):
         self.state: TrialState | None = None
         self.folder: tempfile.TemporaryDirectory[str] | None = None
         self.data: dict[str, Any] = {}
+        self._ticket = 0  # which trial answers are for; each new or ended trial moves it on
+        self._busy = 0  # background calls on trials still running
+        self._ended: list[tuple[Trial | None, tempfile.TemporaryDirectory[str] | None]] = []
         layout = QVBoxLayout(self)
         heading = QLabel("Try it")
         heading.setProperty("role", "title")
@@ -154,7 +158,7 @@ class TryItPanel(QWidget):
         self.summary.setText("Preparing a scratch database…")
         self.items.clear()
         self._set_form(None)
-        tasks.run(lambda: Trial.open(baton, data, folder), self._opened, self._failed)
+        self._run(lambda: Trial.open(baton, data, folder), self._opened)
 
     def _opened(self, trial: Trial) -> None:
         self.trial = trial
@@ -176,7 +180,7 @@ class TryItPanel(QWidget):
         def start() -> int:
             return trial.start({} if record else inputs, inputs if record else None)
 
-        tasks.run(start, self._started, self._failed)
+        self._run(start, self._started)
 
     def _started(self, run_id: int) -> None:
         self.run_id = run_id
@@ -188,7 +192,7 @@ class TryItPanel(QWidget):
         trial, run_id = self.trial, self.run_id
         if trial is None or run_id is None:
             return
-        tasks.run(lambda: trial.state(run_id), self._show_state, self._failed)
+        self._run(lambda: trial.state(run_id), self._show_state)
 
     def _show_state(self, state: TrialState) -> None:
         self.state = state
@@ -241,10 +245,9 @@ class TryItPanel(QWidget):
             self._set_form(None if chosen is None else QLabel("Nobody may do this item."))
             return
         item_id = chosen.item.id
-        tasks.run(
+        self._run(
             lambda: trial.details(item_id, person),
             lambda details: self._form_for(item_id, person, details),
-            self._failed,
         )
 
     def _form_for(self, item_id: int, person: str, details: Any) -> None:
@@ -278,11 +281,47 @@ class TryItPanel(QWidget):
             else:
                 self._failed(exc)
 
-        tasks.run(
+        self._run(
             lambda: trial.complete(item_id, person, values, outcome=outcome, comment=comment),
             lambda _: self.refresh(),
             refused,
         )
+
+    def _run(
+        self,
+        work: Callable[[], Any],
+        done: Callable[[Any], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Work on the trial in the background. An answer for a trial that has since ended
+        is dropped, and an ended trial's scratch database is removed only once nothing is
+        still working on it."""
+        ticket = self._ticket
+        self._busy += 1
+
+        def finish(callback: Callable[[Any], None], value: Any) -> None:
+            self._busy -= 1
+            if ticket == self._ticket:
+                callback(value)
+            elif isinstance(value, Trial):
+                self._ended.append((value, None))  # opened after it was given up
+            self._release()
+
+        tasks.run(
+            work,
+            lambda value: finish(done, value),
+            lambda exc: finish(failed or self._failed, exc),
+        )
+
+    def _release(self) -> None:
+        if self._busy:
+            return
+        ended, self._ended = self._ended, []
+        for trial, folder in ended:
+            if trial is not None:
+                trial.close()
+            if folder is not None:
+                folder.cleanup()
 
     def _set_form(self, widget: QWidget | None) -> None:
         old = self.form_area.takeWidget()
@@ -304,9 +343,7 @@ class TryItPanel(QWidget):
         self.finished.emit()
 
     def close_trial(self) -> None:
-        trial, folder = self.trial, self.folder
+        self._ticket += 1
+        self._ended.append((self.trial, self.folder))
         self.trial, self.folder, self.run_id, self.state = None, None, None, None
-        if trial is not None:
-            trial.close()
-        if folder is not None:
-            folder.cleanup()
+        self._release()

@@ -33,7 +33,7 @@ def designer(qtbot: Any, demo: Baton) -> Iterator[DesignerPanel]:
     panel.resize(1400, 900)
     panel.show()
     qtbot.waitUntil(lambda: panel.document.name == "customer_onboarding", timeout=WAIT)
-    qtbot.waitUntil(lambda: panel.inspection is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.inspection_current, timeout=WAIT)
     yield panel
     tasks.wait_for_all()
     QApplication.processEvents()  # deliver what finished while the panel is still open
@@ -149,7 +149,10 @@ def test_review_marks_the_canvas_and_choosing_a_finding_selects_it(
     designer.add_stage()  # a new empty "New stage": a problem (no steps) and a vague name
     name = designer.document.selection[0]
     assert name == "new_stage"
-    qtbot.waitUntil(lambda: designer.review.tree.topLevelItemCount() > 0, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: designer.inspection_current and designer.review.tree.topLevelItemCount() > 0,
+        timeout=WAIT,
+    )
     assert "problem" in designer.review.summary.text()
     assert designer.scene.items_by_key[(name, None)].marks
     designer.document.select(("intake", None))
