@@ -149,6 +149,10 @@ class RecordPage(QWidget):
     def _fill_guide(self, generation: int, items: list[Any]) -> None:
         if generation != self.guide_generation:
             return
+        # A refresh (another change somewhere) keeps the item the person has open.
+        current = self.guide.currentItem()
+        chosen = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.guide.blockSignals(True)
         self.guide.clear()
         for item in items:
             entry = QListWidgetItem(
@@ -156,6 +160,11 @@ class RecordPage(QWidget):
             )
             entry.setData(Qt.ItemDataRole.UserRole, item.id)
             self.guide.addItem(entry)
+            if item.id == chosen:
+                self.guide.setCurrentItem(entry)
+        self.guide.blockSignals(False)
+        if chosen is not None and all(item.id != chosen for item in items):
+            self.item_pane.show_item(None)  # it was done or went elsewhere
         if not items:
             self.guide.addItem("Nothing for you to do on this record.")
             self.item_pane.show_item(None)
