@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks, theme
+from desktop_app.console.dashboards import DashboardsPanel
+from desktop_app.console.runs_panel import RunsPanel
+from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
@@ -48,11 +51,19 @@ class MainWindow(QMainWindow):
         self.records.status.connect(self.say)
         self.designer = DesignerPanel(session)
         self.designer.status.connect(self.say)
+        self.runs = RunsPanel(session)
+        self.runs.status.connect(self.say)
+        self.work_items = WorkItemsPanel(session)
+        self.work_items.status.connect(self.say)
+        self.dashboards = DashboardsPanel(session)
         panels: list[QWidget] = [
             self.inbox,
             self.records,
             self.designer,
-            *(PlaceholderPanel(t) for t in PANELS[3:]),
+            self.runs,
+            self.work_items,
+            self.dashboards,
+            PlaceholderPanel(PANELS[6]),
         ]
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
             self.navigation.addItem(title)

@@ -23,6 +23,7 @@ from desktop_app import tasks
 from desktop_app.designer import commands
 from desktop_app.designer.catalog import Catalog, read_catalog
 from desktop_app.designer.document import NOTHING, DesignDocument
+from desktop_app.designer.history_overlay import DAYS, overlay
 from desktop_app.designer.properties import PropertyPanel
 from desktop_app.designer.review_panel import ReviewPanel
 from desktop_app.designer.scene import DesignScene
@@ -229,6 +230,32 @@ class DesignerPanel(QWidget):
         bar.addSeparator()
         self.try_action = self._action("Try it", self.start_trying, "Ctrl+R")
         bar.addAction(self.try_action)
+        self.history_action = self._action(
+            "History", lambda: self.show_history(self.history_action.isChecked()), "Ctrl+H"
+        )
+        self.history_action.setCheckable(True)
+        self.history_action.setToolTip(
+            "Colour each step by its run history: average time and failure rate (90 days)"
+        )
+        bar.addAction(self.history_action)
+
+    def show_history(self, on: bool = True) -> None:
+        """Overlay each step's run history on the canvas, or take it off."""
+        if not on:
+            self.scene.set_statuses({})
+            return
+        boards, name = self.session.service.dashboards, self.document.name
+
+        def shown(health: Any) -> None:
+            if self.history_action.isChecked() and self.document.name == name:
+                self.scene.set_statuses(overlay(health))
+                self.status.emit(f"History of {name}: red fails often, amber is slowest")
+
+        def refused(exc: BaseException) -> None:
+            self.history_action.setChecked(False)
+            self._failed(exc)
+
+        tasks.run(lambda: boards.step_health(name, DAYS), shown, refused)
 
     # ------------------------------------------------------------ Try it
 

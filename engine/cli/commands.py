@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -505,9 +506,23 @@ def worker(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from engine.services.demo import load_demo
 
-    summary = load_demo(_baton(args))
-    for line in summary:
+    baton = _baton(args)
+    for line in load_demo(baton):
         print(line)
+    if args.scale:
+        import time
+
+        from engine.services.history import generate_history
+
+        began = time.monotonic()
+
+        def progress(made: int) -> None:
+            print(f"\r  {made:,} of {args.scale:,} runs", end="", file=sys.stderr, flush=True)
+
+        lines = generate_history(baton, args.scale, days=args.days, progress=progress)
+        print(file=sys.stderr)
+        for line in lines:
+            print(f"{line} in {time.monotonic() - began:.0f} s")
     return 0
 
 

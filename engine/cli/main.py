@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lease", type=float, help="seconds a step is held between heartbeats (30)")
 
     p = groups.add_parser("demo", help="load the demo orchestrations, people, records and runs")
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also generate N runs of history (failures, loops, overdue work) for the console",
+    )
+    p.add_argument("--days", type=int, default=180, help="over how many days (default 180)")
     p.set_defaults(handler=commands.demo)
     return parser
 

@@ -201,6 +201,8 @@ class RunEngine:
             StepRunRec(
                 run_id=self.run.id,
                 stage_run_id=stage_run.id,
+                orchestration_id=self.run.orchestration_id,
+                stage=stage.name,
                 step=step.name,
                 kind=step.kind,
                 status=StepStatus.NOT_STARTED,

@@ -13,7 +13,7 @@ from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.prepared import Prepared
-from engine.store.rows import RunRec, StageRunRec, Tx
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
 _stage_runs = StageRunRec.table()
 LATEST_STAGE = Prepared(
@@ -39,10 +39,8 @@ def retry_step(
     run = lock_run(session, run_id)
     if run is None:
         raise NotFound(f"no run with id {run_id}")
-    tx = Tx.of(session)
     if run.status == RunStatus.ERROR:
-        latest = tx.query(StageRunRec, LATEST_STAGE, {"run_id": run.id})
-        stage_run = latest[0] if latest and latest[0].status == StageStatus.ERROR else None
+        stage_run = failed_stage_run(session, run)
     elif run.status == RunStatus.IN_PROGRESS:
         stage_run = current_stage_run(session, run.id)
     else:
@@ -57,17 +55,7 @@ def retry_step(
     engine = RunEngine(session, run, actor=actor)
     stage = stage_of(engine.definition, stage_run.stage)
     if run.status == RunStatus.ERROR:
-        run.status = RunStatus.IN_PROGRESS
-        run.error = None
-        run.ended_at = None
-        run.current_element = stage.name
-        stage_run.status = StageStatus.IN_PROGRESS
-        stage_run.error = None
-        stage_run.ended_at = None
-        engine._set_state(stage.name, None, {"status": StageStatus.IN_PROGRESS})
-        for other in steps:
-            if other.status == StepStatus.DISCONTINUED:
-                _reset(engine, stage.name, other, StepStatus.NOT_STARTED)
+        reopen_failed_stage(engine, stage_run, steps)
     now = utcnow()
     for row in failed:
         definition = next(s for s in stage.steps if s.name == row.step)
@@ -86,10 +74,30 @@ def retry_step(
     return run
 
 
-def _reset(engine: RunEngine, stage: str, row: object, status: str) -> None:
-    from engine.store.rows import StepRunRec
+def failed_stage_run(session: Session, run: RunRec) -> StageRunRec | None:
+    """The stage visit a failed run failed in (None if it failed outside a stage)."""
+    latest = Tx.of(session).query(StageRunRec, LATEST_STAGE, {"run_id": run.id})
+    return latest[0] if latest and latest[0].status == StageStatus.ERROR else None
 
-    assert isinstance(row, StepRunRec)
+
+def reopen_failed_stage(engine: RunEngine, stage_run: StageRunRec, steps: list[StepRunRec]) -> None:
+    """Put a failed run back in progress in the stage it failed in; the steps stopped by the
+    failure start again (its failed steps are the caller's to retry or skip)."""
+    run = engine.run
+    run.status = RunStatus.IN_PROGRESS
+    run.error = None
+    run.ended_at = None
+    run.current_element = stage_run.stage
+    stage_run.status = StageStatus.IN_PROGRESS
+    stage_run.error = None
+    stage_run.ended_at = None
+    engine._set_state(stage_run.stage, None, {"status": StageStatus.IN_PROGRESS})
+    for other in steps:
+        if other.status == StepStatus.DISCONTINUED:
+            _reset(engine, stage_run.stage, other, StepStatus.NOT_STARTED)
+
+
+def _reset(engine: RunEngine, stage: str, row: StepRunRec, status: str) -> None:
     row.status = status
     row.error = None
     row.ended_at = None

@@ -36,7 +36,7 @@ from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.ids import next_id
 from engine.store.log import log_mark, log_rollback_to
-from engine.store.models import StepRunRow
+from engine.store.models import RunRow, StepRunRow
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
 # A worker holds a step for LEASE at a time and renews it every LEASE / 3 while an external
@@ -61,7 +61,9 @@ def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
         return list(
             session.scalars(
                 select(StepRunRow.id)
+                .join(RunRow, RunRow.id == StepRunRow.run_id)
                 .where(
+                    RunRow.status == RunStatus.IN_PROGRESS,  # a suspended run's steps wait
                     StepRunRow.kind == "background",
                     StepRunRow.status == StepStatus.IN_PROGRESS,
                     StepRunRow.available_at <= now,

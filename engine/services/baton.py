@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.runtime.triggers import on_record_saved
+from engine.services.attention import AttentionService
 from engine.services.calendars import CalendarsService
+from engine.services.console import ConsoleService
 from engine.services.context import ServiceContext
+from engine.services.dashboards import DashboardsService
 from engine.services.definitions import DefinitionsService
 from engine.services.directory import DirectoryService
 from engine.services.errors import StoreUnavailable
@@ -66,6 +69,9 @@ class Baton:
         self.calendars = CalendarsService(self._context)
         self.settings = SettingsService(self._context)
         self.mail = OutboxService(self._context)
+        self.console = ConsoleService(self._context)
+        self.attention = AttentionService(self._context)
+        self.dashboards = DashboardsService(self._context)
 
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""

@@ -105,6 +105,8 @@ class RunSummary(Data):
     started_at: dt.datetime
     ended_at: dt.datetime | None
     error: str | None
+    updated_at: dt.datetime | None = None
+    record_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,15 @@ class WorkItemInfo(Data):
     row_version: int
     record_title: str | None = None
     flag: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome(Data):
+    """What happened to one run of a bulk operation: done, or refused and why."""
+
+    run_id: int
+    done: bool
+    message: str
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime.access import lock_run
+from engine.runtime import supervision
 from engine.runtime.engine import RunEngine
 from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
-from engine.runtime.statuses import RunStatus
+from engine.runtime.statuses import RunStatus, WorkStatus
+from engine.runtime.supervision import locked_run, reason_given
 from engine.services.context import ServiceContext
 from engine.services.definitions import find_orchestration
 from engine.services.dto import (
     LogEntry,
     RunDetail,
+    RunOutcome,
     RunSummary,
     StageRunInfo,
     StepRunInfo,
     WorkItemInfo,
 )
-from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.errors import BatonError, Conflict, InvalidInput, NotFound
 from engine.services.permissions import ANYONE, STAFF
 from engine.store.models import (
     LogRow,
@@ -75,6 +77,24 @@ def work_item_info(row: WorkItemRow | WorkItemRec, orchestration: str) -> WorkIt
         row_version=row.row_version,
         flag=row.flag,
     )
+
+
+def canvas_statuses(detail: RunDetail) -> dict[tuple[str, str | None], tuple[str, str | None]]:
+    """What the canvas shows of a run: each stage's and step's latest status, and what an
+    open step waits on. Keys are (element, step or None)."""
+    statuses: dict[tuple[str, str | None], tuple[str, str | None]] = {}
+    for stage in detail.stages:  # later visits overwrite earlier ones
+        statuses[(stage.stage, None)] = (stage.status, f"visit {stage.visit}")
+        for step in stage.steps:
+            statuses[(stage.stage, step.step)] = (step.status, step.error or step.status)
+    for item in detail.work_items:
+        if item.status in WorkStatus.OPEN:
+            holder = f"user {item.claimed_by}" if item.claimed_by else None
+            statuses[(item.stage, item.step)] = (
+                statuses.get((item.stage, item.step), ("InProgress", None))[0],
+                f"waiting on {holder or f'{item.assignee_kind} {item.assignee}'}",
+            )
+    return statuses
 
 
 def _summaries(session: Session, rows: Sequence[RunRow | RunRec]) -> list[RunSummary]:
@@ -219,15 +239,89 @@ class RunsService:
             run = retry_step(session, run_id, step, self.context.actor, reason)
             return _summaries(session, [run])[0]
 
+    def resume_failed(self, run_id: int, reason: str) -> RunSummary:
+        """Resume a failed run once its cause is fixed: every failed step of the stage it
+        failed in runs again (staff)."""
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "resume failed runs")
+            run = locked_run(session, run_id)
+            if run.status != RunStatus.ERROR:
+                raise Conflict(f"run {run_id} is {run.status}; only a failed run can be resumed")
+            run = retry_step(session, run_id, None, self.context.actor, reason)
+            return _summaries(session, [run])[0]
+
     def cancel(self, run_id: int, reason: str) -> RunSummary:
-        if not reason or not reason.strip():
-            raise InvalidInput("say why the run is canceled (a reason is required)")
+        why = reason_given(reason, "the run is canceled")
         with self.context.write() as session:
             self.context.require(session, STAFF, "cancel runs")
-            run = lock_run(session, run_id)
-            if run is None:
-                raise NotFound(f"no run with id {run_id}")
+            run = locked_run(session, run_id)
             if run.status in RunStatus.FINISHED:
                 raise Conflict(f"run {run_id} is already {run.status}; there is nothing to cancel")
-            RunEngine(session, run, actor=self.context.actor).cancel(reason.strip())
+            RunEngine(session, run, actor=self.context.actor).cancel(why)
             return _summaries(session, [run])[0]
+
+    def suspend(self, run_id: int, reason: str) -> RunSummary:
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "suspend runs")
+            run = supervision.suspend(session, run_id, self.context.actor, reason)
+            return _summaries(session, [run])[0]
+
+    def resume(self, run_id: int, reason: str) -> RunSummary:
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "resume runs")
+            run = supervision.resume(session, run_id, self.context.actor, reason)
+            return _summaries(session, [run])[0]
+
+    def skip_step(
+        self, run_id: int, step: str, reason: str, outputs: dict[str, Any] | None = None
+    ) -> RunSummary:
+        """Skip a step of the run's current (or failed) stage, supplying its outputs."""
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "skip steps")
+            run = supervision.skip_step(
+                session, run_id, step, outputs or {}, self.context.actor, reason
+            )
+            return _summaries(session, [run])[0]
+
+    def jump_to_stage(self, run_id: int, stage: str, reason: str) -> RunSummary:
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "move runs between stages")
+            run = supervision.jump_to_stage(session, run_id, stage, self.context.actor, reason)
+            return _summaries(session, [run])[0]
+
+    def bulk(
+        self, operation: str, run_ids: Sequence[int], reason: str, **options: Any
+    ) -> Sequence[RunOutcome]:
+        """Do ``operation`` to each run of a frozen list, each in its own transaction.
+
+        One run refusing does not stop the others; every run gets its own outcome. Options
+        are the operation's own (``step``, ``stage``, ``outputs``).
+        """
+        calls: dict[str, Callable[[int], RunSummary]] = {
+            "cancel": lambda rid: self.cancel(rid, reason),
+            "suspend": lambda rid: self.suspend(rid, reason),
+            "resume": lambda rid: self.resume(rid, reason),
+            "resume_failed": lambda rid: self.resume_failed(rid, reason),
+            "retry_step": lambda rid: self.retry_step(rid, reason, step=options.get("step")),
+            "skip_step": lambda rid: self.skip_step(
+                rid, str(options.get("step") or ""), reason, options.get("outputs")
+            ),
+            "jump_to_stage": lambda rid: self.jump_to_stage(
+                rid, str(options.get("stage") or ""), reason
+            ),
+        }
+        call = calls.get(operation)
+        if call is None:
+            raise InvalidInput(
+                f"'{operation}' is not an operation on runs; use one of {', '.join(calls)}"
+            )
+        reason_given(reason, f"the runs are changed ({operation})")
+        outcomes = []
+        for run_id in dict.fromkeys(run_ids):  # each once, in the order given
+            try:
+                summary = call(run_id)
+            except BatonError as exc:
+                outcomes.append(RunOutcome(run_id, False, exc.message))
+            else:
+                outcomes.append(RunOutcome(run_id, True, f"done: the run is {summary.status}"))
+        return outcomes

@@ -21,6 +21,7 @@ from engine.services.baton import Baton
 from engine.services.definitions import definition_error
 from engine.services.dto import LogEntry, RunSummary, WorkItemInfo
 from engine.services.errors import BatonError, InvalidInput
+from engine.services.runs import canvas_statuses
 
 # A run of a draft that loops forever must not keep the designer busy forever.
 MAX_WORKER_PASSES = 200
@@ -140,22 +141,14 @@ class Trial:
 
     def state(self, run_id: int) -> TrialState:
         detail = self.scratch.runs.show(run_id, log_limit=200)
-        statuses: dict[tuple[str, str | None], tuple[str, str | None]] = {}
-        for stage in detail.stages:  # later visits overwrite earlier ones
-            statuses[(stage.stage, None)] = (stage.status, f"visit {stage.visit}")
-            for step in stage.steps:
-                statuses[(stage.stage, step.step)] = (step.status, step.error or step.status)
-        open_items = []
-        for item in detail.work_items:
-            if item.status not in WorkStatus.OPEN:
-                continue
-            people = self._people(item)
-            statuses[(item.stage, item.step)] = (
-                statuses.get((item.stage, item.step), ("InProgress", None))[0],
-                f"waiting on {item.assignee_kind} {item.assignee}",
-            )
-            open_items.append(OpenItem(item, people))
-        return TrialState(detail.run, statuses, open_items, detail.log, detail.variables)
+        open_items = [
+            OpenItem(item, self._people(item))
+            for item in detail.work_items
+            if item.status in WorkStatus.OPEN
+        ]
+        return TrialState(
+            detail.run, canvas_statuses(detail), open_items, detail.log, detail.variables
+        )
 
     def _people(self, item: WorkItemInfo) -> list[str]:
         if item.claimed_by:

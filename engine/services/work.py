@@ -53,7 +53,7 @@ class ItemOutcome(Data):
     message: str
 
 
-def _record_titles(session: Session, record_ids: set[int | None]) -> dict[int | None, str]:
+def record_titles(session: Session, record_ids: set[int | None]) -> dict[int | None, str]:
     """The titles of a page's records, in one query."""
     if not record_ids:
         return {}
@@ -114,7 +114,7 @@ class WorkService:
                 query = query.where(WorkItemRow.status.in_(WorkStatus.OPEN))
             query = query.order_by(WorkItemRow.priority.desc(), WorkItemRow.due_at, WorkItemRow.id)
             rows = session.execute(query.limit(limit).offset(offset)).all()
-            titles = _record_titles(session, {item.record_id for item, _ in rows if item.record_id})
+            titles = record_titles(session, {item.record_id for item, _ in rows if item.record_id})
             return [
                 dataclasses.replace(
                     work_item_info(item, name), record_title=titles.get(item.record_id)

@@ -190,6 +190,10 @@ class RunRow(Base):
         Index("ix_runs_orchestration_status", "orchestration_id", "status", "started_at"),
         Index("ix_runs_record_id", "record_id"),
         Index("ix_runs_parent_run_id", "parent_run_id"),
+        # The supervisor console: newest first, by stage, and what ended when.
+        Index("ix_runs_started", "started_at", "id"),
+        Index("ix_runs_current", "orchestration_id", "current_element", "started_at"),
+        Index("ix_runs_ended", "ended_at", "status"),
     )
 
 
@@ -218,6 +222,9 @@ class StepRunRow(Base):
     id: Mapped[int] = _pk()
     run_id: Mapped[int] = _fk("runs.id", ondelete="CASCADE")
     stage_run_id: Mapped[int] = _fk("stage_runs.id", ondelete="CASCADE")
+    # Copied from the run and the stage visit, so history statistics need no joins.
+    orchestration_id: Mapped[int | None] = mapped_column(Key)
+    stage: Mapped[str | None] = mapped_column(String(NAME))
     step: Mapped[str] = mapped_column(String(NAME))
     kind: Mapped[str] = mapped_column(String(STATUS))
     status: Mapped[str] = mapped_column(String(STATUS))
@@ -242,6 +249,16 @@ class StepRunRow(Base):
         Index("ix_step_runs_run_id", "run_id"),
         Index("ix_step_runs_due", "kind", "status", "available_at"),
         Index("ix_step_runs_wait", "wait_event", "wait_key"),
+        Index(
+            "ix_step_runs_history",
+            "orchestration_id",
+            "stage",
+            "step",
+            "started_at",
+            "status",
+            "ended_at",
+        ),
+        Index("ix_step_runs_open", "status", "started_at"),
     )
 
 
@@ -283,6 +300,8 @@ class WorkItemRow(Base):
         Index("ix_work_items_run_id", "run_id"),
         Index("ix_work_items_step_run_id", "step_run_id"),
         Index("ix_work_items_record_id", "record_id", "status"),
+        Index("ix_work_items_created", "created_at"),
+        Index("ix_work_items_sla", "due_at", "completed_at", "status"),
     )
 
 
@@ -392,3 +411,19 @@ class TimerRow(Base):
     work_item: Mapped[Any] = _parent("WorkItemRow", "TimerRow.work_item_id")
 
     __table_args__ = (Index("ix_timers_due", "status", "fire_at"),)
+
+
+class SavedViewRow(Base):
+    """A person's named filter of the Runs or Work Items list."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = _pk()
+    owner: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(STATUS))
+    name: Mapped[str] = mapped_column(String(NAME))
+    query: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("owner", "kind", "name"),)

@@ -75,6 +75,8 @@ class StepRunRec(Rec):
     table_name: ClassVar[str] = "step_runs"
     run_id: int = 0
     stage_run_id: int = 0
+    orchestration_id: int | None = None
+    stage: str | None = None
     step: str = ""
     kind: str = ""
     status: str = ""

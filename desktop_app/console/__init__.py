@@ -1,0 +1,1 @@
+"""The supervisor console: Runs, Needs attention, Work Items and Dashboards."""

@@ -1,0 +1,127 @@
+"""Needs attention: stuck runs grouped by why, each with what a supervisor needs to act."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import tasks
+from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
+from desktop_app.console.run_detail import reassign_items, when
+from desktop_app.messages import describe
+from desktop_app.session import AppSession
+from engine.services.attention import KINDS, Attention, AttentionReport
+from engine.services.dto import RunOutcome
+
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class AttentionView(QWidget):
+    def __init__(self, session: AppSession, open_run: Callable[[int], Any]) -> None:
+        super().__init__()
+        self.session, self.open_run = session, open_run
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("attentionTree")
+        self.tree.setHeaderLabels(["Run", "Orchestration", "Stage · step", "Since", "Why"])
+        self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.itemDoubleClicked.connect(self._open)
+        self.summary = QLabel("")
+        self.summary.setObjectName("attentionSummary")
+        self.summary.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for title, handler, name in (
+            ("Open run", self._open_selected, "attentionOpen"),
+            ("Resume failed…", lambda: self._act("resume_failed"), "attentionResume"),
+            ("Reassign work…", self._reassign, "attentionReassign"),
+            ("Cancel runs…", lambda: self._act("cancel"), "attentionCancel"),
+            ("Refresh", self.refresh, "attentionRefresh"),
+        ):
+            button = QPushButton(title)
+            button.setObjectName(name)
+            button.clicked.connect(handler)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.summary)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        self.report: AttentionReport | None = None
+
+    def refresh(self) -> None:
+        attention = self.session.service.attention
+        self.summary.setText("Looking for stuck runs…")
+        tasks.run(attention.report, self._show, lambda exc: self.summary.setText(describe(exc)))
+
+    def _show(self, report: AttentionReport) -> None:
+        self.report = report
+        self.tree.clear()
+        total = sum(report.counts.values())
+        parts = [f"{report.counts.get(k, 0):,} {title.lower()}" for k, title in KINDS.items()]
+        self.summary.setText(
+            f"<b>{total:,} need attention</b>: " + " · ".join(parts)
+            if total
+            else "Nothing is stuck: no failed runs, overdue work or stalled steps."
+        )
+        for kind, title in KINDS.items():
+            items = [a for a in report.items if a.kind == kind]
+            count = report.counts.get(kind, 0)
+            shown = f" (the first {len(items)})" if len(items) < count else ""
+            group = QTreeWidgetItem([f"{title} — {count:,}{shown}"])
+            group.setFirstColumnSpanned(True)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            self.tree.addTopLevelItem(group)
+            group.setFirstColumnSpanned(True)
+            for a in items:
+                where = a.stage or ""
+                if a.step:
+                    where += f" · {a.step}"
+                node = QTreeWidgetItem(
+                    [str(a.run_id), a.orchestration, where, when(a.since), a.detail]
+                )
+                node.setData(0, ITEM_ROLE, a)
+                node.setToolTip(4, a.detail)
+                group.addChild(node)
+            group.setExpanded(bool(items))
+        for column in range(4):
+            self.tree.resizeColumnToContents(column)
+
+    def selected(self) -> list[Attention]:
+        found = [i.data(0, ITEM_ROLE) for i in self.tree.selectedItems()]
+        return [a for a in found if isinstance(a, Attention)]
+
+    def _open(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        attention = item.data(0, ITEM_ROLE)
+        if isinstance(attention, Attention):
+            self.open_run(attention.run_id)
+
+    def _open_selected(self) -> None:
+        for run_id in dict.fromkeys(a.run_id for a in self.selected()[:5]):
+            self.open_run(run_id)
+
+    def _act(self, name: str) -> None:
+        run_ids = list(dict.fromkeys(a.run_id for a in self.selected()))
+        intervene(self, self.session, OPERATIONS[name], run_ids, self._done)
+
+    def _done(self, outcomes: Sequence[RunOutcome]) -> None:
+        OutcomesDialog(self, "Results", outcomes).open()
+        self.refresh()
+
+    def _reassign(self) -> None:
+        ids = [a.work_item_id for a in self.selected() if a.work_item_id is not None]
+        if ids:
+            reassign_items(self, self.session, ids, lambda _: self.refresh())

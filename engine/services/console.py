@@ -1,0 +1,215 @@
+"""The supervisor console's lists: runs and work items by filter, a page at a time, and each
+person's saved views of them. Staff only (admins and supervisors)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session
+
+from engine.services.context import ServiceContext
+from engine.services.dto import Data, RunSummary, WorkItemInfo
+from engine.services.errors import InvalidInput, NotFound
+from engine.services.permissions import STAFF
+from engine.services.queries import (
+    RUN_SORTS,
+    WORK_SORTS,
+    Cursor,
+    RunFilter,
+    WorkFilter,
+    paged,
+    run_conditions,
+    work_conditions,
+)
+from engine.services.runs import _summaries, work_item_info
+from engine.services.work import record_titles
+from engine.store.base import utcnow
+from engine.store.models import OrchestrationRow, RunRow, SavedViewRow, WorkItemRow
+
+VIEW_KINDS = ("runs", "work")
+MAX_PAGE = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedView(Data):
+    id: int
+    kind: str
+    name: str
+    query: dict[str, Any]
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} rows, not {limit}")
+    return limit
+
+
+class ConsoleService:
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    # ------------------------------------------------------------ runs
+
+    def runs(
+        self,
+        where: RunFilter | None = None,
+        *,
+        limit: int = 200,
+        offset: int = 0,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        from_end: bool = False,
+    ) -> list[RunSummary]:
+        """One page of runs in the filter's order (see ``queries.paged`` for the cursors)."""
+        f = where or RunFilter()
+        with self.context.read() as session:
+            self.context.require(session, STAFF, "list runs")
+            query = select(RunRow).where(*run_conditions(session, f))
+            query, reverse = paged(
+                query,
+                RUN_SORTS[f.sort],
+                RunRow.id,
+                descending=f.descending,
+                limit=_limit(limit),
+                offset=offset,
+                after=after,
+                before=before,
+                from_end=from_end,
+            )
+            rows = list(session.scalars(query))
+            if reverse:
+                rows.reverse()
+            titles = record_titles(session, {r.record_id for r in rows if r.record_id})
+            return [
+                dataclasses.replace(
+                    summary, updated_at=row.updated_at, record_title=titles.get(row.record_id)
+                )
+                for summary, row in zip(_summaries(session, rows), rows, strict=True)
+            ]
+
+    def count_runs(self, where: RunFilter | None = None) -> int:
+        with self.context.read() as session:
+            self.context.require(session, STAFF, "count runs")
+            conditions = run_conditions(session, where or RunFilter())
+            return int(
+                session.scalar(select(func.count()).select_from(RunRow).where(*conditions)) or 0
+            )
+
+    # ------------------------------------------------------------ work items
+
+    def work_items(
+        self,
+        where: WorkFilter | None = None,
+        *,
+        limit: int = 200,
+        offset: int = 0,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        from_end: bool = False,
+    ) -> list[WorkItemInfo]:
+        """One page of work items; items without a due date come last when sorted by it."""
+        f = where or WorkFilter()
+        if f.sort == "due" and (after is not None or before is not None):
+            raise InvalidInput("work sorted by due date is paged by offset")
+        with self.context.read() as session:
+            self.context.require(session, STAFF, "list work items")
+            query = select(WorkItemRow, OrchestrationRow.name).join(
+                OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id
+            )
+            query = query.where(*work_conditions(session, f))
+            if f.sort == "due":  # nullable: paged by offset, items without a due date last
+                undated = case((WorkItemRow.due_at.is_(None), 1), else_=0)
+                query = query.order_by(undated.desc() if from_end else undated.asc())
+            query, reverse = paged(
+                query,
+                WORK_SORTS[f.sort],
+                WorkItemRow.id,
+                descending=f.descending,
+                limit=_limit(limit),
+                offset=offset,
+                after=after,
+                before=before,
+                from_end=from_end,
+            )
+            rows: list[Any] = list(session.execute(query).all())
+            if reverse:
+                rows.reverse()
+            titles = record_titles(session, {w.record_id for w, _ in rows if w.record_id})
+            return [
+                dataclasses.replace(work_item_info(w, name), record_title=titles.get(w.record_id))
+                for w, name in rows
+            ]
+
+    def count_work_items(self, where: WorkFilter | None = None) -> int:
+        with self.context.read() as session:
+            self.context.require(session, STAFF, "count work items")
+            conditions = work_conditions(session, where or WorkFilter())
+            query = select(func.count()).select_from(WorkItemRow).where(*conditions)
+            return int(session.scalar(query) or 0)
+
+    # ------------------------------------------------------------ saved views
+
+    def views(self, kind: str) -> list[SavedView]:
+        """The caller's saved views of ``kind`` ('runs' or 'work'), by name."""
+        _kind(kind)
+        with self.context.read() as session:
+            owner = self._owner(session)
+            rows = session.scalars(
+                select(SavedViewRow)
+                .where(SavedViewRow.owner == owner, SavedViewRow.kind == kind)
+                .order_by(SavedViewRow.name)
+            )
+            return [SavedView(r.id, r.kind, r.name, dict(r.query)) for r in rows]
+
+    def save_view(self, kind: str, name: str, where: RunFilter | WorkFilter) -> SavedView:
+        """Save (or overwrite) the caller's view ``name``."""
+        _kind(kind)
+        expected = RunFilter if kind == "runs" else WorkFilter
+        if not isinstance(where, expected):
+            raise InvalidInput(f"a {kind} view saves a {expected.__name__}")
+        name = name.strip()
+        if not name:
+            raise InvalidInput("give the view a name")
+        with self.context.write() as session:
+            owner = self._owner(session)
+            query = where.to_json()
+            row = session.scalar(
+                select(SavedViewRow).where(
+                    SavedViewRow.owner == owner,
+                    SavedViewRow.kind == kind,
+                    SavedViewRow.name == name,
+                )
+            )
+            if row is None:
+                row = SavedViewRow(owner=owner, kind=kind, name=name, query=query)
+                session.add(row)
+            else:
+                row.query = query
+                row.updated_at = utcnow()
+            session.flush()
+            return SavedView(row.id, kind, name, query)
+
+    def delete_view(self, kind: str, name: str) -> None:
+        _kind(kind)
+        with self.context.write() as session:
+            owner = self._owner(session)
+            done = session.execute(
+                delete(SavedViewRow).where(
+                    SavedViewRow.owner == owner,
+                    SavedViewRow.kind == kind,
+                    SavedViewRow.name == name,
+                )
+            )
+            if not getattr(done, "rowcount", 0):
+                raise NotFound(f"you have no saved {kind} view named '{name}'")
+
+    def _owner(self, session: Session) -> str:
+        who = self.context.require(session, STAFF, "keep console views")
+        return who.username or "system"
+
+
+def _kind(kind: str) -> None:
+    if kind not in VIEW_KINDS:
+        raise InvalidInput(f"views are of {' or '.join(VIEW_KINDS)}, not '{kind}'")

@@ -1,0 +1,152 @@
+"""The console's queries: paged runs and work by filter, saved views, needs attention,
+dashboards, and the generated history they are measured on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine.services.baton import Baton
+from engine.services.errors import InvalidInput, NotFound, PermissionDenied
+from engine.services.history import generate_history
+from engine.services.queries import RunFilter, WorkFilter
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Baton:
+    path = Path(tmp_path_factory.mktemp("history")) / "baton.sqlite3"
+    baton = Baton(str(path), actor="admin", upgrade=True)
+    generate_history(baton, 1500, days=60, seed=3)
+    return baton
+
+
+@pytest.fixture
+def carol(history: Baton) -> Baton:
+    return history.as_user("carol")
+
+
+def test_the_generated_history_is_varied(carol: Baton) -> None:
+    statuses = {
+        s: carol.console.count_runs(RunFilter(statuses=(s,)))
+        for s in ("Completed", "Error", "Canceled", "InProgress")
+    }
+    assert all(count > 0 for count in statuses.values()), statuses
+    assert carol.console.count_runs() >= 1500
+    assert carol.console.count_work_items(WorkFilter(statuses=())) > 1500
+    assert carol.console.count_work_items(WorkFilter(sla="overdue")) > 0
+    looped = carol.console.runs(
+        RunFilter(orchestration="customer_onboarding", stage="rework"), limit=5
+    )
+    assert looped and all(r.current_element == "rework" for r in looped)
+
+
+def test_keyset_pages_match_offset_pages_in_both_directions(carol: Baton) -> None:
+    f = RunFilter(statuses=("Completed",))
+    by_offset = [r.id for r in carol.console.runs(f, limit=120)]
+    first = carol.console.runs(f, limit=40)
+    after = carol.console.runs(f, limit=40, after=(first[-1].started_at, first[-1].id))
+    before = carol.console.runs(f, limit=40, before=(after[0].started_at, after[0].id))
+    assert [r.id for r in first + after] == by_offset[:80]
+    assert [r.id for r in before] == by_offset[:40]
+    total = carol.console.count_runs(f)
+    tail = carol.console.runs(f, limit=10, from_end=True)
+    assert [r.id for r in tail] == [
+        r.id for r in carol.console.runs(f, limit=10, offset=total - 10)
+    ]
+    ascending = carol.console.runs(RunFilter(sort="id", descending=False), limit=5)
+    assert [r.id for r in ascending] == sorted(r.id for r in ascending) and ascending[0].id == 1
+
+
+def test_run_filters(carol: Baton) -> None:
+    f = RunFilter(orchestration="refund_request", statuses=("InProgress",))
+    rows = carol.console.runs(f, limit=50)
+    assert rows and {(r.orchestration, r.status) for r in rows} == {
+        ("refund_request", "InProgress")
+    }
+    assert carol.console.count_runs(f) < carol.console.count_runs(
+        RunFilter(orchestration="refund_request")
+    )
+    assert carol.console.count_runs(RunFilter(orchestration="refund_request", version=9)) == 0
+    week = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    recent = carol.console.runs(RunFilter(started_from=week), limit=1000)
+    assert recent and all(r.started_at >= week for r in recent)
+    legal = carol.console.runs(RunFilter(assignee="legal"), limit=1000)
+    for run in legal[:5]:
+        items = carol.runs.show(run.id).work_items
+        assert any(w.assignee == "legal" and w.status in ("Assigned", "Claimed") for w in items)
+    with pytest.raises(InvalidInput, match="not a run status"):
+        carol.console.runs(RunFilter(statuses=("Bogus",)))
+    with pytest.raises(NotFound, match="no orchestration"):
+        carol.console.count_runs(RunFilter(orchestration="nope"))
+
+
+def test_work_item_filters_and_sla(carol: Baton) -> None:
+    overdue = carol.console.work_items(WorkFilter(sla="overdue"), limit=100)
+    now = dt.datetime.now(dt.UTC)
+    assert overdue and all(w.due_at is not None and w.due_at < now for w in overdue)
+    assert [w.due_at for w in overdue] == sorted(w.due_at for w in overdue if w.due_at)
+    frank = carol.console.work_items(WorkFilter(assignee="frank"), limit=100)
+    assert frank and all("frank" in (w.assignee, w.claimed_by) for w in frank)
+    done = carol.console.work_items(
+        WorkFilter(statuses=("Completed",), sort="created", descending=True), limit=20
+    )
+    more = carol.console.work_items(
+        WorkFilter(statuses=("Completed",), sort="created", descending=True),
+        limit=20,
+        after=(done[-1].created_at, done[-1].id),
+    )
+    assert done[-1].created_at >= more[0].created_at and not {w.id for w in done} & {
+        w.id for w in more
+    }
+    with pytest.raises(InvalidInput, match="SLA"):
+        carol.console.work_items(WorkFilter(sla="late-ish"))
+
+
+def test_saved_views_belong_to_their_owner(history: Baton) -> None:
+    carol, admin = history.as_user("carol"), history.as_user("admin")
+    f = RunFilter(orchestration="customer_onboarding", statuses=("Error",))
+    carol.console.save_view("runs", "Failed onboarding", f)
+    carol.console.save_view("runs", "Failed onboarding", f)  # overwritten, not doubled
+    [view] = carol.console.views("runs")
+    assert RunFilter.from_json(view.query) == f
+    assert admin.console.views("runs") == []
+    with pytest.raises(PermissionDenied):
+        history.as_user("alice").console.views("runs")
+    carol.console.delete_view("runs", "Failed onboarding")
+    with pytest.raises(NotFound):
+        carol.console.delete_view("runs", "Failed onboarding")
+
+
+def test_needs_attention_names_each_reason(carol: Baton) -> None:
+    report = carol.attention.report(limit=20)
+    assert report.counts["failed"] > 0 and report.counts["overdue"] > 0
+    assert report.counts["slow"] > 0
+    failed = next(a for a in report.items if a.kind == "failed")
+    assert failed.detail == carol.runs.get(failed.run_id).error
+    overdue = next(a for a in report.items if a.kind == "overdue")
+    assert "overdue with" in overdue.detail and overdue.work_item_id
+
+
+def test_dashboards_add_up(carol: Baton) -> None:
+    days = carol.dashboards.runs_per_day(30)
+    assert len(days) == 30 and sum(d.started for d in days) > 0
+    recent = dt.datetime.now(dt.UTC).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    ) - dt.timedelta(days=29)
+    assert sum(d.started for d in days) == carol.console.count_runs(RunFilter(started_from=recent))
+    stats = carol.dashboards.durations("customer_onboarding", 60)
+    legal = next(s for s in stats if s.step == "legal")
+    assert legal.count > 0 and legal.median_seconds <= legal.p95_seconds  # type: ignore[operator]
+    assert any(s.step is None and s.stage == "review" for s in stats)
+    aging = carol.dashboards.work_aging()
+    assert sum(count for _, count, _ in aging) == carol.console.count_work_items()
+    backlog = carol.dashboards.backlog()
+    assert backlog == sorted(backlog, key=lambda b: -b.open)
+    health = carol.dashboards.step_health("customer_onboarding")
+    assert any(h.failures for h in health) and all(0 <= h.failure_rate <= 1 for h in health)
+    sla = carol.dashboards.sla_breaches(30)
+    assert all(d.breached <= d.due for d in sla)
+    with pytest.raises(PermissionDenied):
+        carol.as_user("alice").dashboards.backlog()
