@@ -72,6 +72,9 @@ def _hbars(
 def _row_labels(plot: pg.PlotWidget, labels: Sequence[str]) -> None:
     plot.getAxis("left").setTicks([list(enumerate(labels)), []])
     plot.getViewBox().invertY(True)
+    legend = plot.plotItem.legend
+    if legend is not None:  # bottom right: where the shortest bars leave room
+        legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-8, -8))
 
 
 def _ticks(plot: pg.PlotWidget, labels: Sequence[str], every: int = 1) -> None:
