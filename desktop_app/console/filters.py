@@ -116,36 +116,77 @@ class FilterBar(QWidget):
         self.row.setContentsMargins(0, 0, 0, 0)
         self.catalog = Catalog()
         self._quiet = False
+        # Every bar filters by these; each bar places them among its own.
+        self.orchestration = _combo("filterOrchestration", [])
+        self.assignee = _combo("filterAssignee", [], editable=True)
+        self.record = QLineEdit()
+        self.record.setObjectName("filterRecord")
+        self.record.setPlaceholderText("record #")
+        self.record.setMaximumWidth(80)
+        self.orchestration.currentTextChanged.connect(lambda _: self._names())
 
     def _add(self, label: str, widget: QWidget) -> None:
         self.row.addWidget(QLabel(label))
         self.row.addWidget(widget)
-        for signal in ("currentTextChanged", "dateChanged", "valueChanged", "editingFinished"):
-            if hasattr(widget, signal) and not (
-                signal == "currentTextChanged"
-                and isinstance(widget, QComboBox)
-                and widget.isEditable()
-            ):
-                getattr(widget, signal).connect(self._changed)
-                break
-        if isinstance(widget, QComboBox) and widget.isEditable():
+        if isinstance(widget, QComboBox) and widget.isEditable():  # typed: when typing ends
             widget.activated.connect(self._changed)
             line = widget.lineEdit()
             if line is not None:
                 line.editingFinished.connect(self._changed)
+        elif isinstance(widget, QComboBox):
+            widget.currentTextChanged.connect(self._changed)
+        elif isinstance(widget, QDateEdit):
+            widget.dateChanged.connect(self._changed)
+        elif isinstance(widget, QSpinBox):
+            widget.valueChanged.connect(self._changed)
+        elif isinstance(widget, QLineEdit):
+            widget.editingFinished.connect(self._changed)
 
     def _changed(self, *_: Any) -> None:
         if not self._quiet:
             self.changed.emit()
 
     def set_catalog(self, catalog: Catalog) -> None:
+        """Offer the catalog's orchestrations and assignees, keeping what is chosen."""
         self.catalog = catalog
+        self._quiet = True
+        for box, names in (
+            (self.orchestration, list(catalog.stages)),
+            (self.assignee, catalog.assignees),
+        ):
+            current = box.currentText()
+            box.clear()
+            box.addItems([ANY, *names])
+            box.setCurrentText(current or ANY)
+        self._quiet = False
+        self._names()
+
+    def _names(self) -> None:
+        """Offer the chosen orchestration's names (stages, steps) in the boxes that list them."""
+        quiet, self._quiet = self._quiet, True
+        chosen = self.orchestration.currentText()
+        for box, source in self._named_boxes():
+            current = box.currentText()
+            names = source.get(chosen) or sorted({n for ns in source.values() for n in ns})
+            box.clear()
+            box.addItems([ANY, *names])
+            box.setCurrentText(current or ANY)
+        self._quiet = quiet
+
+    def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
+        return []
+
+    def _record_id(self) -> int | None:
+        record = self.record.text().strip().lstrip("#")
+        return int(record) if record.isdigit() else None
+
+    def _show_record(self, record_id: int | None) -> None:
+        self.record.setText(str(record_id) if record_id is not None else "")
 
 
 class RunFilterBar(FilterBar):
     def __init__(self) -> None:
         super().__init__()
-        self.orchestration = _combo("filterOrchestration", [])
         self.version = QSpinBox()
         self.version.setObjectName("filterVersion")
         self.version.setSpecialValueText(ANY)
@@ -154,11 +195,6 @@ class RunFilterBar(FilterBar):
         self.stage = _combo("filterStage", [], editable=True)
         self.started_from = _date("filterStartedFrom")
         self.started_to = _date("filterStartedTo")
-        self.record = QLineEdit()
-        self.record.setObjectName("filterRecord")
-        self.record.setPlaceholderText("record #")
-        self.record.setMaximumWidth(80)
-        self.assignee = _combo("filterAssignee", [], editable=True)
         self._add("Orchestration", self.orchestration)
         self._add("v", self.version)
         self._add("Status", self.status)
@@ -168,35 +204,11 @@ class RunFilterBar(FilterBar):
         self._add("Record", self.record)
         self._add("Assignee", self.assignee)
         self.row.addStretch(1)
-        self.orchestration.currentTextChanged.connect(self._stages)
 
-    def set_catalog(self, catalog: Catalog) -> None:
-        super().set_catalog(catalog)
-        self._quiet = True
-        current = self.orchestration.currentText()
-        self.orchestration.clear()
-        self.orchestration.addItems([ANY, *catalog.stages])
-        self.orchestration.setCurrentText(current or ANY)
-        who = self.assignee.currentText()
-        self.assignee.clear()
-        self.assignee.addItems([ANY, *catalog.assignees])
-        self.assignee.setCurrentText(who or ANY)
-        self._quiet = False
-        self._stages()
-
-    def _stages(self) -> None:
-        quiet, self._quiet = self._quiet, True
-        current = self.stage.currentText()
-        self.stage.clear()
-        names = self.catalog.stages.get(self.orchestration.currentText(), [])
-        if not names:  # every orchestration's stages
-            names = sorted({s for stages in self.catalog.stages.values() for s in stages})
-        self.stage.addItems([ANY, *names])
-        self.stage.setCurrentText(current or ANY)
-        self._quiet = quiet
+    def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
+        return [(self.stage, self.catalog.stages)]
 
     def value(self, sort: str = "started", descending: bool = True) -> RunFilter:
-        record = self.record.text().strip().lstrip("#")
         status = _chosen(self.status)
         return RunFilter(
             orchestration=_chosen(self.orchestration),
@@ -205,7 +217,7 @@ class RunFilterBar(FilterBar):
             stage=_chosen(self.stage),
             started_from=_day(self.started_from),
             started_to=_day(self.started_to, end=True),
-            record_id=int(record) if record.isdigit() else None,
+            record_id=self._record_id(),
             assignee=_chosen(self.assignee),
             sort=sort,
             descending=descending,
@@ -214,13 +226,13 @@ class RunFilterBar(FilterBar):
     def show_filter(self, f: RunFilter) -> None:
         self._quiet = True
         _select(self.orchestration, f.orchestration)
-        self._stages()
+        self._names()
         self.version.setValue(f.version or 0)
         _select(self.status, f.statuses[0] if f.statuses else None)
         _select(self.stage, f.stage)
         _set_day(self.started_from, f.started_from)
         _set_day(self.started_to, f.started_to, end=True)
-        self.record.setText(str(f.record_id) if f.record_id is not None else "")
+        self._show_record(f.record_id)
         _select(self.assignee, f.assignee)
         self._quiet = False
         self.changed.emit()
@@ -231,18 +243,12 @@ class WorkFilterBar(FilterBar):
 
     def __init__(self) -> None:
         super().__init__()
-        self.orchestration = _combo("filterOrchestration", [])
         self.stage = _combo("filterStage", [], editable=True)
         self.step = _combo("filterStep", [], editable=True)
         self.status = QComboBox()
         self.status.setObjectName("filterStatus")
         self.status.addItems(["Open", *WorkStatus.OPEN, "Completed", "Canceled", "Any"])
         self.sla = _combo("filterSla", list(SLA_STATES))
-        self.assignee = _combo("filterAssignee", [], editable=True)
-        self.record = QLineEdit()
-        self.record.setObjectName("filterRecord")
-        self.record.setPlaceholderText("record #")
-        self.record.setMaximumWidth(80)
         self.created_from = _date("filterCreatedFrom")
         self.created_to = _date("filterCreatedTo")
         self._add("Orchestration", self.orchestration)
@@ -255,37 +261,13 @@ class WorkFilterBar(FilterBar):
         self._add("Created", self.created_from)
         self._add("to", self.created_to)
         self.row.addStretch(1)
-        self.orchestration.currentTextChanged.connect(self._names)
 
-    def set_catalog(self, catalog: Catalog) -> None:
-        super().set_catalog(catalog)
-        self._quiet = True
-        current = self.orchestration.currentText()
-        self.orchestration.clear()
-        self.orchestration.addItems([ANY, *catalog.stages])
-        self.orchestration.setCurrentText(current or ANY)
-        who = self.assignee.currentText()
-        self.assignee.clear()
-        self.assignee.addItems([ANY, *catalog.assignees])
-        self.assignee.setCurrentText(who or ANY)
-        self._quiet = False
-        self._names()
-
-    def _names(self) -> None:
-        quiet, self._quiet = self._quiet, True
-        chosen = self.orchestration.currentText()
-        for box, source in ((self.stage, self.catalog.stages), (self.step, self.catalog.steps)):
-            current = box.currentText()
-            names = source.get(chosen) or sorted({n for ns in source.values() for n in ns})
-            box.clear()
-            box.addItems([ANY, *names])
-            box.setCurrentText(current or ANY)
-        self._quiet = quiet
+    def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
+        return [(self.stage, self.catalog.stages), (self.step, self.catalog.steps)]
 
     def value(self, sort: str = "due", descending: bool = False) -> WorkFilter:
         text = self.status.currentText()
         statuses = self.STATUS_CHOICES.get(text, (text,))
-        record = self.record.text().strip().lstrip("#")
         return WorkFilter(
             orchestration=_chosen(self.orchestration),
             stage=_chosen(self.stage),
@@ -293,7 +275,7 @@ class WorkFilterBar(FilterBar):
             statuses=tuple(statuses),
             sla=_chosen(self.sla),
             assignee=_chosen(self.assignee),
-            record_id=int(record) if record.isdigit() else None,
+            record_id=self._record_id(),
             created_from=_day(self.created_from),
             created_to=_day(self.created_to, end=True),
             sort=sort,
@@ -311,7 +293,7 @@ class WorkFilterBar(FilterBar):
         self.status.setCurrentText(text or (statuses[0] if statuses else "Any"))
         _select(self.sla, f.sla)
         _select(self.assignee, f.assignee)
-        self.record.setText(str(f.record_id) if f.record_id is not None else "")
+        self._show_record(f.record_id)
         _set_day(self.created_from, f.created_from)
         _set_day(self.created_to, f.created_to, end=True)
         self._quiet = False

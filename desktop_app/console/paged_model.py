@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from desktop_app import tasks
+from engine.services.console import Page
 
 BLOCK = 200
 KEEP = 60
@@ -33,14 +34,20 @@ class Column:
     width: int = 100
 
 
-@dataclass(frozen=True)
-class Fetch:
-    """How to read one block: ``fetch(limit, offset=…, after=…, before=…, from_end=…)``."""
+def pager(read: Callable[..., list[Any]], where: Any) -> Callable[[Page], list[Any]]:
+    """A model's ``fetch`` over a console service call such as ``console.runs``."""
 
-    offset: int = 0
-    after: Any = None
-    before: Any = None
-    from_end: bool = False
+    def fetch(how: Page) -> list[Any]:
+        return read(
+            where,
+            limit=how.limit,
+            offset=how.offset,
+            after=how.after,
+            before=how.before,
+            from_end=how.from_end,
+        )
+
+    return fetch
 
 
 class PagedModel(QAbstractTableModel):
@@ -51,7 +58,7 @@ class PagedModel(QAbstractTableModel):
         self,
         columns: Sequence[Column],
         count: Callable[[], int],
-        fetch: Callable[[Fetch, int], list[Any]],
+        fetch: Callable[[Page], list[Any]],
         cursor: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__()
@@ -70,7 +77,7 @@ class PagedModel(QAbstractTableModel):
     def configure(
         self,
         count: Callable[[], int],
-        fetch: Callable[[Fetch, int], list[Any]],
+        fetch: Callable[[Page], list[Any]],
         cursor: Callable[[Any], Any] | None,
     ) -> None:
         """New filter or sort: forget every row and count again."""
@@ -108,32 +115,32 @@ class PagedModel(QAbstractTableModel):
         if block in self.pending or block * BLOCK >= self.total:
             return  # asked already, or past the end (or not counted yet)
         self.pending.add(block)
-        generation, how = self.generation, self._how(block)
-        limit = min(BLOCK, self.total - block * BLOCK)
+        generation = self.generation
+        how = self._how(block, min(BLOCK, self.total - block * BLOCK))
 
         def failed(exc: BaseException) -> None:
             self.pending.discard(block)
             self._failed(exc)
 
         tasks.run(
-            lambda: self._fetch(how, limit),
+            lambda: self._fetch(how),
             lambda rows: self._arrived(generation, block, rows),
             failed,
         )
 
-    def _how(self, block: int) -> Fetch:
+    def _how(self, block: int, limit: int) -> Page:
         if self.cursor is not None:
             before = self.blocks.get(block - 1)
             if before:
-                return Fetch(after=self.cursor(before[-1]))
+                return Page(limit, after=self.cursor(before[-1]))
             after = self.blocks.get(block + 1)
             if after:
-                return Fetch(before=self.cursor(after[0]))
+                return Page(limit, before=self.cursor(after[0]))
         start = block * BLOCK
         rest = self.total - start - BLOCK
         if rest < start:
-            return Fetch(offset=max(rest, 0), from_end=True)
-        return Fetch(offset=start)
+            return Page(limit, offset=max(rest, 0), from_end=True)
+        return Page(limit, offset=start)
 
     def _arrived(self, generation: int, block: int, rows: list[Any]) -> None:
         self.pending.discard(block)

@@ -22,7 +22,7 @@ from desktop_app import tasks
 from desktop_app.console.attention import AttentionView
 from desktop_app.console.filters import Catalog, RunFilterBar, SavedViews
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
-from desktop_app.console.paged_model import ROW_ROLE, Column, Fetch, PagedModel
+from desktop_app.console.paged_model import ROW_ROLE, Column, PagedModel, pager
 from desktop_app.console.run_detail import RunDetailWindow, took, when
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
@@ -82,6 +82,7 @@ class ConsoleList(QWidget):
     """A filter bar, saved views, a paged table and a count: shared by Runs and Work Items."""
 
     status = Signal(str)
+    filter_type: Any  # RunFilter or WorkFilter: what a saved view holds
 
     def __init__(
         self,
@@ -94,7 +95,7 @@ class ConsoleList(QWidget):
         super().__init__()
         self.session, self.kind, self.bar = session, kind, bar
         self.sort, self.descending = default_sort
-        self.model = PagedModel(columns, lambda: 0, lambda how, limit: [])
+        self.model = PagedModel(columns, lambda: 0, lambda page: [])
         self.view = table_view(f"{kind}Table")
         self.view.setModel(self.model)
         self.view.horizontalHeader().sectionClicked.connect(self._sort_by)
@@ -124,6 +125,7 @@ class ConsoleList(QWidget):
         self._pending.setInterval(REFRESH_MS)
         self._pending.timeout.connect(lambda: self.model.reload())
         session.changed.connect(self._announced)
+        self.windows: list[RunDetailWindow] = []
         tasks.run(lambda: Catalog.load(session), bar.set_catalog)
 
     def filter(self) -> Any:
@@ -161,7 +163,9 @@ class ConsoleList(QWidget):
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.model.columns) - 1)
 
     def _apply_saved(self, query: dict[str, Any]) -> None:
-        raise NotImplementedError
+        where = self.filter_type.from_json(query)
+        self.sort, self.descending = where.sort, where.descending
+        self.bar.show_filter(where)
 
     def _announced(self, kinds: frozenset[str]) -> None:
         if kinds & {"runs", "work"} and not self._pending.isActive():
@@ -176,6 +180,15 @@ class ConsoleList(QWidget):
             text += f" · {selected} selected"
         self.count.setText(text)
 
+    def open_run(self, run_id: int) -> RunDetailWindow:
+        """A run's detail in its own window; an intervention made there refreshes the list."""
+        window = RunDetailWindow(self.session, run_id, self)
+        window.changed.connect(lambda: self.model.reload())
+        window.finished.connect(lambda _: self.windows.remove(window))
+        self.windows.append(window)
+        window.show()
+        return window
+
     def selected_rows(self) -> list[Any]:
         """The selected rows that are loaded: a frozen list (later refreshes do not change it)."""
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
@@ -184,6 +197,8 @@ class ConsoleList(QWidget):
 
 
 class RunsList(ConsoleList):
+    filter_type = RunFilter
+
     def __init__(self, session: AppSession) -> None:
         super().__init__(session, "runs", RunFilterBar(), COLUMNS, ("started", True))
         self.open_button = QPushButton("Open")
@@ -198,31 +213,15 @@ class RunsList(ConsoleList):
             self.action_row.addWidget(button)
             self.op_buttons[op.name] = button
         self.view.doubleClicked.connect(self._double_clicked)
-        self.windows: list[RunDetailWindow] = []
         self.apply()
 
     def source(self, where: RunFilter) -> tuple[Any, Any, Any]:
         console = self.session.service.console
 
-        def fetch(how: Fetch, limit: int) -> list[RunSummary]:
-            return console.runs(
-                where,
-                limit=limit,
-                offset=how.offset,
-                after=how.after,
-                before=how.before,
-                from_end=how.from_end,
-            )
-
         def cursor(row: RunSummary) -> Any:
             return (row.started_at, row.id) if where.sort == "started" else (row.id, row.id)
 
-        return (lambda: console.count_runs(where)), fetch, cursor
-
-    def _apply_saved(self, query: dict[str, Any]) -> None:
-        where = RunFilter.from_json(query)
-        self.sort, self.descending = where.sort, where.descending
-        self.bar.show_filter(where)
+        return (lambda: console.count_runs(where)), pager(console.runs, where), cursor
 
     def _double_clicked(self, index: Any) -> None:
         row = index.data(ROW_ROLE)
@@ -232,14 +231,6 @@ class RunsList(ConsoleList):
     def open_selected(self) -> None:
         for row in self.selected_rows()[:5]:
             self.open_run(row.id)
-
-    def open_run(self, run_id: int) -> RunDetailWindow:
-        window = RunDetailWindow(self.session, run_id, self)
-        window.changed.connect(lambda: self.model.reload())
-        window.finished.connect(lambda _: self.windows.remove(window))
-        self.windows.append(window)
-        window.show()
-        return window
 
     def bulk(self, name: str) -> Any:
         rows = self.selected_rows()

@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtWidgets import QPushButton
 
 from desktop_app.console.filters import WorkFilterBar
-from desktop_app.console.paged_model import Column, Fetch
-from desktop_app.console.run_detail import RunDetailWindow, reassign_items, when
+from desktop_app.console.paged_model import Column, pager
+from desktop_app.console.run_detail import reassign_items, when
 from desktop_app.console.runs_panel import ConsoleList
 from desktop_app.panels.inbox_model import age
 from desktop_app.session import AppSession
@@ -45,6 +45,8 @@ COLUMNS = (
 
 
 class WorkItemsPanel(ConsoleList):
+    filter_type = WorkFilter
+
     def __init__(self, session: AppSession) -> None:
         super().__init__(session, "work", WorkFilterBar(), COLUMNS, ("due", False))
         self.reassign_button = QPushButton("Reassign selected…")
@@ -55,33 +57,17 @@ class WorkItemsPanel(ConsoleList):
         self.open_button.clicked.connect(self.open_runs)
         self.action_row.addWidget(self.reassign_button)
         self.action_row.addWidget(self.open_button)
-        self.windows: list[RunDetailWindow] = []
         self.apply()
 
     def source(self, where: WorkFilter) -> tuple[Any, Any, Any]:
         console = self.session.service.console
-
-        def fetch(how: Fetch, limit: int) -> list[WorkItemInfo]:
-            return console.work_items(
-                where,
-                limit=limit,
-                offset=how.offset,
-                after=how.after,
-                before=how.before,
-                from_end=how.from_end,
-            )
-
         cursor = None
         if where.sort == "created":
             cursor = lambda w: (w.created_at, w.id)  # noqa: E731
         elif where.sort == "id":
             cursor = lambda w: (w.id, w.id)  # noqa: E731
+        fetch = pager(console.work_items, where)
         return (lambda: console.count_work_items(where)), fetch, cursor
-
-    def _apply_saved(self, query: dict[str, Any]) -> None:
-        where = WorkFilter.from_json(query)
-        self.sort, self.descending = where.sort, where.descending
-        self.bar.show_filter(where)
 
     def reassign(self) -> None:
         ids = [w.id for w in self.selected_rows()]
@@ -92,8 +78,4 @@ class WorkItemsPanel(ConsoleList):
 
     def open_runs(self) -> None:
         for run_id in dict.fromkeys(w.run_id for w in self.selected_rows()[:5]):
-            window = RunDetailWindow(self.session, run_id, self)
-            window.changed.connect(lambda: self.model.reload())
-            window.finished.connect(lambda _, w=window: self.windows.remove(w))
-            self.windows.append(window)
-            window.show()
+            self.open_run(run_id)

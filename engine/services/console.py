@@ -4,6 +4,7 @@ person's saved views of them. Staff only (admins and supervisors)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
@@ -40,6 +41,38 @@ class SavedView(Data):
     query: dict[str, Any]
 
 
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """Which rows of a list to read (see ``queries.paged``)."""
+
+    limit: int
+    offset: int = 0
+    after: Cursor | None = None
+    before: Cursor | None = None
+    from_end: bool = False
+
+
+def _read(
+    run: Callable[[Any], Any], query: Any, key: Any, ident: Any, descending: bool, page: Page
+) -> list[Any]:
+    """The page's rows in list order, through ``run`` (``session.scalars`` or ``execute``)."""
+    query, reverse = paged(
+        query,
+        key,
+        ident,
+        descending=descending,
+        limit=page.limit,
+        offset=page.offset,
+        after=page.after,
+        before=page.before,
+        from_end=page.from_end,
+    )
+    rows = list(run(query))
+    if reverse:
+        rows.reverse()
+    return rows
+
+
 def _limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"a page holds 1 to {MAX_PAGE} rows, not {limit}")
@@ -67,20 +100,8 @@ class ConsoleService:
         with self.context.read() as session:
             self.context.require(session, STAFF, "list runs")
             query = select(RunRow).where(*run_conditions(session, f))
-            query, reverse = paged(
-                query,
-                RUN_SORTS[f.sort],
-                RunRow.id,
-                descending=f.descending,
-                limit=_limit(limit),
-                offset=offset,
-                after=after,
-                before=before,
-                from_end=from_end,
-            )
-            rows = list(session.scalars(query))
-            if reverse:
-                rows.reverse()
+            page = Page(_limit(limit), offset, after, before, from_end)
+            rows = _read(session.scalars, query, RUN_SORTS[f.sort], RunRow.id, f.descending, page)
             titles = record_titles(session, {r.record_id for r in rows if r.record_id})
             return [
                 dataclasses.replace(
@@ -122,20 +143,9 @@ class ConsoleService:
             if f.sort == "due":  # nullable: paged by offset, items without a due date last
                 undated = case((WorkItemRow.due_at.is_(None), 1), else_=0)
                 query = query.order_by(undated.desc() if from_end else undated.asc())
-            query, reverse = paged(
-                query,
-                WORK_SORTS[f.sort],
-                WorkItemRow.id,
-                descending=f.descending,
-                limit=_limit(limit),
-                offset=offset,
-                after=after,
-                before=before,
-                from_end=from_end,
-            )
-            rows: list[Any] = list(session.execute(query).all())
-            if reverse:
-                rows.reverse()
+            page = Page(_limit(limit), offset, after, before, from_end)
+            key = WORK_SORTS[f.sort]
+            rows = _read(session.execute, query, key, WorkItemRow.id, f.descending, page)
             titles = record_titles(session, {w.record_id for w, _ in rows if w.record_id})
             return [
                 dataclasses.replace(work_item_info(w, name), record_title=titles.get(w.record_id))

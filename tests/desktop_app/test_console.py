@@ -157,7 +157,6 @@ def test_a_user_is_refused_and_nothing_changes(qtbot, history: Baton) -> None:  
         panel = RunsPanel(session)
         qtbot.addWidget(panel)
         qtbot.waitUntil(lambda: "supervisor" in panel.runs.error.text(), timeout=WAIT)
-        run = history.console.runs(limit=1)[0] if False else None  # noqa: F841
         target = next(
             r for r in history.as_user("carol").console.runs(limit=50) if r.status == "InProgress"
         )
