@@ -22,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.services.attention import forget_usual  # noqa: E402
 from engine.services.baton import Baton  # noqa: E402
 from engine.services.history import generate_history  # noqa: E402
 from engine.services.queries import RunFilter, WorkFilter  # noqa: E402
@@ -89,7 +90,11 @@ def main() -> None:
             "inbox: frank's open work (his queue included)",
             lambda: (baton.work.count(user="frank"), baton.work.list(user="frank")),
         ),
-        ("needs attention", lambda: carol.attention.report()),
+        ("needs attention (steps' p95 kept from the last call)", carol.attention.report),
+        (
+            "needs attention (steps' p95 read afresh)",
+            lambda: (forget_usual(), carol.attention.report()),
+        ),
         ("dashboard: runs per day (30 days)", lambda: boards.runs_per_day(30)),
         (
             "dashboard: step durations (onboarding, 30 days)",

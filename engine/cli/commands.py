@@ -303,18 +303,74 @@ def runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def runs_retry(args: argparse.Namespace) -> int:
-    run = _baton(args).runs.retry_step(args.run_id, args.reason, step=args.step)
-    print(
-        f"run {run.id} is {run.status}{f' at {run.current_element}' if run.current_element else ''}"
-    )
-    return 0
+def _outputs(items: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs whose values are read as JSON where they parse (5, true, "x",
+    [1, 2]) and kept as text where they do not."""
+    values: dict[str, Any] = {}
+    for name, text in _pairs(items, "output").items():
+        try:
+            values[name] = json.loads(text)
+        except ValueError:
+            values[name] = text
+    return values
+
+
+def _intervene(args: argparse.Namespace, operation: str, **options: Any) -> int:
+    """One run: the operation itself, its refusal an error. Several: each run in its own
+    transaction over the list as given, a line per run, exit 1 if any was refused."""
+    runs = _baton(args).runs
+    if len(args.run_ids) == 1:
+        single: dict[str, Any] = {
+            "cancel": runs.cancel,
+            "suspend": runs.suspend,
+            "resume": runs.resume,
+            "resume_failed": runs.resume_failed,
+            "retry_step": lambda rid, why: runs.retry_step(rid, why, step=options["step"]),
+            "skip_step": lambda rid, why: runs.skip_step(
+                rid, options["step"], why, options["outputs"]
+            ),
+            "jump_to_stage": lambda rid, why: runs.jump_to_stage(rid, options["stage"], why),
+        }
+        run = single[operation](args.run_ids[0], args.reason)
+        where = f" at {run.current_element}" if run.current_element else ""
+        print(f"run {run.id} is {run.status}{where}")
+        return 0
+    outcomes = runs.bulk(operation, args.run_ids, args.reason, **options)
+    for outcome in outcomes:
+        print(
+            f"run {outcome.run_id}: {outcome.message if outcome.done else 'refused: ' + outcome.message}"
+        )
+    refused = sum(not o.done for o in outcomes)
+    print(f"{len(outcomes) - refused} done, {refused} refused")
+    return 1 if refused else 0
 
 
 def runs_cancel(args: argparse.Namespace) -> int:
-    run = _baton(args).runs.cancel(args.run_id, args.reason)
-    print(f"run {run.id} is {run.status}")
-    return 0
+    return _intervene(args, "cancel")
+
+
+def runs_suspend(args: argparse.Namespace) -> int:
+    return _intervene(args, "suspend")
+
+
+def runs_resume(args: argparse.Namespace) -> int:
+    return _intervene(args, "resume")
+
+
+def runs_resume_failed(args: argparse.Namespace) -> int:
+    return _intervene(args, "resume_failed")
+
+
+def runs_retry(args: argparse.Namespace) -> int:
+    return _intervene(args, "retry_step", step=args.step)
+
+
+def runs_skip(args: argparse.Namespace) -> int:
+    return _intervene(args, "skip_step", step=args.step, outputs=_outputs(args.output))
+
+
+def runs_jump(args: argparse.Namespace) -> int:
+    return _intervene(args, "jump_to_stage", stage=args.stage)
 
 
 # ---------------------------------------------------------------- work

@@ -107,13 +107,45 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(runs, "show", commands.runs_show, "a run's stages, steps, work and history")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     _json_flag(p)
-    p = _add(runs, "retry", commands.runs_retry, "retry a failed step, resuming its run")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
-    p.add_argument("--step", help="which failed step (default: every failed one)")
-    p.add_argument("--reason", required=True)
-    p = _add(runs, "cancel", commands.runs_cancel, "cancel a run")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
-    p.add_argument("--reason", required=True)
+    for name, handler, help_text in (
+        ("cancel", commands.runs_cancel, "cancel runs"),
+        (
+            "suspend",
+            commands.runs_suspend,
+            "suspend runs: no step starts or finishes until resumed",
+        ),
+        ("resume", commands.runs_resume, "resume suspended runs"),
+        (
+            "resume-failed",
+            commands.runs_resume_failed,
+            "resume failed runs: the failed steps of the stage they failed in run again",
+        ),
+        ("retry", commands.runs_retry, "retry a failed step, resuming its run"),
+        ("skip", commands.runs_skip, "skip a step of the current stage, supplying its outputs"),
+        ("jump", commands.runs_jump, "leave the current stage and enter another"),
+    ):
+        p = _add(runs, name, handler, help_text)
+        p.add_argument(
+            "run_ids",
+            type=int,
+            nargs="+",
+            metavar="RUN_ID",
+            help="one run, or several: each is done or refused on its own",
+        )
+        p.add_argument("--reason", required=True, help="why: kept in each run's log")
+        if name == "retry":
+            p.add_argument("--step", help="which failed step (default: every failed one)")
+        if name == "skip":
+            p.add_argument("--step", required=True)
+            p.add_argument(
+                "--output",
+                action="append",
+                default=[],
+                metavar="NAME=VALUE",
+                help="an output of the skipped step; the value is read as JSON where it can be",
+            )
+        if name == "jump":
+            p.add_argument("--stage", required=True, help="the stage to enter")
 
     work = groups.add_parser("work", help="work items").add_subparsers(
         dest="command", required=True

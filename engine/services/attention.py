@@ -10,20 +10,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
+from engine.runtime.context import definition_for
 from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dashboards import percentile, step_durations
 from engine.services.dto import Data
 from engine.services.permissions import STAFF
-from engine.store.models import OrchestrationRow, RunRow, StepRunRow, WorkItemRow
+from engine.store.models import OrchestrationRow, RunRow, StepRunRow, VersionRow, WorkItemRow
 
 KINDS = {
     "failed": "Failed step",
@@ -35,6 +39,8 @@ KINDS = {
 GRACE = dt.timedelta(minutes=2)  # a worker's poll interval and then some
 HISTORY = dt.timedelta(days=90)
 MIN_HISTORY = 20  # fewer completions than this say nothing about what is usual
+MIN_WAIT = dt.timedelta(minutes=10)  # nobody is stuck after a few minutes
+USUAL_FOR = dt.timedelta(minutes=10)  # how long a step's p95 is kept before it is read again
 
 
 @dataclass(frozen=True)
@@ -144,48 +150,55 @@ class AttentionService:
     def _slow(
         session: Session, names: dict[int, str], now: dt.datetime, limit: int
     ) -> tuple[list[Attention], int]:
-        open_steps = session.execute(
-            select(
-                StepRunRow.id,
-                StepRunRow.run_id,
-                StepRunRow.orchestration_id,
-                StepRunRow.stage,
-                StepRunRow.step,
-                StepRunRow.started_at,
-            )
-            .join(RunRow, RunRow.id == StepRunRow.run_id)
-            .where(
+        """Step by step: its open runs older than its p95, read from the partial index of open
+        steps, so the cost follows the number of steps drawn, not the number of runs."""
+        suspended = select(RunRow.id).where(RunRow.status == RunStatus.SUSPENDED)
+        found: list[Attention] = []
+        total = 0
+        for oid, stage, step in _drawn_steps(session):
+            waiting = (
                 StepRunRow.status == StepStatus.IN_PROGRESS,
-                StepRunRow.started_at < now - dt.timedelta(minutes=10),
-                RunRow.status == RunStatus.IN_PROGRESS,
+                StepRunRow.orchestration_id == oid,
+                StepRunRow.stage == stage,
+                StepRunRow.step == step,
+                StepRunRow.run_id.not_in(suspended),
             )
-            .order_by(StepRunRow.started_at)
-        ).all()
-        usual: dict[tuple[int, str, str], float | None] = {}
-        found = []
-        for _sid, run_id, oid, stage, step, started in open_steps:
-            if oid is None or stage is None or started is None:
+            oldest = session.scalar(select(func.min(StepRunRow.started_at)).where(*waiting))
+            if oldest is None or oldest > now - MIN_WAIT:
                 continue
-            key = (oid, stage, step)
-            if key not in usual:
-                values = step_durations(session, oid, stage, step, now - HISTORY)
-                usual[key] = percentile(values, 0.95) if len(values) >= MIN_HISTORY else None
-            p95 = usual[key]
-            waited = (now - started).total_seconds()
-            if p95 is None or waited <= p95:
+            p95 = _usual_seconds(session, oid, stage, step, now)
+            if p95 is None:
                 continue
-            found.append(
-                Attention(
-                    "slow",
-                    run_id,
-                    names[oid],
-                    stage,
-                    step,
-                    started,
-                    f"waiting {_duration(waited)}; 95 % of its runs took under {_duration(p95)}",
+            cutoff = now - dt.timedelta(seconds=max(p95, MIN_WAIT.total_seconds()))
+            late = (*waiting, StepRunRow.started_at < cutoff)
+            count = session.scalar(select(func.count()).select_from(StepRunRow).where(*late))
+            if not count:
+                continue
+            total += count
+            rows = session.execute(
+                select(StepRunRow.run_id, StepRunRow.started_at)
+                .where(*late)
+                .order_by(StepRunRow.started_at)
+                .limit(limit)
+            )
+            for run_id, started in rows:
+                if started is None:
+                    continue
+                waited = (now - started).total_seconds()
+                found.append(
+                    Attention(
+                        "slow",
+                        run_id,
+                        names[oid],
+                        stage,
+                        step,
+                        started,
+                        f"waiting {_duration(waited)}; "
+                        f"95 % of its runs took under {_duration(p95)}",
+                    )
                 )
-            )
-        return found[:limit], len(found)
+        found.sort(key=lambda a: a.since or now)
+        return found[:limit], total
 
     @staticmethod
     def _event_timeouts(
@@ -261,3 +274,45 @@ def _steps(
         )
         for s in rows
     ], int(total)
+
+
+def _drawn_steps(session: Session) -> list[tuple[int, str, str]]:
+    """(orchestration, stage, step) of every stored version: open runs may be on any of them."""
+    versions = session.execute(select(VersionRow.id, VersionRow.orchestration_id)).all()
+    keys: dict[tuple[int, str, str], None] = {}
+    for version_id, oid in versions:
+        for stage in definition_for(session, version_id).definition.stages():
+            for step in stage.steps:
+                keys[(oid, stage.name, step.name)] = None
+    return list(keys)
+
+
+_usual_lock = threading.Lock()
+_usual: weakref.WeakKeyDictionary[Any, dict[tuple[int, str, str], tuple[dt.datetime, float | None]]]
+_usual = weakref.WeakKeyDictionary()
+
+
+def _usual_seconds(
+    session: Session, oid: int, stage: str, step: str, now: dt.datetime
+) -> float | None:
+    """The step's p95 over the last 90 days, or None with too little history to say.
+
+    Kept for a few minutes per database: 90 days of history do not move in that time, and
+    reading them is most of the cost of the report."""
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    with _usual_lock:
+        hit = _usual.setdefault(engine, {}).get((oid, stage, step))
+    if hit is not None and abs(now - hit[0]) < USUAL_FOR:
+        return hit[1]
+    values = step_durations(session, oid, stage, step, now - HISTORY)
+    p95 = percentile(values, 0.95) if len(values) >= MIN_HISTORY else None
+    with _usual_lock:
+        _usual.setdefault(engine, {})[(oid, stage, step)] = (now, p95)
+    return p95
+
+
+def forget_usual() -> None:
+    """Drop every kept p95, so the next report reads the history again (for benchmarks)."""
+    with _usual_lock:
+        _usual.clear()

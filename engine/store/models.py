@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -258,7 +259,17 @@ class StepRunRow(Base):
             "status",
             "ended_at",
         ),
-        Index("ix_step_runs_open", "status", "started_at"),
+        # only open steps: "waiting longer than usual" reads a step's open runs oldest first
+        Index(
+            "ix_step_runs_waiting",
+            "orchestration_id",
+            "stage",
+            "step",
+            "started_at",
+            "run_id",
+            sqlite_where=text("status = 'InProgress'"),
+            postgresql_where=text("status = 'InProgress'"),
+        ),
     )
 
 

@@ -39,7 +39,7 @@ def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_db_upgrade_and_status(cli: Cli) -> None:
-    assert "is at schema 0003 (latest)" in cli("db", "upgrade")
+    assert "is at schema 0004 (latest)" in cli("db", "upgrade")
     status = cli.json("db", "status")
     assert isinstance(status, dict) and status["up_to_date"] is True
 
@@ -252,3 +252,62 @@ def test_version_diff_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     out = cli("definitions", "diff", "customer_onboarding", "1", "2")
     assert "version 1 → 2: 1 change" in out
     assert "changed  step intake.intake_check: due: 1 business day → 4 business hours" in out
+
+
+def _start_onboarding(cli: Cli, name: str) -> str:
+    run = cli.json(
+        "runs",
+        "start",
+        "customer_onboarding",
+        "--input",
+        f"customer_name={name}",
+        "--input",
+        "amount=5000",
+    )
+    assert isinstance(run, dict)
+    return str(run["id"])
+
+
+def test_interventions_one_run_and_several(cli: Cli) -> None:
+    cli("demo")
+    ids = [_start_onboarding(cli, f"Customer {n}") for n in range(2)]
+    cli("worker", "--once")
+    out = cli("runs", "suspend", *ids, "--reason", "Customer on hold")
+    assert out.count("done: the run is Suspended") == 2 and "2 done, 0 refused" in out
+    # Several runs: one refused does not stop the others, and the exit code says so.
+    out = cli("runs", "resume", ids[0], "--reason", "Back")
+    assert f"run {ids[0]} is InProgress at intake" in out
+    out = cli("runs", "suspend", *ids, "--reason", "Again", code=1)
+    assert f"run {ids[0]}: done" in out and f"run {ids[1]}: refused: " in out
+    assert "only a run in progress can be suspended" in out and "1 done, 1 refused" in out
+    cli("runs", "resume", *ids, "--reason", "Released")
+    # One run: a refusal is an error with its reason.
+    assert "only a failed run can be resumed" in cli(
+        "runs", "resume-failed", ids[0], "--reason", "x", code=1
+    )
+    out = cli(
+        "runs",
+        "skip",
+        ids[0],
+        "--step",
+        "intake_check",
+        "--output",
+        "contract_signed=true",
+        "--output",
+        "billing_email=ap@example.com",
+        "--reason",
+        "Checked by phone",
+    )
+    assert "is InProgress at review" in out
+    shown = cli.json("runs", "show", ids[0])
+    intake = shown["stages"][0]  # type: ignore[index]
+    skipped = next(s for s in intake["steps"] if s["step"] == "intake_check")
+    assert skipped["status"] == "Skipped"
+    assert skipped["outputs"] == {"contract_signed": True, "billing_email": "ap@example.com"}
+    assert "is InProgress at activation" in cli(
+        "runs", "jump", ids[1], "--stage", "activation", "--reason", "Approved elsewhere"
+    )
+    assert "has no stage 'nowhere'" in cli(
+        "runs", "jump", ids[1], "--stage", "nowhere", "--reason", "x", code=1
+    )
+    assert "a reason" in cli("runs", "cancel", ids[1], "--reason", " ", code=1)

@@ -127,6 +127,21 @@ def test_needs_attention_names_each_reason(carol: Baton) -> None:
     assert failed.detail == carol.runs.get(failed.run_id).error
     overdue = next(a for a in report.items if a.kind == "overdue")
     assert "overdue with" in overdue.detail and overdue.work_item_id
+    slow = [a for a in report.items if a.kind == "slow"]
+    assert slow == sorted(slow, key=lambda a: a.since)  # the longest waiting first
+    assert all(carol.runs.get(a.run_id).status == "InProgress" for a in slow)
+    assert "95 % of its runs took under" in slow[0].detail
+    # A suspended run is not stuck: somebody stopped it on purpose.
+    first = slow[0].run_id
+    everything = carol.attention.report(limit=10_000).items
+    late_steps = sum(a.kind == "slow" and a.run_id == first for a in everything)
+    carol.runs.suspend(first, "Waiting for the customer")
+    try:
+        again = carol.attention.report(limit=20)
+        assert first not in {a.run_id for a in again.items if a.kind == "slow"}
+        assert again.counts["slow"] == report.counts["slow"] - late_steps
+    finally:
+        carol.runs.resume(first, "The customer is back")
 
 
 def test_dashboards_add_up(carol: Baton) -> None:

@@ -246,6 +246,27 @@ def test_event_wait_times_out(b: Baton, clock: Any) -> None:
     assert summary.error is not None and "arrived before the timeout" in summary.error
 
 
+def test_an_event_wait_past_its_timeout_needs_attention_until_a_worker_acts(
+    b: Baton, clock: Any
+) -> None:
+    define(b, one_stage(WAIT_EVENT.format(timeout=", timeout: 2 hours")))
+    run = b.runs.start("flow")
+    b.worker.run_once()
+    assert b.attention.report().counts["event_timeout"] == 0
+    clock.advance(dt.timedelta(hours=2, minutes=1))  # past the timeout, within a poll's grace
+    assert b.attention.report().counts["event_timeout"] == 0
+    clock.advance(dt.timedelta(minutes=5))  # no worker came: somebody should look
+    report = b.attention.report()
+    (late,) = [a for a in report.items if a.kind == "event_timeout"]
+    assert (late.run_id, late.stage, late.step) == (run.id, "work", "await_payment")
+    assert f"event 'payment' [INV-{run.id}] past its timeout" in late.detail
+    assert "is a worker running?" in late.detail
+    b.worker.run_once()
+    report = b.attention.report()
+    assert report.counts["event_timeout"] == 0
+    assert [a.run_id for a in report.items if a.kind == "failed"] == [run.id]
+
+
 def test_start_another_orchestration_and_wait_for_it(b: Baton) -> None:
     define(
         b,

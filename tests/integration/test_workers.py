@@ -3,6 +3,7 @@ killed mid-step, workers racing, a database restart, a plugin from an installed 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -142,7 +144,7 @@ elements:
 
 
 def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
-    baton: Baton, workers: Workers, tmp_path: Path
+    baton: Baton, workers: Workers, tmp_path: Path, clock: Any
 ) -> None:
     started, release, calls = tmp_path / "started", tmp_path / "release", tmp_path / "calls"
     define(
@@ -167,6 +169,12 @@ elements:
     wait_until(started.exists, 60, "the first worker starting the step")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
+    # Nobody has taken the step over yet: past the lease and a poll's grace, it needs attention.
+    clock.advance(dt.timedelta(minutes=3))
+    (held,) = [a for a in baton.attention.report().items if a.kind == "dead_worker"]
+    assert (held.run_id, held.step) == (run.id, "long_job")
+    assert "stopped renewing its lease on attempt 1" in held.detail
+    clock.reset()
     release.touch()
     workers.start("--lease", "1")
     wait_until(lambda: baton.runs.get(run.id).status == "Completed", 60, "the run completing")
@@ -181,6 +189,7 @@ elements:
     assert completions == 1
     assert "lease_expired" in [e.event for e in baton.runs.show(run.id).log]
     assert calls.read_text().splitlines() == ["done"]
+    assert baton.attention.report().counts["dead_worker"] == 0
 
 
 # ---------------------------------------------------------------- workers racing
