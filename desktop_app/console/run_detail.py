@@ -108,6 +108,7 @@ class RunDetailWindow(QDialog):
             button = QPushButton(op.title + "…")
             button.setObjectName(f"run_{op.name}")
             button.clicked.connect(lambda _=False, name=op.name: self.act(name))
+            button.setEnabled(False)  # until the run is loaded: then as its status allows
             actions.addWidget(button)
             self.buttons[op.name] = button
         actions.addStretch(1)

@@ -34,7 +34,10 @@ def overlay(
             result[(h.stage, h.step)] = ("Skipped", f"no runs in {DAYS} days")
             continue
         average = h.average_seconds or 0.0
-        text = f"avg {_duration(average)} · {h.failure_rate:.1%} failed of {h.runs:,}"
+        text = (
+            f"{_duration(average)} avg · {h.failure_rate:.1%} failed\n"
+            f"over {h.runs:,} runs in the last {DAYS} days"
+        )
         if h.failure_rate > FAILING:
             colour = "Error"
         elif average >= cut > 0:

@@ -77,6 +77,7 @@ class CanvasItem(QGraphicsRectItem):
         self.key = key
         self.data_ = data
         self.marks: list[Any] = []
+        self._tips: list[str] = []
         self.status: str | None = None
         self.detail: str | None = None  # what it waits on, in Try it and run detail
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -89,13 +90,20 @@ class CanvasItem(QGraphicsRectItem):
 
     def set_marks(self, marks: list[Any]) -> None:
         self.marks = sorted(marks, key=lambda m: RANK.get(m.severity, 9))
-        tips = [f"{m.severity}: {m.message}" + (f" — {m.fix}" if m.fix else "") for m in marks]
-        self.setToolTip("\n".join(tips))
-        self.update()
+        self._tips = [
+            f"{m.severity}: {m.message}" + (f" — {m.fix}" if m.fix else "") for m in marks
+        ]
+        self._show_tips()
 
     def set_status(self, status: str | None, detail: str | None = None) -> None:
+        """``detail``'s first line is drawn on the card; all of it is in the tooltip."""
         self.status = status
         self.detail = detail
+        self._show_tips()
+
+    def _show_tips(self) -> None:
+        tips = [self.detail, *self._tips] if self.detail else self._tips
+        self.setToolTip("\n".join(tips))
         self.update()
 
     def paint_badge(self, painter: QPainter, x: float, y: float) -> None:
@@ -233,7 +241,7 @@ class StepItem(CanvasItem):
             kind += " · when …"
         painter.drawText(QRectF(42, 30, rect.width() - 52, 16), kind)
         painter.setPen(TEXT)
-        line = self.detail or self.summary()
+        line = self.detail.split("\n", 1)[0] if self.detail else self.summary()
         painter.drawText(QRectF(12, 50, rect.width() - 22, 18), _elide(painter, line, 176))
         self.paint_badge(painter, rect.width() - 8, 8)
 

@@ -29,6 +29,12 @@ def _yaml(name: str) -> Any:
         return yaml.safe_load(handle)
 
 
+def demo_records() -> dict[str, list[dict[str, Any]]]:
+    """The demo's sample records, by object type."""
+    records: dict[str, list[dict[str, Any]]] = _yaml("records.yaml")
+    return records
+
+
 def _complete(
     baton: Baton,
     user: str,
@@ -73,7 +79,7 @@ def load_demo(baton: Baton) -> list[str]:
     for path in sorted((RESOURCES / "definitions").glob("*.yaml")):
         admin.definitions.import_file(str(path), activate=True)
 
-    records = _yaml("records.yaml")
+    records = demo_records()
     customers = [
         admin.records.create("customer", dict(values), owner="alice")
         for values in records["customer"]

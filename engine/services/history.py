@@ -31,9 +31,10 @@ from engine.definitions.model import (
     Stage,
     label_of,
 )
+from engine.expressions import ExpressionError, evaluate_condition
 from engine.runtime.context import definition_for
 from engine.services.baton import Baton
-from engine.services.demo import load_demo
+from engine.services.demo import demo_records, load_demo
 
 BATCH = 20000
 DAY = 86400.0
@@ -45,7 +46,7 @@ FAILURES = (
     "timed out after 30 s waiting for https://crm.example/accounts",
 )
 CANCEL_REASONS = ("Customer withdrew", "Duplicate request", "Candidate took another offer")
-TABLES = ("runs", "stage_runs", "step_runs", "work_items", "run_log")
+TABLES = ("records", "runs", "stage_runs", "step_runs", "work_items", "run_log")
 
 
 @dataclass
@@ -57,6 +58,10 @@ class _Flow:
     weight: float
     members: dict[str, list[str]]
     people: list[str]
+    # record-triggered: the object's id, its title field, and sample records meeting the criteria
+    object_type_id: int | None = None
+    title_field: str | None = None
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -125,22 +130,51 @@ def _flows(baton: Baton) -> list[_Flow]:
             )
         ).all()
         for oid, vid, name in rows:
-            flows.append(
-                _Flow(
-                    int(oid),
-                    int(vid),
-                    str(name),
-                    definition_for(session, int(vid)).definition,
-                    weights.get(str(name), 0.1),
-                    members,
-                    people,
-                )
+            definition = definition_for(session, int(vid)).definition
+            flow = _Flow(
+                int(oid),
+                int(vid),
+                str(name),
+                definition,
+                weights.get(str(name), 0.1),
+                members,
+                people,
             )
+            trigger = definition.trigger
+            if trigger is not None:
+                object_row = session.execute(
+                    text("SELECT id, title_field FROM object_types WHERE name = :name"),
+                    {"name": trigger.object},
+                ).first()
+                if object_row is not None:
+                    flow.object_type_id, flow.title_field = int(object_row[0]), object_row[1]
+                    flow.samples = [
+                        dict(r)
+                        for r in demo_records().get(trigger.object, [])
+                        if _meets(trigger.criteria, r)
+                    ]
+            flows.append(flow)
     return flows
 
 
+def _meets(criteria: str | None, record: dict[str, Any]) -> bool:
+    try:
+        return not criteria or evaluate_condition(criteria, {"record": record, "old": None})
+    except ExpressionError:
+        return False
+
+
 def _max_id(conn: Connection, table: str) -> int:
-    return int(conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0)
+    """The largest id in use. On PostgreSQL that includes every id drawn from the table's
+    sequence, used yet or not: Baton processes keep blocks of them (``store/ids.py``)."""
+    largest = int(conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0)
+    if conn.dialect.name != "postgresql":
+        return largest
+    sequence = conn.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")).scalar()
+    drawn = conn.execute(
+        text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+    ).scalar()
+    return max(largest, int(drawn or 0))
 
 
 def _start_times(
@@ -189,10 +223,8 @@ def _one_run(
 
     actor = rnd.choice(flow.people)
     note(started, "run_started", message=f"started {flow.name}")
-    variables = {
-        "customer_name": f"{rnd.choice(NAMES)} {run_id}",
-        "amount": rnd.randrange(1, 400) * 500,
-    }
+    variables = _variables(rnd, flow, run_id)
+    record_id = _record(rnd, batch, flow, run_id, started, actor)
     state: dict[str, Any] = {}
     at = started
     current: str | None = None
@@ -207,6 +239,9 @@ def _one_run(
         note(stage_start, "stage_started", stage.name)
         current = stage.name
         here = index == stop_at
+        took = {step.name: _duration(rnd, _step_median(stage, step)) for step in stage.steps}
+        if not here and stage_start + dt.timedelta(seconds=max(took.values(), default=0)) > now:
+            here, fate = True, "open"  # the history reaches today here: the run is still in it
         step_state: dict[str, Any] = {}
         stage_end = stage_start
         failed_step = None
@@ -214,14 +249,15 @@ def _one_run(
             background = [s for s in stage.steps if isinstance(s, BackgroundStep)]
             failed_step = rnd.choice(background or stage.steps).name
         for step in stage.steps:
-            took = _duration(rnd, _step_median(stage, step))
             step_start = stage_start
-            step_end = step_start + dt.timedelta(seconds=took)
+            step_end = step_start + dt.timedelta(seconds=took[step.name])
             step_status = "Completed"
             if here:
                 if fate == "error":
                     step_status = "Error" if step.name == failed_step else "Discontinued"
-                elif fate in ("open", "suspended") and isinstance(step, InteractiveStep):
+                elif fate in ("open", "suspended") and (
+                    step_end > now or isinstance(step, InteractiveStep)
+                ):
                     step_status = (
                         "InProgress" if step_end > now or rnd.random() < 0.6 else "Completed"
                     )
@@ -267,6 +303,7 @@ def _one_run(
                     step_start,
                     step_end_value,
                     now,
+                    record_id,
                 )
         if here:
             stage_status = {"error": "Error", "canceled": "Canceled", "suspended": "Suspended"}.get(
@@ -312,9 +349,7 @@ def _one_run(
         )
         state[stage.name] = {"status": "Completed", "visits": visits[stage.name], **step_state}
         note(stage_end, "stage_completed", stage.name)
-        at = stage_end + dt.timedelta(seconds=rnd.uniform(1, 120))
-        if at > now and fate == "completed":
-            at = now
+        at = min(stage_end + dt.timedelta(seconds=rnd.uniform(1, 120)), now)
     else:
         current = None
         ended = min(at, now)
@@ -325,7 +360,7 @@ def _one_run(
             flow.orchestration_id,
             flow.version_id,
             status,
-            None,
+            record_id,
             variables,
             state,
             current,
@@ -376,6 +411,39 @@ def _walk(rnd: random.Random, definition: Orchestration) -> list[Stage]:
     return path
 
 
+def _record(
+    rnd: random.Random, batch: _Batch, flow: _Flow, run_id: int, at: dt.datetime, actor: str
+) -> int | None:
+    """The record a record-triggered run is about: one of the demo's, as if saved anew."""
+    if flow.object_type_id is None or not flow.samples:
+        return None
+    data = dict(rnd.choice(flow.samples))
+    if flow.title_field and flow.title_field in data:
+        data[flow.title_field] = f"{data[flow.title_field]}-{run_id}"
+    record_id = batch.take("records")
+    batch.rows["records"].append(
+        (record_id, flow.object_type_id, data, actor, at, actor, at, actor, 1)
+    )
+    return record_id
+
+
+def _variables(rnd: random.Random, flow: _Flow, run_id: int) -> dict[str, Any]:
+    """What a run would have been started with: each input as a person would fill it in,
+    every other variable at its default."""
+    values: dict[str, Any] = {}
+    for variable in flow.definition.variables:
+        kind = str(variable.type)
+        if variable.default is not None:
+            values[variable.name] = variable.default
+        elif not variable.input:
+            continue
+        elif kind.endswith(("number", "currency")):
+            values[variable.name] = rnd.randrange(1, 400) * 500
+        elif kind.endswith("text"):
+            values[variable.name] = f"{rnd.choice(NAMES)} {run_id}"
+    return values
+
+
 def _outputs(definition: Orchestration, step: InteractiveStep | BackgroundStep) -> dict[str, Any]:
     if not isinstance(step, InteractiveStep) or step.form is None:
         return {}
@@ -405,6 +473,7 @@ def _work_item(
     created: dt.datetime,
     ended: dt.datetime | None,
     now: dt.datetime,
+    record_id: int | None,
 ) -> None:
     assignee = step.assignee
     kind, who = "user", rnd.choice(flow.people)
@@ -426,7 +495,7 @@ def _work_item(
             run_id,
             step_run_id,
             flow.orchestration_id,
-            None,
+            record_id,
             stage.name,
             step.name,
             label_of(step),
@@ -452,6 +521,8 @@ class _Writer:
     """Batched inserts straight through the driver, in the form each database stores."""
 
     COLUMNS = {
+        "records": "id, object_type_id, data, owner, created_at, created_by, updated_at, "
+        "updated_by, row_version",
         "runs": "id, orchestration_id, version_id, status, record_id, variables, state, "
         "current_element, error, started_by, started_at, ended_at, updated_at, row_version",
         "stage_runs": "id, run_id, stage, visit, status, error, started_at, ended_at",
@@ -500,10 +571,9 @@ class _Writer:
     def finish(self) -> None:
         if not self.sqlite:
             for table in TABLES:
+                # never backwards: ids below it may be held, unused, by a running Baton
                 self.conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                    )
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :value)"),
+                    {"value": max(1, _max_id(self.conn, table))},
                 )
         self.conn.execute(text("ANALYZE"))

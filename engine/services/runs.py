@@ -255,7 +255,8 @@ class RunsService:
         with self.context.write() as session:
             self.context.require(session, STAFF, "cancel runs")
             run = locked_run(session, run_id)
-            if run.status in RunStatus.FINISHED:
+            # A failed run may be canceled: that is how a supervisor gives up on it.
+            if run.status in (RunStatus.COMPLETED, RunStatus.CANCELED):
                 raise Conflict(f"run {run_id} is already {run.status}; there is nothing to cancel")
             RunEngine(session, run, actor=self.context.actor).cancel(why)
             return _summaries(session, [run])[0]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from desktop_app.console.dashboards import DashboardsPanel
 from desktop_app.console.interventions import InterventionDialog, OutcomesDialog
@@ -233,17 +234,31 @@ def test_needs_attention_lists_stuck_runs_by_reason(
     tree = panel.attention.tree
     titles = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
     assert titles[0].startswith("Failed step") and any(t.startswith("Overdue work") for t in titles)
-    failed = tree.topLevelItem(0).child(0)
+    group = tree.topLevelItem(0)
+    # Not the demo's own failed run: its cause (a user who does not exist) is still there.
+    failed = next(
+        group.child(i) for i in range(group.childCount()) if "jdoe" not in group.child(i).text(4)
+    )
     failed.setSelected(True)
     attention = panel.attention.selected()[0]
     assert attention.kind == "failed"
     panel.attention._act("resume_failed")
     _intervene(qtbot, "billing is back")
     qtbot.waitUntil(lambda: _dialog(OutcomesDialog) is not None, timeout=WAIT)
-    _dialog(OutcomesDialog).close()
-    assert (
-        history.runs.get(attention.run_id).status != "Error"
-        or "failed" in history.runs.get(attention.run_id).error
+    outcomes = _dialog(OutcomesDialog)
+    assert "1 done, 0 refused" in outcomes.findChild(object, "outcomesSummary").text()
+    outcomes.close()
+    assert history.runs.get(attention.run_id).status == "InProgress"
+    log = history.runs.show(attention.run_id).log
+    assert any(e.event == "step_retried" and e.message == "billing is back" for e in log)
+    # The list is read again: the resumed run is no longer among the failed.
+    qtbot.waitUntil(
+        lambda: (
+            panel.attention.report is not None
+            and attention.run_id
+            not in {a.run_id for a in panel.attention.report.items if a.kind == "failed"}
+        ),
+        timeout=WAIT,
     )
 
 
@@ -285,7 +300,8 @@ def test_dashboards_draw_every_chart(qtbot, carol: AppSession) -> None:  # type:
     assert panel.problem.text() == ""
     panel.window_choice.setCurrentText("Last 7 days")
     qtbot.waitUntil(lambda: "runs" in panel.loaded, timeout=WAIT)
-    assert isinstance(panel, QDialog) is False
+    bars = [i for i in panel.runs.plotItem.items if isinstance(i, pg.BarGraphItem)]
+    assert [len(b.opts["height"]) for b in bars] == [7, 7, 7]  # started, completed, failed a day
 
 
 def test_the_designer_history_overlay_marks_bottlenecks(qtbot, carol: AppSession) -> None:  # type: ignore[no-untyped-def]
@@ -297,7 +313,8 @@ def test_the_designer_history_overlay_marks_bottlenecks(qtbot, carol: AppSession
     qtbot.waitUntil(lambda: panel.document.name == "customer_onboarding", timeout=WAIT)
     panel.history_action.trigger()  # on
     card = panel.scene.items_by_key[("review", "legal")]
-    qtbot.waitUntil(lambda: card.detail is not None and "failed of" in card.detail, timeout=WAIT)
+    qtbot.waitUntil(lambda: card.detail is not None and "% failed" in card.detail, timeout=WAIT)
+    assert "runs in the last 90 days" in card.toolTip()
     assert card.status in ("Completed", "Suspended", "Error")
     panel.history_action.trigger()  # off
     assert panel.scene.items_by_key[("review", "legal")].status is None

@@ -7,11 +7,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine.services.baton import Baton
 from engine.services.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services.history import generate_history
 from engine.services.queries import RunFilter, WorkFilter
+from engine.store.models import StepRunRow
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,17 @@ def test_the_generated_history_is_varied(carol: Baton) -> None:
         RunFilter(orchestration="customer_onboarding", stage="rework"), limit=5
     )
     assert looped and all(r.current_element == "rework" for r in looped)
+
+
+def test_the_generated_history_never_runs_backwards_or_ahead(history: Baton) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with history.db.read() as session:
+        steps = session.execute(
+            select(StepRunRow.started_at, StepRunRow.ended_at, StepRunRow.status)
+        ).all()
+    assert steps and all(started <= now for started, _, _ in steps if started is not None)
+    assert all(ended >= started for started, ended, _ in steps if started and ended)
+    assert all(ended is None for _, ended, status in steps if status == "InProgress")
 
 
 def test_keyset_pages_match_offset_pages_in_both_directions(carol: Baton) -> None:
@@ -165,3 +178,28 @@ def test_dashboards_add_up(carol: Baton) -> None:
     assert all(d.breached <= d.due for d in sla)
     with pytest.raises(PermissionDenied):
         carol.as_user("alice").dashboards.backlog()
+
+
+def test_history_is_written_the_same_on_both_databases(any_url: str) -> None:
+    """The generator writes through the driver: text for SQLite, native types and jsonb for
+    PostgreSQL, then moves the id sequences past what it wrote."""
+    baton = Baton(any_url, actor="admin", upgrade=True)
+    try:
+        generate_history(baton, 120, days=20, seed=11)
+        generate_history(baton, 30, days=20, seed=12)  # appends after what is there
+        console = baton.as_user("carol").console
+        assert console.count_runs() >= 150
+        refunds = console.runs(RunFilter(orchestration="refund_request"), limit=5)
+        assert refunds and all(r.record_id for r in refunds)
+        record = baton.records.get(refunds[0].record_id)  # type: ignore[arg-type]
+        assert record.data["status"] == "Submitted"  # as the trigger's criteria wants
+        detail = baton.runs.show(refunds[0].id)
+        assert detail.stages and isinstance(detail.variables, dict)
+        # The engine's own inserts never collide with the generated rows: on PostgreSQL they
+        # use ids drawn before (a process keeps a block of them), then the moved sequence.
+        before = console.count_runs()
+        for n in range(40):
+            baton.runs.start("customer_onboarding", {"customer_name": f"After {n}", "amount": 10})
+        assert console.count_runs() == before + 40
+    finally:
+        baton.close()

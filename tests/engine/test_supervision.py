@@ -129,6 +129,22 @@ def test_resume_a_failed_run_after_its_cause_is_fixed(b: Baton) -> None:
         carol.runs.resume_failed(run.id, "twice")
 
 
+def test_a_failed_run_can_be_given_up(b: Baton) -> None:
+    job = b.records.create("job", {"parts": 0})
+    run = b.runs.start("order", record_id=job.id)
+    _review(b, run.id)
+    b.worker.run_once()
+    carol = b.as_user("carol")
+    assert [a.run_id for a in carol.attention.report().items if a.kind == "failed"] == [run.id]
+    assert carol.runs.cancel(run.id, "customer withdrew").status == "Canceled"
+    assert carol.attention.report().counts["failed"] == 0
+    assert events(b, run.id)[-1] == "run_canceled"
+    with pytest.raises(Conflict, match="already Canceled; there is nothing to cancel"):
+        carol.runs.cancel(run.id, "again")
+    with pytest.raises(Conflict, match="only a failed run"):
+        carol.runs.resume_failed(run.id, "too late")
+
+
 def test_jump_to_a_stage(b: Baton) -> None:
     run = b.runs.start("order")
     carol = b.as_user("carol")

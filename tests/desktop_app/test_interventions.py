@@ -1,0 +1,358 @@
+"""Every intervention through the widgets a supervisor uses, single and bulk, allowed and refused.
+
+Single: the run detail window's button, on a run where the operation applies, then on a
+window gone stale (the run changed behind it, so the operation no longer applies). Bulk: the
+Runs list's button over rows selected in the view, two the operation applies to and one it
+does not, with the per-run results. Reassign: from the run detail and in bulk from Work Items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialogButtonBox,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QWidget,
+)
+
+from desktop_app.console.interventions import InterventionDialog, OutcomesDialog
+from desktop_app.console.run_detail import RunDetailWindow
+from desktop_app.console.runs_panel import RunsList
+from desktop_app.console.work_panel import WorkItemsPanel
+from desktop_app.session import AppSession
+from engine.services.baton import Baton
+from tests.conftest import define
+from tests.desktop_app.test_console import WAIT, _select
+
+FLOW = """
+format: 1
+name: console_ops
+variables:
+  - {name: parts, type: number, input: true, default: 1}
+  - {name: share, type: number}
+forms: {ok: {fields: [{name: amount, type: number}]}}
+elements:
+  - kind: stage
+    name: check
+    steps:
+      - kind: background
+        name: divide
+        retry: {attempts: 1}
+        actions: [{type: set_variables, values: {share: "100 / vars.parts"}}]
+      - kind: interactive
+        name: review
+        form: ok
+        assignee: {user: alice}
+        start: {when: after, steps: [divide]}
+  - kind: stage
+    name: ship
+    steps:
+      - {kind: interactive, name: pack, form: ok, assignee: {user: frank}}
+"""
+
+
+@pytest.fixture
+def ops(demo: Baton) -> Baton:
+    define(demo, FLOW)
+    return demo
+
+
+@pytest.fixture
+def carol(ops: Baton) -> Iterator[AppSession]:
+    session = AppSession(ops, "carol")
+    yield session
+    session.close()
+
+
+def make(b: Baton, state: str) -> int:
+    """A run of console_ops in ``state``: waiting (on review), failed, suspended or canceled."""
+    run = b.runs.start("console_ops", {"parts": 0 if state == "failed" else 1})
+    b.worker.run_once()
+    boss = b.as_user("carol")
+    if state == "suspended":
+        boss.runs.suspend(run.id, "set up")
+    elif state == "canceled":
+        boss.runs.cancel(run.id, "set up")
+    expected = {"waiting": "InProgress", "failed": "Error", "suspended": "Suspended"}
+    assert b.runs.get(run.id).status == expected.get(state, "Canceled")
+    return run.id
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    applies_to: str  # the state of a run the operation applies to
+    refused_on: str  # the state of a run it is refused on
+    refusal: str  # what the refusal says
+    stale: Callable[[Baton, int], object]  # behind the window's back: now it is refused
+    event: str  # what the run's log says was done
+    status: str  # the run's status afterwards
+    at: str | None = None  # where the run is afterwards
+    choice: str | None = None  # the step or stage chosen
+    outputs: str | None = None
+    stale_refusal: str | None = None  # what the stale window's refusal says, if different
+
+
+def _boss(b: Baton) -> Baton:
+    return b.as_user("admin")
+
+
+CASES = [
+    Case(
+        "suspend",
+        "waiting",
+        "canceled",
+        "only a run in progress can be suspended",
+        lambda b, r: _boss(b).runs.cancel(r, "meanwhile"),
+        "run_suspended",
+        "Suspended",
+        "check",
+    ),
+    Case(
+        "resume",
+        "suspended",
+        "waiting",
+        "only a suspended run can be resumed",
+        lambda b, r: _boss(b).runs.resume(r, "meanwhile"),
+        "run_resumed",
+        "InProgress",
+        "check",
+    ),
+    Case(
+        "resume_failed",
+        "failed",
+        "waiting",
+        "only a failed run can be resumed",
+        lambda b, r: _boss(b).runs.resume_failed(r, "meanwhile"),
+        "step_retried",
+        "InProgress",
+        "check",
+    ),
+    Case(
+        "retry_step",
+        "failed",
+        "suspended",
+        "only a failed run or step can be retried",
+        lambda b, r: _boss(b).runs.retry_step(r, "meanwhile"),
+        "step_retried",
+        "InProgress",
+        "check",
+        choice="divide",
+        stale_refusal="has no failed step named 'divide' in stage 'check'",
+    ),
+    Case(
+        "skip_step",
+        "waiting",
+        "canceled",
+        "its steps cannot be skipped",
+        lambda b, r: _boss(b).runs.cancel(r, "meanwhile"),
+        "step_skipped",
+        "InProgress",
+        "ship",
+        choice="review",
+        outputs='{"amount": 12}',
+    ),
+    Case(
+        "jump_to_stage",
+        "waiting",
+        "canceled",
+        "only a run in progress or a failed run can jump",
+        lambda b, r: _boss(b).runs.cancel(r, "meanwhile"),
+        "run_jumped",
+        "InProgress",
+        "ship",
+        choice="ship",
+    ),
+    Case(
+        "cancel",
+        "failed",
+        "canceled",
+        "already Canceled; there is nothing to cancel",
+        lambda b, r: _boss(b).runs.cancel(r, "meanwhile"),
+        "run_canceled",
+        "Canceled",
+        "check",  # where it was given up
+    ),
+]
+
+
+def _shown(kind: type) -> QWidget | None:
+    return next(
+        (w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()), None
+    )
+
+
+def _answer(qtbot, case: Case, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill in the intervention dialog as a person would and press its OK button."""
+    qtbot.waitUntil(lambda: _shown(InterventionDialog) is not None, timeout=WAIT)
+    dialog = _shown(InterventionDialog)
+    assert isinstance(dialog, InterventionDialog)
+    if case.choice is not None:
+        assert dialog.choice.findText(case.choice) >= 0, "offered in the list"
+        dialog.choice.setCurrentText(case.choice)
+    if case.outputs is not None:
+        dialog.outputs.setPlainText(case.outputs)
+    dialog.reason.setText(reason)
+    buttons = dialog.findChild(QDialogButtonBox)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert not dialog.isVisible(), dialog.problem.text()
+
+
+def _logged(b: Baton, run_id: int, event: str, reason: str) -> bool:
+    return any(
+        e.event == event and e.actor == "carol" and reason in (e.message or "")
+        for e in b.runs.show(run_id).log
+    )
+
+
+def _outcomes(qtbot) -> OutcomesDialog:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: _shown(OutcomesDialog) is not None, timeout=WAIT)
+    dialog = _shown(OutcomesDialog)
+    assert isinstance(dialog, OutcomesDialog)
+    return dialog
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.op for c in CASES])
+def test_one_run_from_its_detail_window(qtbot, carol: AppSession, ops: Baton, case: Case) -> None:  # type: ignore[no-untyped-def]
+    run_id = make(ops, case.applies_to)
+    stale_id = make(ops, case.applies_to)
+    window = RunDetailWindow(carol, run_id)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    button = window.buttons[case.op]
+    assert button.isEnabled()
+    button.click()
+    _answer(qtbot, case, f"{case.op} by hand")
+    qtbot.waitUntil(lambda: _logged(ops, run_id, case.event, f"{case.op} by hand"), timeout=WAIT)
+    run = ops.runs.get(run_id)
+    assert (run.status, run.current_element) == (case.status, case.at)
+    qtbot.waitUntil(lambda: window.detail is not None and window.detail.run == run, timeout=WAIT)
+    assert _shown(OutcomesDialog) is None  # done: nothing to explain
+
+    # Refused: the window still shows the run as it was; the run has moved on.
+    stale = RunDetailWindow(carol, stale_id)
+    qtbot.addWidget(stale)
+    qtbot.waitUntil(lambda: stale.detail is not None, timeout=WAIT)
+    case.stale(ops, stale_id)
+    before = ops.runs.show(stale_id)
+    assert stale.buttons[case.op].isEnabled()
+    stale.buttons[case.op].click()
+    _answer(qtbot, case, "too late")
+    refused = _outcomes(qtbot)
+    assert (case.stale_refusal or case.refusal) in refused.table.item(0, 2).text()
+    assert refused.table.item(0, 1).text() == "refused"
+    refused.close()
+    after = ops.runs.show(stale_id)
+    assert (after.run, len(after.log)) == (before.run, len(before.log))  # nothing changed
+    qtbot.waitUntil(
+        lambda: stale.detail is not None and stale.detail.run == after.run, timeout=WAIT
+    )
+    assert f"<b>{after.run.status}</b>" in stale.header.text()  # it shows the run as it is now
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.op for c in CASES])
+def test_selected_runs_in_bulk(qtbot, carol: AppSession, ops: Baton, case: Case) -> None:  # type: ignore[no-untyped-def]
+    # Started last, so the newest three rows of the list: two it applies to, one refused.
+    chosen = [make(ops, case.applies_to), make(ops, case.refused_on), make(ops, case.applies_to)]
+    runs = RunsList(carol)
+    qtbot.addWidget(runs)
+    qtbot.waitUntil(lambda: runs.model.row(2) is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: runs.bar.orchestration.count() > 1, timeout=WAIT)  # the catalog
+    _select(runs.view, [0, 1, 2])
+    assert sorted(r.id for r in runs.selected_rows()) == sorted(chosen)
+    before = ops.runs.show(chosen[1])
+    runs.op_buttons[case.op].click()
+    _select(runs.view, [0])  # changing the selection now does not change what is done
+    bulk = (
+        Case(**{**case.__dict__, "choice": "(every failed step)"})
+        if case.op == "retry_step"
+        else case
+    )
+    _answer(qtbot, bulk, "quarter-end clean-up")
+    results = _outcomes(qtbot)
+    summary = results.findChild(QLabel, "outcomesSummary")
+    assert "2 done, 1 refused" in summary.text()
+    rows = {
+        int(results.table.item(i, 0).text()): (
+            results.table.item(i, 1).text(),
+            results.table.item(i, 2).text(),
+        )
+        for i in range(results.table.rowCount())
+    }
+    assert set(rows) == set(chosen)
+    assert rows[chosen[1]][0] == "refused" and case.refusal in rows[chosen[1]][1]
+    for run_id in (chosen[0], chosen[2]):
+        assert rows[run_id] == ("done", f"done: the run is {case.status}")
+        run = ops.runs.get(run_id)
+        assert (run.status, run.current_element) == (case.status, case.at)
+        assert _logged(ops, run_id, case.event, "quarter-end clean-up")
+    after = ops.runs.show(chosen[1])
+    assert (after.run, len(after.log)) == (before.run, len(before.log))
+    results.close()
+
+
+def test_a_user_is_told_and_offered_nothing(qtbot, ops: Baton) -> None:  # type: ignore[no-untyped-def]
+    run_id = make(ops, "waiting")
+    session = AppSession(ops, "alice")
+    try:
+        window = RunDetailWindow(session, run_id)
+        qtbot.addWidget(window)
+        qtbot.waitUntil(lambda: _shown(QMessageBox) is not None, timeout=WAIT)
+        box = _shown(QMessageBox)
+        assert isinstance(box, QMessageBox) and "supervisor" in box.text()
+        box.close()
+        assert window.detail is None
+        assert not any(b.isEnabled() for b in window.buttons.values())
+        assert ops.runs.get(run_id).current_element == "check"
+    finally:
+        session.close()
+
+
+def test_reassign_from_the_run_detail_and_in_bulk(
+    qtbot, carol: AppSession, ops: Baton, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    waiting = make(ops, "waiting")
+    window = RunDetailWindow(carol, waiting)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    window.items.selectRow(0)
+    answers = iter([("frank", True), ("Alice is away", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    window.reassign_button.click()
+    done = _outcomes(qtbot)
+    assert done.table.item(0, 1).text() == "done"
+    done.close()
+    (item,) = [w for w in ops.runs.show(waiting).work_items if w.status != "Canceled"]
+    assert item.assignee == "frank"
+
+    # In bulk from Work Items: one open item moves, one closed item is refused.
+    closed = ops.runs.show(make(ops, "canceled")).work_items[0]
+    still = ops.runs.show(make(ops, "waiting")).work_items[0]
+    panel = WorkItemsPanel(carol)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.bar.orchestration.count() > 1, timeout=WAIT)
+    panel.bar.orchestration.setCurrentText("console_ops")
+    panel.bar.status.setCurrentText("Any")
+    total = len(ops.console.work_items(panel.filter()))
+    assert total == 3  # the reassigned item, the canceled one, and one still with alice
+    qtbot.waitUntil(
+        lambda: panel.model.total == total and all(panel.model.row(i) for i in range(total)),
+        timeout=WAIT,
+    )
+    rows = [i for i in range(total) if panel.model.row(i).id in (closed.id, still.id)]
+    _select(panel.view, rows)
+    answers = iter([("queue:legal", True), ("Legal takes these now", True)])
+    panel.reassign()
+    results = _outcomes(qtbot)
+    assert "1 done, 1 refused" in results.findChild(QLabel, "outcomesSummary").text()
+    assert ops.work.get(still.id).assignee == "legal"
+    assert (
+        ops.work.get(closed.id).status == "Canceled" and ops.work.get(closed.id).assignee == "alice"
+    )
+    results.close()
