@@ -34,6 +34,7 @@ class Catalog:
     def __init__(self) -> None:
         self.stages: dict[str, list[str]] = {}
         self.steps: dict[str, list[str]] = {}
+        self.versions: dict[str, list[int]] = {}  # activated ones: runs may move to them
         self.assignees: list[str] = []
 
     @staticmethod
@@ -48,6 +49,7 @@ class Catalog:
             catalog.steps[info.name] = sorted(
                 {step.name for s in definition.stages() for step in s.steps}
             )
+            catalog.versions[info.name] = [v.number for v in info.versions if v.status != "draft"]
         directory = baton.directory
         people = [u.username for u in directory.users() if u.active]
         pools = [g.name for kind in ("queue", "group") for g in directory.groups(kind)]

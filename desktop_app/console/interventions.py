@@ -34,7 +34,7 @@ from engine.services.dto import RunOutcome
 class Operation:
     name: str  # the service's operation
     title: str
-    needs: str | None = None  # 'step', 'stage' or 'outputs' (a step and its outputs)
+    needs: str | None = None  # 'step', 'stage', 'version' or 'outputs' (a step and its outputs)
 
 
 OPERATIONS = {
@@ -46,6 +46,7 @@ OPERATIONS = {
         Operation("retry_step", "Retry step", "step"),
         Operation("skip_step", "Skip step", "outputs"),
         Operation("jump_to_stage", "Jump to stage", "stage"),
+        Operation("migrate", "Move to version", "version"),
         Operation("cancel", "Cancel"),
     )
 }
@@ -62,6 +63,7 @@ class InterventionDialog(QDialog):
         *,
         stages: Sequence[str] = (),
         steps: Sequence[str] = (),
+        versions: Sequence[int] = (),
     ) -> None:
         super().__init__(parent)
         self.setObjectName("interventionDialog")
@@ -81,6 +83,9 @@ class InterventionDialog(QDialog):
         if operation.needs == "stage":
             self.choice.addItems(list(stages))
             form.addRow("Stage", self.choice)
+        elif operation.needs == "version":
+            self.choice.addItems([str(v) for v in versions])
+            form.addRow("Version", self.choice)
         elif operation.needs in ("step", "outputs"):
             if operation.needs == "step":
                 self.choice.addItem("(every failed step)")
@@ -113,6 +118,12 @@ class InterventionDialog(QDialog):
         needs = self.operation.needs
         if needs == "stage":
             options["stage"] = self.choice.currentText().strip()
+        elif needs == "version":
+            text = self.choice.currentText().strip()
+            if not text.isdigit():
+                self.problem.setText(f"Version: a number, not '{text}'.")
+                return
+            options["version"] = int(text)
         elif needs in ("step", "outputs"):
             step = self.choice.currentText().strip()
             if not step.startswith("("):
@@ -177,12 +188,15 @@ def intervene(
     *,
     stages: Sequence[str] = (),
     steps: Sequence[str] = (),
+    versions: Sequence[int] = (),
 ) -> InterventionDialog | None:
     """Ask, then do ``operation`` to the frozen ``run_ids``; ``done(outcomes)`` afterwards."""
     frozen = tuple(run_ids)
     if not frozen:
         return None
-    dialog = InterventionDialog(parent, operation, frozen, stages=stages, steps=steps)
+    dialog = InterventionDialog(
+        parent, operation, frozen, stages=stages, steps=steps, versions=versions
+    )
 
     def accepted() -> None:
         runs, reason = session.service.runs, dialog.reason.text().strip()

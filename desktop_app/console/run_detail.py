@@ -40,8 +40,8 @@ from engine.services.runs import canvas_statuses
 
 # Which operations a run in each status offers (the engine still checks, and says why not).
 OFFERED = {
-    "InProgress": ("suspend", "skip_step", "jump_to_stage", "retry_step", "cancel"),
-    "Suspended": ("resume", "cancel"),
+    "InProgress": ("suspend", "skip_step", "jump_to_stage", "retry_step", "migrate", "cancel"),
+    "Suspended": ("resume", "migrate", "cancel"),
     "Error": ("resume_failed", "retry_step", "skip_step", "jump_to_stage", "cancel"),
     "Completed": (),
     "Canceled": (),
@@ -98,6 +98,7 @@ class RunDetailWindow(QDialog):
         self.session, self.run_id = session, run_id
         self.detail: RunDetail | None = None
         self.definition: Orchestration | None = None
+        self.versions: list[int] = []  # activated versions of its orchestration
         self.header = QLabel(f"Run {run_id}: loading…")
         self.header.setObjectName("runHeader")
         self.header.setWordWrap(True)
@@ -161,16 +162,20 @@ class RunDetailWindow(QDialog):
     def load(self) -> None:
         service, run_id = self.session.service, self.run_id
 
-        def fetch() -> tuple[RunDetail, Orchestration]:
+        def fetch() -> tuple[RunDetail, Orchestration, list[int]]:
             detail = service.runs.show(run_id, log_limit=2000)
-            _, definition = service.definitions.get(detail.run.orchestration, detail.run.version)
-            return detail, definition
+            name = detail.run.orchestration
+            _, definition = service.definitions.get(name, detail.run.version)
+            info = next((i for i in service.definitions.list() if i.name == name), None)
+            versions = [v.number for v in info.versions if v.status != "draft"] if info else []
+            return detail, definition, sorted(versions, reverse=True)
 
         tasks.run(fetch, self._show, lambda exc: show_error(self, exc))
 
-    def _show(self, result: tuple[RunDetail, Orchestration]) -> None:
-        detail, definition = result
-        first = self.detail is None
+    def _show(self, result: tuple[RunDetail, Orchestration, list[int]]) -> None:
+        detail, definition, self.versions = result
+        # the canvas is drawn anew for a new run, and for a run moved to another version
+        first = self.detail is None or self.detail.run.version != detail.run.version
         self.detail, self.definition = detail, definition
         run = detail.run
         where = f" at {run.current_element}" if run.current_element else ""
@@ -291,6 +296,7 @@ class RunDetailWindow(QDialog):
             self._done,
             stages=stages,
             steps=steps,
+            versions=[v for v in self.versions if self.detail and v != self.detail.run.version],
         )
 
     def _done(self, outcomes: Sequence[RunOutcome]) -> None:

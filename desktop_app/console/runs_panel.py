@@ -241,6 +241,9 @@ class RunsList(ConsoleList):
         orchestrations = {r.orchestration for r in rows}
         stage_names = sorted({s for o in orchestrations for s in stages.get(o, [])})
         steps = sorted({s for o in orchestrations for s in self.bar.catalog.steps.get(o, [])})
+        versions = sorted(
+            {v for o in orchestrations for v in self.bar.catalog.versions.get(o, [])}, reverse=True
+        )
         return intervene(
             self,
             self.session,
@@ -249,6 +252,7 @@ class RunsList(ConsoleList):
             self._done,
             stages=stage_names,
             steps=steps,
+            versions=versions,
         )
 
     def _done(self, outcomes: Sequence[RunOutcome]) -> None:

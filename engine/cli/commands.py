@@ -330,6 +330,7 @@ def _intervene(args: argparse.Namespace, operation: str, **options: Any) -> int:
                 rid, options["step"], why, options["outputs"]
             ),
             "jump_to_stage": lambda rid, why: runs.jump_to_stage(rid, options["stage"], why),
+            "migrate": lambda rid, why: runs.migrate(rid, options["version"], why),
         }
         run = single[operation](args.run_ids[0], args.reason)
         where = f" at {run.current_element}" if run.current_element else ""
@@ -371,6 +372,10 @@ def runs_skip(args: argparse.Namespace) -> int:
 
 def runs_jump(args: argparse.Namespace) -> int:
     return _intervene(args, "jump_to_stage", stage=args.stage)
+
+
+def runs_migrate(args: argparse.Namespace) -> int:
+    return _intervene(args, "migrate", version=args.to_version)
 
 
 # ---------------------------------------------------------------- work

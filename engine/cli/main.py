@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("retry", commands.runs_retry, "retry a failed step, resuming its run"),
         ("skip", commands.runs_skip, "skip a step of the current stage, supplying its outputs"),
         ("jump", commands.runs_jump, "leave the current stage and enter another"),
+        ("migrate", commands.runs_migrate, "move runs to another activated version"),
     ):
         p = _add(runs, name, handler, help_text)
         p.add_argument(
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "jump":
             p.add_argument("--stage", required=True, help="the stage to enter")
+        if name == "migrate":
+            p.add_argument("--to-version", type=int, required=True, metavar="N")
 
     work = groups.add_parser("work", help="work items").add_subparsers(
         dest="command", required=True

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime import supervision
+from engine.runtime import migration, supervision
 from engine.runtime.engine import RunEngine
 from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
@@ -290,6 +290,13 @@ class RunsService:
             run = supervision.jump_to_stage(session, run_id, stage, self.context.actor, reason)
             return _summaries(session, [run])[0]
 
+    def migrate(self, run_id: int, version: int, reason: str) -> RunSummary:
+        """Move an in-flight run to another activated version of its orchestration."""
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "move runs to another version")
+            run = migration.migrate(session, run_id, version, self.context.actor, reason)
+            return _summaries(session, [run])[0]
+
     def bulk(
         self, operation: str, run_ids: Sequence[int], reason: str, **options: Any
     ) -> Sequence[RunOutcome]:
@@ -310,6 +317,7 @@ class RunsService:
             "jump_to_stage": lambda rid: self.jump_to_stage(
                 rid, str(options.get("stage") or ""), reason
             ),
+            "migrate": lambda rid: self.migrate(rid, _version(options.get("version")), reason),
         }
         call = calls.get(operation)
         if call is None:
@@ -317,12 +325,22 @@ class RunsService:
                 f"'{operation}' is not an operation on runs; use one of {', '.join(calls)}"
             )
         reason_given(reason, f"the runs are changed ({operation})")
+        if operation == "migrate":
+            _version(options.get("version"))  # a bad number is one answer, not one per run
         outcomes = []
         for run_id in dict.fromkeys(run_ids):  # each once, in the order given
             try:
                 summary = call(run_id)
             except BatonError as exc:
-                outcomes.append(RunOutcome(run_id, False, exc.message))
+                said = "; ".join([exc.message, *exc.details])
+                outcomes.append(RunOutcome(run_id, False, said))
             else:
                 outcomes.append(RunOutcome(run_id, True, f"done: the run is {summary.status}"))
         return outcomes
+
+
+def _version(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"a version number, not '{value}'") from None

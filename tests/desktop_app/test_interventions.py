@@ -57,9 +57,20 @@ elements:
 """
 
 
+# Version 2 has one more step in the first stage. Version 1 stays the active one, so runs
+# start on it and a supervisor may move them to 2.
+FLOW_V2 = FLOW.replace(
+    "        start: {when: after, steps: [divide]}\n",
+    "        start: {when: after, steps: [divide]}\n"
+    "      - {kind: interactive, name: double_check, form: ok, assignee: {user: carol}}\n",
+)
+
+
 @pytest.fixture
 def ops(demo: Baton) -> Baton:
     define(demo, FLOW)
+    define(demo, FLOW_V2)
+    demo.definitions.activate("console_ops", 1)
     return demo
 
 
@@ -97,6 +108,7 @@ class Case:
     choice: str | None = None  # the step or stage chosen
     outputs: str | None = None
     stale_refusal: str | None = None  # what the stale window's refusal says, if different
+    version: int = 1  # the version the run is on afterwards
 
 
 def _boss(b: Baton) -> Baton:
@@ -170,6 +182,18 @@ CASES = [
         choice="ship",
     ),
     Case(
+        "migrate",
+        "waiting",
+        "canceled",
+        "only a run in progress or suspended can move to another version",
+        lambda b, r: _boss(b).runs.cancel(r, "meanwhile"),
+        "run_migrated",
+        "InProgress",
+        "check",
+        choice="2",
+        version=2,
+    ),
+    Case(
         "cancel",
         "failed",
         "canceled",
@@ -231,7 +255,7 @@ def test_one_run_from_its_detail_window(qtbot, carol: AppSession, ops: Baton, ca
     _answer(qtbot, case, f"{case.op} by hand")
     qtbot.waitUntil(lambda: _logged(ops, run_id, case.event, f"{case.op} by hand"), timeout=WAIT)
     run = ops.runs.get(run_id)
-    assert (run.status, run.current_element) == (case.status, case.at)
+    assert (run.status, run.current_element, run.version) == (case.status, case.at, case.version)
     qtbot.waitUntil(lambda: window.detail is not None and window.detail.run == run, timeout=WAIT)
     assert _shown(OutcomesDialog) is None  # done: nothing to explain
 
@@ -290,7 +314,11 @@ def test_selected_runs_in_bulk(qtbot, carol: AppSession, ops: Baton, case: Case)
     for run_id in (chosen[0], chosen[2]):
         assert rows[run_id] == ("done", f"done: the run is {case.status}")
         run = ops.runs.get(run_id)
-        assert (run.status, run.current_element) == (case.status, case.at)
+        assert (run.status, run.current_element, run.version) == (
+            case.status,
+            case.at,
+            case.version,
+        )
         assert _logged(ops, run_id, case.event, "quarter-end clean-up")
     after = ops.runs.show(chosen[1])
     assert (after.run, len(after.log)) == (before.run, len(before.log))

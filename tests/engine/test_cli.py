@@ -311,3 +311,5 @@ def test_interventions_one_run_and_several(cli: Cli) -> None:
         "runs", "jump", ids[1], "--stage", "nowhere", "--reason", "x", code=1
     )
     assert "a reason" in cli("runs", "cancel", ids[1], "--reason", " ", code=1)
+    out = cli("runs", "migrate", ids[1], "--to-version", "2", "--reason", "x", code=1)
+    assert "customer_onboarding has no version 2" in out
