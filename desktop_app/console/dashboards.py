@@ -96,6 +96,7 @@ class DashboardsPanel(QWidget):
         self.window_choice.setCurrentText("Last 30 days")
         self.orchestration = QComboBox()
         self.orchestration.setObjectName("dashboardOrchestration")
+        self.orchestration.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         refresh = QPushButton("Refresh")
         refresh.setObjectName("dashboardRefresh")
         refresh.clicked.connect(self.refresh)
@@ -109,7 +110,7 @@ class DashboardsPanel(QWidget):
         top.addWidget(refresh)
         top.addWidget(self.problem, 1)
         self.runs = _plot("Runs per day", "chartRuns")
-        self.durations = _plot("Step time: median and 95th percentile (hours)", "chartDurations")
+        self.durations = _plot("Step time in hours: median and p95", "chartDurations")
         self.aging = _plot("Open work by age", "chartAging")
         self.backlog = _plot("Backlog by assignee and queue", "chartBacklog")
         self.sla = _plot("Work falling due, and SLA breaches, per day", "chartSla")
@@ -188,8 +189,11 @@ class DashboardsPanel(QWidget):
         medians = [_hours(s.median_seconds) for s in steps]
         _hbars(plot, [y - 0.18 for y in ys], medians, 0.36, BLUE, "median")
         p95 = [_hours(s.p95_seconds) for s in steps]
-        _hbars(plot, [y + 0.18 for y in ys], p95, 0.36, ORANGE, "95th percentile")
+        _hbars(plot, [y + 0.18 for y in ys], p95, 0.36, ORANGE, "p95")
         _row_labels(plot, [f"{s.stage}.{s.step}" for s in steps])
+        longest = max([*medians, *p95], default=0.0)
+        if longest > 0:  # the whole of the longest bar, with room for its end
+            plot.setXRange(0, longest * 1.05, padding=0)
 
     def _draw_aging(self, buckets: list[tuple[str, int, int]]) -> None:
         plot = self.aging

@@ -189,8 +189,12 @@ class RunDetailWindow(QDialog):
             text += f"<br><span style='color:#b42318'>{run.error}</span>"
         self.header.setText(text)
         offered = OFFERED.get(run.status, ())
+        elsewhere = [v for v in self.versions if v != run.version]
         for name, button in self.buttons.items():
-            button.setEnabled(name in offered)
+            button.setEnabled(name in offered and (name != "migrate" or bool(elsewhere)))
+        self.buttons["migrate"].setToolTip(
+            "" if elsewhere else "This orchestration has no other activated version"
+        )
         if first:
             self.document.load(to_data(definition), read_only=True)
             self.canvas.fit()
