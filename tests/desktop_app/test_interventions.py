@@ -8,6 +8,7 @@ does not, with the per-run results. Reassign: from the run detail and in bulk fr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,12 +19,15 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMessageBox,
+    QPushButton,
+    QTreeWidgetItem,
     QWidget,
 )
 
+from desktop_app.console.attention import ITEM_ROLE
 from desktop_app.console.interventions import InterventionDialog, OutcomesDialog
 from desktop_app.console.run_detail import RunDetailWindow
-from desktop_app.console.runs_panel import RunsList
+from desktop_app.console.runs_panel import RunsList, RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.session import AppSession
 from engine.services.baton import Baton
@@ -49,6 +53,7 @@ elements:
         name: review
         form: ok
         assignee: {user: alice}
+        due: 2 hours
         start: {when: after, steps: [divide]}
   - kind: stage
     name: ship
@@ -384,3 +389,72 @@ def test_reassign_from_the_run_detail_and_in_bulk(
         ops.work.get(closed.id).status == "Canceled" and ops.work.get(closed.id).assignee == "alice"
     )
     results.close()
+
+
+def test_needs_attention_gives_up_failed_runs_and_reassigns_overdue_work(
+    qtbot, carol: AppSession, ops: Baton, monkeypatch, clock
+) -> None:  # type: ignore[no-untyped-def]
+    failed = [make(ops, "failed"), make(ops, "failed")]
+    late = make(ops, "waiting")
+    clock.advance(dt.timedelta(days=10))  # the review is long overdue
+    panel = RunsPanel(carol)
+    qtbot.addWidget(panel)
+    panel.tabs.setCurrentWidget(panel.attention)
+    view = panel.attention
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
+
+    def rows(kind: str) -> list[QTreeWidgetItem]:
+        found = []
+        for g in range(view.tree.topLevelItemCount()):
+            group = view.tree.topLevelItem(g)
+            for i in range(group.childCount()):
+                attention = group.child(i).data(0, ITEM_ROLE)
+                if attention is not None and attention.kind == kind:
+                    found.append(group.child(i))
+        return found
+
+    def press(name: str) -> None:
+        button = view.findChild(QPushButton, name)
+        assert button is not None
+        button.click()
+
+    # Resume failed on overdue work's run: refused, and said so.
+    view.tree.clearSelection()
+    (overdue,) = [r for r in rows("overdue") if r.text(0) == str(late)]
+    overdue.setSelected(True)
+    press("attentionResume")
+    _answer(qtbot, CASES[2], "wrong button")
+    refused = _outcomes(qtbot)
+    assert "only a failed run can be resumed" in refused.table.item(0, 2).text()
+    refused.close()
+
+    # Reassign the overdue item.
+    qtbot.waitUntil(lambda: view.report is not None and bool(rows("overdue")), timeout=WAIT)
+    view.tree.clearSelection()
+    (overdue,) = [r for r in rows("overdue") if r.text(0) == str(late)]
+    overdue.setSelected(True)
+    answers = iter([("frank", True), ("Alice is away this week", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    press("attentionReassign")
+    moved = _outcomes(qtbot)
+    assert moved.table.item(0, 1).text() == "done"
+    moved.close()
+    (item,) = [w for w in ops.runs.show(late).work_items if w.step == "review"]
+    assert (item.assignee, item.status) == ("frank", "Assigned")
+
+    # Give up both failed runs at once.
+    qtbot.waitUntil(
+        lambda: len([r for r in rows("failed") if int(r.text(0)) in failed]) == 2, timeout=WAIT
+    )
+    view.tree.clearSelection()
+    for row in rows("failed"):
+        row.setSelected(int(row.text(0)) in failed)
+    press("attentionCancel")
+    _answer(qtbot, CASES[-1], "customer withdrew")
+    done = _outcomes(qtbot)
+    assert "2 done, 0 refused" in done.findChild(QLabel, "outcomesSummary").text()
+    done.close()
+    assert [ops.runs.get(r).status for r in failed] == ["Canceled", "Canceled"]
+    qtbot.waitUntil(
+        lambda: not [r for r in rows("failed") if int(r.text(0)) in failed], timeout=WAIT
+    )
