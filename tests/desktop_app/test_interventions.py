@@ -363,6 +363,19 @@ def test_reassign_from_the_run_detail_and_in_bulk(
     done.close()
     (item,) = [w for w in ops.runs.show(waiting).work_items if w.status != "Canceled"]
     assert item.assignee == "frank"
+    # Refused: nobody of that name; the item stays where it is.
+    qtbot.waitUntil(
+        lambda: window.detail is not None and window.detail.work_items[0].assignee == "frank",
+        timeout=WAIT,
+    )
+    window.items.selectRow(0)
+    answers = iter([("nobody", True), ("typo", True)])
+    window.reassign_button.click()
+    refused = _outcomes(qtbot)
+    assert refused.table.item(0, 1).text() == "refused"
+    assert "nobody" in refused.table.item(0, 2).text()
+    refused.close()
+    assert ops.work.get(item.id).assignee == "frank"
 
     # In bulk from Work Items: one open item moves, one closed item is refused.
     closed = ops.runs.show(make(ops, "canceled")).work_items[0]
