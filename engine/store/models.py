@@ -313,6 +313,9 @@ class WorkItemRow(Base):
         Index("ix_work_items_record_id", "record_id", "status"),
         Index("ix_work_items_created", "created_at"),
         Index("ix_work_items_sla", "due_at", "completed_at", "status"),
+        # "runs with open work held by X": assigned to X, or claimed by X
+        Index("ix_work_items_holder", "assignee", "status", "run_id"),
+        Index("ix_work_items_claimed", "claimed_by", "status", "run_id"),
     )
 
 

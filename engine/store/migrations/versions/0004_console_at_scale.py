@@ -1,4 +1,4 @@
-"""needs attention: a partial index over open steps, by step and age
+"""console at scale: open steps by step and age; open work by who holds it
 
 Revision ID: 0004
 Revises: 0003
@@ -29,8 +29,16 @@ def upgrade() -> None:
         sqlite_where=OPEN,
         postgresql_where=OPEN,
     )
+    op.create_index(
+        "ix_work_items_holder", "work_items", ["assignee", "status", "run_id"], unique=False
+    )
+    op.create_index(
+        "ix_work_items_claimed", "work_items", ["claimed_by", "status", "run_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_work_items_claimed", table_name="work_items")
+    op.drop_index("ix_work_items_holder", table_name="work_items")
     op.drop_index("ix_step_runs_waiting", table_name="step_runs")
     op.create_index("ix_step_runs_open", "step_runs", ["status", "started_at"], unique=False)
