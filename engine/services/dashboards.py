@@ -1,17 +1,19 @@
 """Run history in numbers, for the Dashboards and the designer's overlay. Aggregates are
-computed in SQL over index ranges; durations come from the most recent completions of each
-step in the window (``SAMPLE`` of them), so a dashboard costs the same at any history size.
+computed in SQL over index ranges; durations come from a sample of each step's runs spread
+over the window (``SAMPLE`` of them), so a dashboard costs the same at any history size.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
 from engine.runtime.context import definition_for
@@ -25,6 +27,7 @@ from engine.store.models import RunRow, StageRunRow, StepRunRow, VersionRow, Wor
 from engine.store.sqltime import day_of, dialect, seconds_between
 
 SAMPLE = 2000
+SLICES = 10
 AGE_BUCKETS = ((1, "under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (14, "1–2 weeks"))
 OLDEST = "over 2 weeks"
 
@@ -88,24 +91,56 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def sample_of_step(
+    session: Session,
+    orchestration_id: int,
+    stage: str,
+    step: str,
+    since: dt.datetime,
+    columns: Sequence[Any],
+    *where: ColumnElement[bool],
+) -> list[Any]:
+    """Up to ``SAMPLE`` runs of one step started since ``since``, spread over the window.
+
+    The latest ``SAMPLE / SLICES`` of each tenth of it: the latest runs alone would all be
+    from the last days, where only the quick ones have finished yet, and a slow step would
+    look quick. Each tenth is one range of the covering history index.
+    """
+    width = (clock.now() - since) / SLICES
+    rows: list[Any] = []
+    for i in range(SLICES):
+        start = since + width * i
+        rows += session.execute(
+            select(*columns)
+            .where(
+                StepRunRow.orchestration_id == orchestration_id,
+                StepRunRow.stage == stage,
+                StepRunRow.step == step,
+                StepRunRow.started_at >= start,
+                StepRunRow.started_at < start + width,
+                *where,
+            )
+            .order_by(StepRunRow.started_at.desc())
+            .limit(SAMPLE // SLICES)
+        ).all()
+    return rows
+
+
 def step_durations(
     session: Session, orchestration_id: int, stage: str, step: str, since: dt.datetime
 ) -> list[float]:
-    """Seconds taken by the most recent completions of one step since ``since``, sorted."""
+    """Seconds taken by a sample of one step's completions since ``since``, sorted."""
     seconds = seconds_between(dialect(session), StepRunRow.started_at, StepRunRow.ended_at)
-    rows = session.scalars(
-        select(seconds)
-        .where(
-            StepRunRow.orchestration_id == orchestration_id,
-            StepRunRow.stage == stage,
-            StepRunRow.step == step,
-            StepRunRow.started_at >= since,
-            StepRunRow.status == StepStatus.COMPLETED,
-        )
-        .order_by(StepRunRow.started_at.desc())
-        .limit(SAMPLE)
+    rows = sample_of_step(
+        session,
+        orchestration_id,
+        stage,
+        step,
+        since,
+        [seconds],
+        StepRunRow.status == StepStatus.COMPLETED,
     )
-    return sorted(max(0.0, float(v)) for v in rows if v is not None)
+    return sorted(max(0.0, float(v)) for (v,) in rows if v is not None)
 
 
 def steps_of(session: Session, orchestration_id: int) -> list[tuple[str, str]]:
@@ -239,8 +274,8 @@ class DashboardsService:
             return result
 
     def step_health(self, orchestration: str, days: int = 90) -> list[StepHealth]:
-        """Per step, over its latest ``SAMPLE`` runs in the window: how many failed, and the
-        average time of those that completed."""
+        """Per step, over a sample of its runs in the window (``sample_of_step``): how many
+        failed, and the average time of those that completed."""
         since = self._window(days)
         with self.context.read() as session:
             self.context.require(session, STAFF, "see dashboards")
@@ -248,17 +283,9 @@ class DashboardsService:
             seconds = seconds_between(dialect(session), StepRunRow.started_at, StepRunRow.ended_at)
             result = []
             for stage, step in steps_of(session, orchestration_id):
-                rows = session.execute(
-                    select(StepRunRow.status, seconds)
-                    .where(
-                        StepRunRow.orchestration_id == orchestration_id,
-                        StepRunRow.stage == stage,
-                        StepRunRow.step == step,
-                        StepRunRow.started_at >= since,
-                    )
-                    .order_by(StepRunRow.started_at.desc())
-                    .limit(SAMPLE)
-                ).all()
+                rows = sample_of_step(
+                    session, orchestration_id, stage, step, since, [StepRunRow.status, seconds]
+                )
                 done = [
                     float(v)
                     for status, v in rows

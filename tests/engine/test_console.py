@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from engine.services import dashboards
 from engine.services.baton import Baton
 from engine.services.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services.history import generate_history
 from engine.services.queries import RunFilter, WorkFilter
 from engine.store.models import StepRunRow
+from tests.conftest import define, people
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +206,42 @@ def test_history_is_written_the_same_on_both_databases(any_url: str) -> None:
         assert console.count_runs() == before + 40
     finally:
         baton.close()
+
+
+QUICK_AND_SLOW = """
+format: 1
+name: check
+forms: {ok: {fields: [{name: note, type: text}]}}
+elements:
+  - kind: stage
+    name: main
+    steps:
+      - {kind: interactive, name: look, form: ok, assignee: {user: alice}}
+"""
+
+
+def test_step_times_are_sampled_over_the_whole_window(
+    baton: Baton, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that took ten days a month ago and minutes today: the latest runs alone would
+    say it is quick, because the slow ones of today have not finished yet."""
+    people(baton)
+    define(baton, QUICK_AND_SLOW)
+    monkeypatch.setattr(dashboards, "SAMPLE", 20)
+
+    def run_for(days: float) -> None:
+        run = baton.runs.start("check")
+        clock.advance(dt.timedelta(days=days))
+        (item,) = baton.runs.show(run.id).work_items
+        baton.as_user("alice").work.complete(item.id, {"note": "done"})
+
+    for _ in range(3):
+        run_for(10)  # each takes ten days
+    clock.advance(dt.timedelta(days=20))
+    for _ in range(30):
+        run_for(0.001)  # today's take a minute or two
+    stats = baton.as_user("carol").dashboards.durations("check", 60)
+    (look,) = [s for s in stats if s.step == "look"]
+    assert look.p95_seconds is not None and look.p95_seconds > 9 * 86400
+    health = baton.as_user("carol").dashboards.step_health("check", 60)
+    assert health[0].average_seconds is not None and health[0].average_seconds > 86400
