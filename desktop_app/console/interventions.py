@@ -72,7 +72,8 @@ class InterventionDialog(QDialog):
         who = f"run {run_ids[0]}" if count == 1 else f"{count} selected runs"
         self.setWindowTitle(f"{operation.title}: {who}")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"{operation.title} {who}. This is logged with your name and reason."))
+        listed = f" ({', '.join(map(str, run_ids))})" if 1 < count <= 6 else ""
+        form.addRow(QLabel(f"{operation.title} — {who}{listed}. Logged with your name and reason."))
         self.choice = QComboBox()
         self.choice.setObjectName("interventionChoice")
         self.choice.setEditable(True)
