@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -39,6 +39,7 @@ from engine.services.dto import RunDetail, RunOutcome
 from engine.services.runs import canvas_statuses
 
 # Which operations a run in each status offers (the engine still checks, and says why not).
+REFRESH_MS = 1500  # changes announced within this gather into one refresh
 OFFERED = {
     "InProgress": ("suspend", "skip_step", "jump_to_stage", "retry_step", "migrate", "cancel"),
     "Suspended": ("resume", "migrate", "cancel"),
@@ -155,7 +156,18 @@ class RunDetailWindow(QDialog):
         layout.addLayout(actions)
         layout.addWidget(split, 1)
         self.resize(1200, 820)
+        # Live: changes announced by the engine (a step done, work completed elsewhere) are
+        # gathered for a moment, then the run is read again.
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(REFRESH_MS)
+        self._pending.timeout.connect(self.load)
+        session.changed.connect(self._announced)
         self.load()
+
+    def _announced(self, kinds: frozenset[str]) -> None:
+        if kinds & {"runs", "work"} and not self._pending.isActive():
+            self._pending.start()
 
     # ------------------------------------------------------------ loading
 

@@ -23,7 +23,7 @@ from desktop_app.console.attention import AttentionView
 from desktop_app.console.filters import Catalog, RunFilterBar, SavedViews
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
 from desktop_app.console.paged_model import ROW_ROLE, Column, PagedModel, pager
-from desktop_app.console.run_detail import RunDetailWindow, took, when
+from desktop_app.console.run_detail import REFRESH_MS, RunDetailWindow, took, when
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
 from engine.services.dto import RunOutcome, RunSummary
@@ -61,7 +61,6 @@ WIDTHS = {
     "Age": 60,
     "SLA": 90,
 }
-REFRESH_MS = 1500  # changes announced within this gather into one refresh
 
 
 def table_view(name: str) -> QTableView:

@@ -471,3 +471,26 @@ def test_needs_attention_gives_up_failed_runs_and_reassigns_overdue_work(
     qtbot.waitUntil(
         lambda: not [r for r in rows("failed") if int(r.text(0)) in failed], timeout=WAIT
     )
+
+
+def test_the_list_and_an_open_run_follow_changes_made_elsewhere(
+    qtbot, carol: AppSession, ops: Baton
+) -> None:  # type: ignore[no-untyped-def]
+    run_id = make(ops, "waiting")
+    runs = RunsList(carol)
+    qtbot.addWidget(runs)
+    qtbot.waitUntil(lambda: runs.model.row(0) is not None, timeout=WAIT)
+    total = runs.model.total
+    window = RunDetailWindow(carol, run_id)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    # Somebody else, through the engine: a new run, and the open run's work done.
+    ops.runs.start("console_ops", {"parts": 4})
+    (item,) = ops.runs.show(run_id).work_items
+    ops.as_user("alice").work.complete(item.id, {"amount": 3})
+    qtbot.waitUntil(lambda: runs.model.total == total + 1, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: window.detail is not None and window.detail.run.current_element == "ship",
+        timeout=WAIT,
+    )
+    assert "at ship" in window.header.text()
