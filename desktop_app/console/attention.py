@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,13 @@ from engine.services.attention import KINDS, Attention, AttentionReport
 from engine.services.dto import RunOutcome
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+# While the view is shown, changes announced by the engine refresh it at most this often: a
+# report reads every step's late runs, so it is not redone for each completed item.
+FOLLOW_MS = 10_000
+
+
+def _key(a: Attention) -> tuple[str, int, str | None, int | None]:
+    return (a.kind, a.run_id, a.step, a.work_item_id)
 
 
 class AttentionView(QWidget):
@@ -59,6 +66,19 @@ class AttentionView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
         self.report: AttentionReport | None = None
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(FOLLOW_MS)
+        self._pending.timeout.connect(self._follow)
+        session.changed.connect(self._announced)
+
+    def _announced(self, kinds: frozenset[str]) -> None:
+        if kinds & {"runs", "work"} and self.isVisible() and not self._pending.isActive():
+            self._pending.start()
+
+    def _follow(self) -> None:
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         attention = self.session.service.attention
@@ -66,6 +86,7 @@ class AttentionView(QWidget):
         tasks.run(attention.report, self._show, lambda exc: self.summary.setText(describe(exc)))
 
     def _show(self, report: AttentionReport) -> None:
+        chosen = {_key(a) for a in self.selected()}  # kept across the refresh
         self.report = report
         self.tree.clear()
         total = sum(report.counts.values())
@@ -96,6 +117,7 @@ class AttentionView(QWidget):
                 node.setData(0, ITEM_ROLE, a)
                 node.setToolTip(4, a.detail)
                 group.addChild(node)
+                node.setSelected(_key(a) in chosen)
             group.setExpanded(bool(items))
         for column in range(4):
             self.tree.resizeColumnToContents(column)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.console import attention as attention_view
 from desktop_app.console.attention import ITEM_ROLE
 from desktop_app.console.interventions import InterventionDialog, OutcomesDialog
 from desktop_app.console.run_detail import RunDetailWindow
@@ -494,3 +495,25 @@ def test_the_list_and_an_open_run_follow_changes_made_elsewhere(
         timeout=WAIT,
     )
     assert "at ship" in window.header.text()
+
+
+def test_needs_attention_follows_changes_while_shown_and_keeps_the_selection(
+    qtbot, carol: AppSession, ops: Baton, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(attention_view, "FOLLOW_MS", 100)
+    first = make(ops, "failed")
+    panel = RunsPanel(carol)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.tabs.setCurrentWidget(panel.attention)
+    view = panel.attention
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
+
+    def failed_rows() -> dict[int, QTreeWidgetItem]:
+        group = view.tree.topLevelItem(0)
+        return {int(group.child(i).text(0)): group.child(i) for i in range(group.childCount())}
+
+    failed_rows()[first].setSelected(True)
+    later = make(ops, "failed")  # elsewhere, through the engine
+    qtbot.waitUntil(lambda: later in failed_rows(), timeout=WAIT)
+    assert [a.run_id for a in view.selected()] == [first]
