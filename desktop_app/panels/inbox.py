@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -50,6 +50,7 @@ class ItemPane(QWidget):
         self.details: ItemDetails | None = None
         self.form: FormView | None = None
         self.generation = 0
+        self.item_id: int | None = None  # the item shown, or being loaded to be shown
         outer = QVBoxLayout(self)
         self.placeholder = QLabel(hint)
         self.placeholder.setProperty("role", "muted")
@@ -63,6 +64,7 @@ class ItemPane(QWidget):
     def show_item(self, item_id: int | None) -> None:
         self.generation += 1  # a later choice wins over a slower, earlier load
         generation = self.generation
+        self.item_id = item_id
         if item_id is None:
             self.scroll.hide()
             self.placeholder.show()
@@ -309,11 +311,26 @@ class InboxPanel(QWidget):
 
             notify("New work in Baton", f"{count} new item{'s' if count > 1 else ''} in your inbox")
         self.known = ids
+        self._keep_selection()
         overdue = sum(
             1 for i in self.model.items if i.due_at and i.due_at < dt.datetime.now(dt.UTC)
         )
         noun = "item" if len(ids) == 1 else "items"
         self.count.setText(f"{len(ids)} {noun}" + (f" · {overdue} overdue" if overdue else ""))
+
+    def _keep_selection(self) -> None:
+        """A reload resets the table; select the item still shown beside it again (without
+        showing it anew: the form may be half filled in)."""
+        shown = self.pane.item_id
+        row = next((r for r, item in enumerate(self.model.items) if item.id == shown), None)
+        if row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.selectionModel().setCurrentIndex(index, flags)
 
     def selected_item(self) -> Any:
         index = self.table.currentIndex()
@@ -325,7 +342,9 @@ class InboxPanel(QWidget):
             item is not None and item.assignee_kind != "user" and not item.claimed_by
         )
         self.release.setEnabled(item is not None and item.claimed_by == self.session.username)
-        self.pane.show_item(item.id if item is not None else None)
+        chosen = item.id if item is not None else None
+        if chosen != self.pane.item_id:
+            self.pane.show_item(chosen)
 
     def _claim(self, claim: bool) -> None:
         item = self.selected_item()

@@ -164,3 +164,23 @@ def test_the_app_starts_and_quits_with_smoke(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "smoke: main window open" in result.stdout
+
+
+def test_work_arriving_while_a_form_is_half_filled_keeps_the_item_and_what_was_typed(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    panel = open_inbox(qtbot, demo, "alice")
+    select(qtbot, panel, "intake_check")
+    shown = panel.pane.details.item.id  # type: ignore[union-attr]
+    form = panel.pane.form
+    assert form is not None
+    line = form.editors["billing_email"].widget
+    assert isinstance(line, QLineEdit)
+    qtbot.keyClicks(line, "half@typed")
+    before = {item.id for item in panel.model.items}
+    # New work for alice arrives, through the engine: the list reloads.
+    demo.runs.start("customer_onboarding", {"customer_name": "Late Co", "amount": 100})
+    qtbot.waitUntil(lambda: len(panel.model.items) == len(before) + 1, timeout=10000)
+    assert panel.selected_item() is not None and panel.selected_item().id == shown
+    assert panel.pane.form is form and line.text() == "half@typed"
+    assert panel.claim.isEnabled() is False  # still the buttons of the item shown
