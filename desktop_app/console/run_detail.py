@@ -99,7 +99,6 @@ class RunDetailWindow(QDialog):
         self.session, self.run_id = session, run_id
         self.detail: RunDetail | None = None
         self.definition: Orchestration | None = None
-        self.versions: list[int] = []  # activated versions of its orchestration
         self.header = QLabel(f"Run {run_id}: loading…")
         self.header.setObjectName("runHeader")
         self.header.setWordWrap(True)
@@ -174,18 +173,15 @@ class RunDetailWindow(QDialog):
     def load(self) -> None:
         service, run_id = self.session.service, self.run_id
 
-        def fetch() -> tuple[RunDetail, Orchestration, list[int]]:
+        def fetch() -> tuple[RunDetail, Orchestration]:
             detail = service.runs.show(run_id, log_limit=2000)
-            name = detail.run.orchestration
-            _, definition = service.definitions.get(name, detail.run.version)
-            info = next((i for i in service.definitions.list() if i.name == name), None)
-            versions = [v.number for v in info.versions if v.status != "draft"] if info else []
-            return detail, definition, sorted(versions, reverse=True)
+            _, definition = service.definitions.get(detail.run.orchestration, detail.run.version)
+            return detail, definition
 
         tasks.run(fetch, self._show, lambda exc: show_error(self, exc))
 
-    def _show(self, result: tuple[RunDetail, Orchestration, list[int]]) -> None:
-        detail, definition, self.versions = result
+    def _show(self, result: tuple[RunDetail, Orchestration]) -> None:
+        detail, definition = result
         # the canvas is drawn anew for a new run, and for a run moved to another version
         first = self.detail is None or self.detail.run.version != detail.run.version
         self.detail, self.definition = detail, definition
@@ -201,7 +197,7 @@ class RunDetailWindow(QDialog):
             text += f"<br><span style='color:#b42318'>{run.error}</span>"
         self.header.setText(text)
         offered = OFFERED.get(run.status, ())
-        elsewhere = [v for v in self.versions if v != run.version]
+        elsewhere = detail.other_versions
         for name, button in self.buttons.items():
             button.setEnabled(name in offered and (name != "migrate" or bool(elsewhere)))
         self.buttons["migrate"].setToolTip(
@@ -312,7 +308,7 @@ class RunDetailWindow(QDialog):
             self._done,
             stages=stages,
             steps=steps,
-            versions=[v for v in self.versions if self.detail and v != self.detail.run.version],
+            versions=self.detail.other_versions if self.detail else [],
         )
 
     def _done(self, outcomes: Sequence[RunOutcome]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.cli import commands, people
+from engine.cli import runs as runs_cli
 from engine.cli.output import error
 from engine.services.errors import BatonError
 
@@ -92,38 +93,38 @@ def build_parser() -> argparse.ArgumentParser:
     runs = groups.add_parser("runs", help="orchestration runs").add_subparsers(
         dest="command", required=True
     )
-    p = _add(runs, "start", commands.runs_start, "start a run of an orchestration's active version")
+    p = _add(runs, "start", runs_cli.runs_start, "start a run of an orchestration's active version")
     p.add_argument("name")
     p.add_argument(
         "--input", action="append", default=[], metavar="NAME=VALUE", help="an input variable"
     )
     p.add_argument("--record", type=int, metavar="ID", help="the record the run is about")
     _json_flag(p)
-    p = _add(runs, "list", commands.runs_list, "list runs, newest first")
+    p = _add(runs, "list", runs_cli.runs_list, "list runs, newest first")
     p.add_argument("--status", help="InProgress, Suspended, Completed, Canceled or Error")
     p.add_argument("--orchestration", metavar="NAME")
     p.add_argument("--limit", type=int, default=50)
     _json_flag(p)
-    p = _add(runs, "show", commands.runs_show, "a run's stages, steps, work and history")
+    p = _add(runs, "show", runs_cli.runs_show, "a run's stages, steps, work and history")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     _json_flag(p)
     for name, handler, help_text in (
-        ("cancel", commands.runs_cancel, "cancel runs"),
+        ("cancel", runs_cli.runs_cancel, "cancel runs"),
         (
             "suspend",
-            commands.runs_suspend,
+            runs_cli.runs_suspend,
             "suspend runs: no step starts or finishes until resumed",
         ),
-        ("resume", commands.runs_resume, "resume suspended runs"),
+        ("resume", runs_cli.runs_resume, "resume suspended runs"),
         (
             "resume-failed",
-            commands.runs_resume_failed,
+            runs_cli.runs_resume_failed,
             "resume failed runs: the failed steps of the stage they failed in run again",
         ),
-        ("retry", commands.runs_retry, "retry a failed step, resuming its run"),
-        ("skip", commands.runs_skip, "skip a step of the current stage, supplying its outputs"),
-        ("jump", commands.runs_jump, "leave the current stage and enter another"),
-        ("migrate", commands.runs_migrate, "move runs to another activated version"),
+        ("retry", runs_cli.runs_retry, "retry a failed step, resuming its run"),
+        ("skip", runs_cli.runs_skip, "skip a step of the current stage, supplying its outputs"),
+        ("jump", runs_cli.runs_jump, "leave the current stage and enter another"),
+        ("migrate", runs_cli.runs_migrate, "move runs to another activated version"),
     ):
         p = _add(runs, name, handler, help_text)
         p.add_argument(

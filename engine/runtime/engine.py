@@ -197,21 +197,7 @@ class RunEngine:
         self._set_state(
             stage.name, None, {"status": StageStatus.IN_PROGRESS, "visits": visits, **fresh}
         )
-        steps = [
-            StepRunRec(
-                run_id=self.run.id,
-                stage_run_id=stage_run.id,
-                orchestration_id=self.run.orchestration_id,
-                stage=stage.name,
-                step=step.name,
-                kind=step.kind,
-                status=StepStatus.NOT_STARTED,
-                outputs={},
-                action_index=0,
-                attempt=0,
-            )
-            for step in stage.steps
-        ]
+        steps = [self.fresh_step_run(stage_run, step) for step in stage.steps]
         for step_row in steps:
             self.tx.add(step_row)
         self._stage_run = stage_run
@@ -220,6 +206,23 @@ class RunEngine:
             "stage_started", stage=stage.name, message=f"visit {visits}" if visits > 1 else None
         )
         self.evaluate_stage(stage_run, steps, first=True)
+
+    def fresh_step_run(
+        self, stage_run: StageRunRec, step: InteractiveStep | BackgroundStep
+    ) -> StepRunRec:
+        """A new run of ``step`` in ``stage_run``, not started (the caller adds it)."""
+        return StepRunRec(
+            run_id=self.run.id,
+            stage_run_id=stage_run.id,
+            orchestration_id=self.run.orchestration_id,
+            stage=stage_run.stage,
+            step=step.name,
+            kind=step.kind,
+            status=StepStatus.NOT_STARTED,
+            outputs={},
+            action_index=0,
+            attempt=0,
+        )
 
     def evaluate_stage(
         self,

@@ -74,10 +74,16 @@ def retry_step(
     return run
 
 
+def latest_stage_run(session: Session, run_id: int) -> StageRunRec | None:
+    """The run's latest stage visit, whatever its status."""
+    latest = Tx.of(session).query(StageRunRec, LATEST_STAGE, {"run_id": run_id})
+    return latest[0] if latest else None
+
+
 def failed_stage_run(session: Session, run: RunRec) -> StageRunRec | None:
     """The stage visit a failed run failed in (None if it failed outside a stage)."""
-    latest = Tx.of(session).query(StageRunRec, LATEST_STAGE, {"run_id": run.id})
-    return latest[0] if latest and latest[0].status == StageStatus.ERROR else None
+    latest = latest_stage_run(session, run.id)
+    return latest if latest is not None and latest.status == StageStatus.ERROR else None
 
 
 def reopen_failed_stage(engine: RunEngine, stage_run: StageRunRec, steps: list[StepRunRec]) -> None:

@@ -18,12 +18,12 @@ from engine.definitions.model import Orchestration, Stage
 from engine.runtime.access import steps_of_stage
 from engine.runtime.context import definition_for, stage_of
 from engine.runtime.engine import RunEngine
-from engine.runtime.interventions import LATEST_STAGE
+from engine.runtime.interventions import latest_stage_run
 from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
 from engine.runtime.supervision import locked_run, reason_given
 from engine.services.errors import Conflict, NotFound
 from engine.store.models import VersionRow
-from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
+from engine.store.rows import RunRec, StageRunRec, StepRunRec
 
 DRAFT = "draft"
 
@@ -48,11 +48,10 @@ def migrate(session: Session, run_id: int, version: int, actor: str | None, reas
         raise NotFound(f"{name} has no version {version}")
     if target.id == run.version_id:
         raise Conflict(f"run {run_id} is already on version {version} of {name}")
-    if target.status == DRAFT:
+    if target.status == DRAFT:  # (other_versions offers the rest)
         raise Conflict(f"version {version} of {name} is a draft; activate it first")
     definition = definition_for(session, target.id).definition
-    latest = Tx.of(session).query(StageRunRec, LATEST_STAGE, {"run_id": run.id})
-    stage_run = latest[0] if latest else None
+    stage_run = latest_stage_run(session, run.id)
     if stage_run is not None and stage_run.status not in (
         StageStatus.IN_PROGRESS,
         StageStatus.SUSPENDED,
@@ -63,13 +62,13 @@ def migrate(session: Session, run_id: int, version: int, actor: str | None, reas
     if problems:
         raise Conflict(f"run {run_id} cannot move to version {version} of {name}", problems)
 
-    if stage_run is not None:  # steps not started that the new version no longer has
-        stage = definition.element(stage_run.stage)
-        assert isinstance(stage, Stage)
+    stage = definition.element(stage_run.stage) if stage_run is not None else None
+    if stage_run is not None and isinstance(stage, Stage):
+        # steps not started that the new version no longer has (_problems refused the others)
         kept = {s.name for s in stage.steps}
         old_stage = stage_of(engine.definition, stage_run.stage)
         for row in steps:
-            if row.step not in kept:  # only not started ones: _problems refused the others
+            if row.step not in kept:
                 engine.discontinue_step(old_stage, row, f"not in version {version}")
     run.version_id = target.id
     defaults = {
@@ -80,25 +79,10 @@ def migrate(session: Session, run_id: int, version: int, actor: str | None, reas
     if defaults:
         run.variables = {**(run.variables or {}), **defaults}
     moved = RunEngine(session, run, actor=actor)  # pinned to the new version from here on
-    if stage_run is not None:
-        stage = definition.element(stage_run.stage)
-        assert isinstance(stage, Stage)
+    if stage_run is not None and isinstance(stage, Stage):  # its new steps, not started
         have = {row.step for row in steps}
         added = [
-            StepRunRec(
-                run_id=run.id,
-                stage_run_id=stage_run.id,
-                orchestration_id=run.orchestration_id,
-                stage=stage.name,
-                step=step.name,
-                kind=step.kind,
-                status=StepStatus.NOT_STARTED,
-                outputs={},
-                action_index=0,
-                attempt=0,
-            )
-            for step in stage.steps
-            if step.name not in have
+            moved.fresh_step_run(stage_run, step) for step in stage.steps if step.name not in have
         ]
         for row in added:
             moved.tx.add(row)
@@ -114,6 +98,22 @@ def migrate(session: Session, run_id: int, version: int, actor: str | None, reas
     moved.touch()
     moved.guarded(moved.evaluate_stage)
     return run
+
+
+def other_versions(session: Session, orchestration_id: int, version_id: int) -> list[int]:
+    """The activated versions of an orchestration other than ``version_id``, newest first:
+    those a run on ``version_id`` may move to."""
+    return list(
+        session.scalars(
+            select(VersionRow.number)
+            .where(
+                VersionRow.orchestration_id == orchestration_id,
+                VersionRow.id != version_id,
+                VersionRow.status != DRAFT,
+            )
+            .order_by(VersionRow.number.desc())
+        )
+    )
 
 
 def _problems(

@@ -14,12 +14,16 @@ from sqlalchemy.orm import Session
 from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
-from engine.runtime.interventions import LATEST_STAGE, failed_stage_run, reopen_failed_stage
+from engine.runtime.interventions import (
+    failed_stage_run,
+    latest_stage_run,
+    reopen_failed_stage,
+)
 from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
 from engine.store.changes import note
-from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
+from engine.store.rows import RunRec, StepRunRec
 
 
 def reason_given(reason: str, what: str) -> str:
@@ -69,8 +73,7 @@ def resume(session: Session, run_id: int, actor: str | None, reason: str) -> Run
         raise Conflict(f"run {run_id} is {run.status}; only a suspended run can be resumed")
     engine = RunEngine(session, run, actor=actor)
     run.status = RunStatus.IN_PROGRESS
-    tx = Tx.of(session)
-    suspended = _latest_stage_run(tx, run.id)
+    suspended = latest_stage_run(session, run.id)
     now = utcnow()
     if suspended is not None and suspended.status == StageStatus.SUSPENDED:
         suspended.status = StageStatus.IN_PROGRESS
@@ -180,11 +183,6 @@ def jump_to_stage(
     )
     engine.guarded(lambda: engine.enter(target))
     return run
-
-
-def _latest_stage_run(tx: Tx, run_id: int) -> StageRunRec | None:
-    rows = tx.query(StageRunRec, LATEST_STAGE, {"run_id": run_id})
-    return rows[0] if rows else None
 
 
 def _release(row: StepRunRec) -> None:

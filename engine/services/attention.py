@@ -205,9 +205,7 @@ class AttentionService:
         session: Session, names: dict[int, str], now: dt.datetime, limit: int
     ) -> tuple[list[Attention], int]:
         where = (
-            StepRunRow.kind == "background",
-            StepRunRow.status == StepStatus.IN_PROGRESS,
-            StepRunRow.available_at < now - GRACE,
+            *_overdue_background(now),
             StepRunRow.wait_event.is_not(None),
             StepRunRow.wait_event != "child_run",
         )
@@ -228,9 +226,7 @@ class AttentionService:
         session: Session, names: dict[int, str], now: dt.datetime, limit: int
     ) -> tuple[list[Attention], int]:
         where = (
-            StepRunRow.kind == "background",
-            StepRunRow.status == StepStatus.IN_PROGRESS,
-            StepRunRow.available_at < now - GRACE,
+            *_overdue_background(now),
             StepRunRow.lease_owner.is_not(None),
             StepRunRow.lease_expires_at < now - GRACE,
         )
@@ -245,6 +241,15 @@ class AttentionService:
                 "no other worker has taken the step over"
             ),
         )
+
+
+def _overdue_background(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    """A background step in progress that a worker should have taken up a poll ago."""
+    return (
+        StepRunRow.kind == "background",
+        StepRunRow.status == StepStatus.IN_PROGRESS,
+        StepRunRow.available_at < now - GRACE,
+    )
 
 
 def _steps(

@@ -150,6 +150,7 @@ class RunDetail(Data):
     stages: list[StageRunInfo]
     work_items: list[WorkItemInfo]
     log: list[LogEntry]
+    other_versions: list[int] = field(default_factory=list)  # it may move to these, newest first
 
 
 @dataclass(frozen=True)

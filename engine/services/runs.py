@@ -230,7 +230,8 @@ class RunsService:
                     .limit(log_limit)
                 )
             ]
-            return RunDetail(summary, dict(row.variables or {}), stages, items, log)
+            moves = migration.other_versions(session, row.orchestration_id, row.version_id)
+            return RunDetail(summary, dict(row.variables or {}), stages, items, log, moves)
 
     def retry_step(self, run_id: int, reason: str, *, step: str | None = None) -> RunSummary:
         """Retry a failed step (resuming a failed run) once its cause is fixed (staff)."""
@@ -297,14 +298,11 @@ class RunsService:
             run = migration.migrate(session, run_id, version, self.context.actor, reason)
             return _summaries(session, [run])[0]
 
-    def bulk(
-        self, operation: str, run_ids: Sequence[int], reason: str, **options: Any
-    ) -> Sequence[RunOutcome]:
-        """Do ``operation`` to each run of a frozen list, each in its own transaction.
-
-        One run refusing does not stop the others; every run gets its own outcome. Options
-        are the operation's own (``step``, ``stage``, ``outputs``).
-        """
+    def operation(self, operation: str, reason: str, **options: Any) -> Callable[[int], RunSummary]:
+        """An intervention by name, ready to apply to a run: ``cancel``, ``suspend``,
+        ``resume``, ``resume_failed``, ``retry_step``, ``skip_step``, ``jump_to_stage`` or
+        ``migrate``, with that operation's own options (``step``, ``stage``, ``outputs``,
+        ``version``). Bad input common to every run is refused here, once."""
         calls: dict[str, Callable[[int], RunSummary]] = {
             "cancel": lambda rid: self.cancel(rid, reason),
             "suspend": lambda rid: self.suspend(rid, reason),
@@ -324,9 +322,19 @@ class RunsService:
             raise InvalidInput(
                 f"'{operation}' is not an operation on runs; use one of {', '.join(calls)}"
             )
-        reason_given(reason, f"the runs are changed ({operation})")
+        reason_given(reason, f"you {operation.replace('_', ' ')}")
         if operation == "migrate":
             _version(options.get("version"))  # a bad number is one answer, not one per run
+        return call
+
+    def bulk(
+        self, operation: str, run_ids: Sequence[int], reason: str, **options: Any
+    ) -> Sequence[RunOutcome]:
+        """Do ``operation`` to each run of a frozen list, each in its own transaction.
+
+        One run refusing does not stop the others; every run gets its own outcome.
+        """
+        call = self.operation(operation, reason, **options)
         outcomes = []
         for run_id in dict.fromkeys(run_ids):  # each once, in the order given
             try:
