@@ -180,6 +180,8 @@ class RunRow(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # How many record saves made by runs lie behind this run's start (0: started directly).
+    trigger_depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     orchestration: Mapped[Any] = _parent("OrchestrationRow", "RunRow.orchestration_id")
     version: Mapped[Any] = _parent("VersionRow", "RunRow.version_id")
@@ -234,6 +236,8 @@ class StepRunRow(Base):
     # Background work: which action is next, the attempt fencing token, and the lease.
     action_index: Mapped[int] = mapped_column(Integer, default=0)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Leases lost to workers that stopped responding: capped apart from the retry attempts.
+    lost_leases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     available_at: Mapped[dt.datetime | None] = mapped_column()
     lease_owner: Mapped[str | None] = mapped_column(String(NAME))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column()

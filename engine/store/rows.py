@@ -56,6 +56,7 @@ class RunRec(Rec):
     ended_at: dt.datetime | None = None
     updated_at: dt.datetime = field(default_factory=utcnow)
     row_version: int = 1
+    trigger_depth: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -84,6 +85,7 @@ class StepRunRec(Rec):
     error: str | None = None
     action_index: int = 0
     attempt: int = 0
+    lost_leases: int = 0
     available_at: dt.datetime | None = None
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
