@@ -554,8 +554,9 @@ class RunEngine:
         notify.run_failed(self.session, self.run, self.pinned, error)
         notify.run_finished(self.session, self.run)
 
-    def cancel(self, reason: str) -> None:
-        stage_run = self.current_stage_run()
+    def cancel(self, reason: str, stage_run: StageRunRec | None) -> None:
+        """End the run as Canceled, closing ``stage_run`` (the visit it is at, in progress or
+        suspended: the caller finds it) with its open steps and their work."""
         if stage_run is not None:
             stage = stage_of(self.definition, stage_run.stage)
             for row in self.step_runs(stage_run):

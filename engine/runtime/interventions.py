@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
+from engine.runtime.access import lock_run, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
@@ -23,6 +23,9 @@ LATEST_STAGE = Prepared(
     .limit(1)
 )
 STOPPED_BY_FAILURE = "another step of the stage failed"
+# The statuses of the visit a run is at; the others (Completed, Discontinued, Canceled) are
+# visits the run has left.
+AT_STAGE = (StageStatus.IN_PROGRESS, StageStatus.SUSPENDED, StageStatus.ERROR)
 
 
 def retry_step(
@@ -39,12 +42,9 @@ def retry_step(
     run = lock_run(session, run_id)
     if run is None:
         raise NotFound(f"no run with id {run_id}")
-    if run.status == RunStatus.ERROR:
-        stage_run = failed_stage_run(session, run)
-    elif run.status == RunStatus.IN_PROGRESS:
-        stage_run = current_stage_run(session, run.id)
-    else:
+    if run.status not in (RunStatus.ERROR, RunStatus.IN_PROGRESS):
         raise Conflict(f"run {run_id} is {run.status}; only a failed run or step can be retried")
+    stage_run = current_visit(session, run)
     if stage_run is None:
         raise Conflict(f"run {run_id} failed outside a stage; there is no step to retry")
     steps = steps_of_stage(session, stage_run)
@@ -80,10 +80,22 @@ def latest_stage_run(session: Session, run_id: int) -> StageRunRec | None:
     return latest[0] if latest else None
 
 
+def current_visit(session: Session, run: RunRec) -> StageRunRec | None:
+    """The stage visit the run is at, whatever its status: in progress, suspended, or failed.
+
+    Every intervention starts here, not at the stage *in progress*: a suspended run's stage is
+    Suspended and a failed run's is in Error, and an operation that looked only for one in
+    progress would miss them (canceling a suspended run once left its work open for good).
+    None when the run is in no stage: it has ended, or it failed outside one.
+    """
+    latest = latest_stage_run(session, run.id)
+    return latest if latest is not None and latest.status in AT_STAGE else None
+
+
 def failed_stage_run(session: Session, run: RunRec) -> StageRunRec | None:
     """The stage visit a failed run failed in (None if it failed outside a stage)."""
-    latest = latest_stage_run(session, run.id)
-    return latest if latest is not None and latest.status == StageStatus.ERROR else None
+    visit = current_visit(session, run)
+    return visit if visit is not None and visit.status == StageStatus.ERROR else None
 
 
 def reopen_failed_stage(engine: RunEngine, stage_run: StageRunRec, steps: list[StepRunRec]) -> None:

@@ -1,29 +1,30 @@
-"""A supervisor's hands on a run: suspend, resume, skip a step, jump to a stage.
+"""A supervisor's hands on a run: suspend, resume, cancel, skip a step, jump to a stage.
 
 Each function works inside the caller's transaction and writes the run's rows and their log
 entry together. Each checks the run's state first and refuses, with a ``Conflict`` that says
-why, when the operation does not apply. (Retrying a failed step is in ``interventions``.)
+why, when the operation does not apply, and finds the stage visit the run is at whatever its
+status (``current_visit``). (Retrying a failed step is in ``interventions``.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
+from engine.runtime.access import lock_run, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
-from engine.runtime.interventions import (
-    failed_stage_run,
-    latest_stage_run,
-    reopen_failed_stage,
-)
+from engine.runtime.interventions import current_visit, reopen_failed_stage
 from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.store.base import utcnow
 from engine.store.changes import note
+from engine.store.models import EventRow
 from engine.store.rows import RunRec, StepRunRec
+
+OPEN_STAGE = (StageStatus.IN_PROGRESS, StageStatus.SUSPENDED)  # a visit cancel closes
 
 
 def reason_given(reason: str, what: str) -> str:
@@ -46,8 +47,8 @@ def suspend(session: Session, run_id: int, actor: str | None, reason: str) -> Ru
     if run.status != RunStatus.IN_PROGRESS:
         raise Conflict(f"run {run_id} is {run.status}; only a run in progress can be suspended")
     engine = RunEngine(session, run, actor=actor)
-    stage_run = current_stage_run(session, run.id)
-    if stage_run is not None:
+    stage_run = current_visit(session, run)
+    if stage_run is not None and stage_run.status == StageStatus.IN_PROGRESS:
         stage_run.status = StageStatus.SUSPENDED
         engine._set_state(stage_run.stage, None, {"status": StageStatus.SUSPENDED})
     run.status = RunStatus.SUSPENDED
@@ -59,9 +60,11 @@ def suspend(session: Session, run_id: int, actor: str | None, reason: str) -> Ru
 def resume(session: Session, run_id: int, actor: str | None, reason: str) -> RunRec:
     """Carry on with a suspended run from where it stopped.
 
-    Its background steps become due again, an event wait looks again for its event (its
-    timeout counted afresh: time suspended does not count against it), and the stage is
-    evaluated, since records or events may have changed meanwhile.
+    Every background step keeps its own due time: a wait until a moment, a retry's backoff,
+    an event wait's timeout and a lease all end when they would have without the suspension
+    (a moment passed meanwhile is due at once). An event wait looks again for its event, since
+    one published while the run was suspended was kept for it, and the stage is evaluated,
+    since records may have changed meanwhile.
     """
     why = reason_given(reason, "the run is resumed")
     run = locked_run(session, run_id)
@@ -73,21 +76,35 @@ def resume(session: Session, run_id: int, actor: str | None, reason: str) -> Run
         raise Conflict(f"run {run_id} is {run.status}; only a suspended run can be resumed")
     engine = RunEngine(session, run, actor=actor)
     run.status = RunStatus.IN_PROGRESS
-    suspended = latest_stage_run(session, run.id)
-    now = utcnow()
+    suspended = current_visit(session, run)
     if suspended is not None and suspended.status == StageStatus.SUSPENDED:
         suspended.status = StageStatus.IN_PROGRESS
         engine._set_state(suspended.stage, None, {"status": StageStatus.IN_PROGRESS})
         for row in steps_of_stage(session, suspended):
-            if row.kind == "background" and row.status == StepStatus.IN_PROGRESS:
-                if row.wait_event not in (None, "child_run"):
-                    row.wait_event = row.wait_key = None  # the wait action runs again
-                if row.lease_owner is None:
-                    row.available_at = now
+            if _event_kept_for(session, row):
+                row.wait_event = row.wait_key = None  # the wait action runs again and takes it
+                row.available_at = utcnow()
         note(session, "background")
     engine.log("run_resumed", message=why)
     engine.touch()
     engine.guarded(engine.evaluate_stage)
+    return run
+
+
+def cancel(session: Session, run_id: int, actor: str | None, reason: str) -> RunRec:
+    """End the run for good: its stage visit (in progress or suspended), its open steps and
+    their work are Canceled, and nothing of it is left in anyone's inbox.
+
+    A failed run may be canceled too: that is how a supervisor gives up on it (its failed
+    stage visit stays in Error: that is what happened there).
+    """
+    why = reason_given(reason, "the run is canceled")
+    run = locked_run(session, run_id)
+    if run.status in (RunStatus.COMPLETED, RunStatus.CANCELED):
+        raise Conflict(f"run {run_id} is already {run.status}; there is nothing to cancel")
+    visit = current_visit(session, run)
+    open_visit = visit if visit is not None and visit.status in OPEN_STAGE else None
+    RunEngine(session, run, actor=actor).cancel(why, open_visit)
     return run
 
 
@@ -109,12 +126,9 @@ def skip_step(
         if not isinstance(name, str) or not name.isidentifier():
             raise InvalidInput(f"output name '{name}' is not a name expressions can use")
     run = locked_run(session, run_id)
-    if run.status == RunStatus.IN_PROGRESS:
-        stage_run = current_stage_run(session, run.id)
-    elif run.status == RunStatus.ERROR:
-        stage_run = failed_stage_run(session, run)
-    else:
+    if run.status not in (RunStatus.IN_PROGRESS, RunStatus.ERROR):
         raise Conflict(f"run {run_id} is {run.status}; its steps cannot be skipped")
+    stage_run = current_visit(session, run)
     if stage_run is None:
         raise Conflict(f"run {run_id} is not in a stage; there is no step to skip")
     steps = steps_of_stage(session, stage_run)
@@ -160,9 +174,9 @@ def jump_to_stage(
     if element is None:
         names = ", ".join(e.name for e in engine.definition.elements)
         raise NotFound(f"{engine.pinned.orchestration} has no stage '{target}' ({names})")
-    stage_run = current_stage_run(session, run.id)
+    stage_run = current_visit(session, run)
     origin = stage_run.stage if stage_run else run.current_element
-    if stage_run is not None:
+    if stage_run is not None and stage_run.status == StageStatus.IN_PROGRESS:
         stage = stage_of(engine.definition, stage_run.stage)
         for row in steps_of_stage(session, stage_run):
             if row.status in StepStatus.OPEN:
@@ -183,6 +197,24 @@ def jump_to_stage(
     )
     engine.guarded(lambda: engine.enter(target))
     return run
+
+
+def _event_kept_for(session: Session, row: StepRunRec) -> bool:
+    """Whether an event this step waits for came while its run was suspended, in time.
+
+    Such an event was stored, not handed over; one that came after the wait's timeout is
+    left alone, as the wait had ended by then.
+    """
+    if row.status != StepStatus.IN_PROGRESS or row.wait_event in (None, "child_run"):
+        return False
+    query = select(EventRow.id).where(
+        EventRow.name == row.wait_event,
+        EventRow.key == row.wait_key,
+        EventRow.consumed_at.is_(None),
+    )
+    if row.available_at is not None:
+        query = query.where(EventRow.received_at <= row.available_at)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _release(row: StepRunRec) -> None:

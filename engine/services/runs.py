@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.runtime import migration, supervision
-from engine.runtime.engine import RunEngine
 from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
 from engine.runtime.statuses import RunStatus, WorkStatus
@@ -252,14 +251,11 @@ class RunsService:
             return _summaries(session, [run])[0]
 
     def cancel(self, run_id: int, reason: str) -> RunSummary:
-        why = reason_given(reason, "the run is canceled")
+        """End a run in progress, suspended or failed; nothing of it stays open (staff)."""
+        reason_given(reason, "the run is canceled")
         with self.context.write() as session:
             self.context.require(session, STAFF, "cancel runs")
-            run = locked_run(session, run_id)
-            # A failed run may be canceled: that is how a supervisor gives up on it.
-            if run.status in (RunStatus.COMPLETED, RunStatus.CANCELED):
-                raise Conflict(f"run {run_id} is already {run.status}; there is nothing to cancel")
-            RunEngine(session, run, actor=self.context.actor).cancel(why)
+            run = supervision.cancel(session, run_id, self.context.actor, reason)
             return _summaries(session, [run])[0]
 
     def suspend(self, run_id: int, reason: str) -> RunSummary:
