@@ -1,8 +1,13 @@
 """Delivering the outbox over SMTP.
 
 Messages are written to the outbox in the same transaction as the change that causes them,
-so none is lost if the program stops. The sender claims due messages under a short lease,
-sends them, and marks each one sent in its own transaction the moment the server accepts it.
+so none is lost if the program stops. The sender takes due messages one at a time: each is
+claimed under a short lease of its own right before it is sent, and marked sent in its own
+transaction the moment the server accepts it. So a slow server never lets a lease lapse under
+a message still being sent, and a sender that dies leaves at most the one message it was
+sending, due again as soon as that lease runs out. The attempt number fences the claim: a
+sender whose lease lapsed and was taken over cannot record its result over the new attempt.
+
 While the server is unreachable nothing is lost: messages wait and are tried again with a
 growing delay. A message is sent twice only if the process dies in the instant between the
 server's acceptance and that commit; its Message-ID (from the outbox id) lets mail systems
@@ -29,10 +34,16 @@ from engine.store.models import SettingRow
 from engine.store.prepared import Prepared
 from engine.store.rows import OutboxRec, Tx
 
-LEASE = dt.timedelta(minutes=5)
+# One message's lease: long enough for one SMTP exchange, each of whose waits on the server
+# is bounded by the connection timeout (see ``exchange_timeout``).
+LEASE = dt.timedelta(seconds=60)
+# Sending one message waits on the server this many times at most (MAIL, RCPT, DATA, the
+# end of the data, and a reset after a refusal); together they must fit in the lease.
+WAITS_PER_MESSAGE = 5
 MAX_BACKOFF = dt.timedelta(hours=1)
 PERMANENT_AFTER = 10  # a message the server keeps refusing outright is given up after this
 SECURITY = ("none", "starttls", "ssl")
+PASS_LIMIT = 100  # messages looked at in one pass; the next pass takes the rest
 
 _outbox = OutboxRec.table()
 DUE = Prepared(
@@ -42,7 +53,7 @@ DUE = Prepared(
         _outbox.c.next_attempt_at <= bindparam("now"),
     )
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
-    .limit(100)
+    .limit(PASS_LIMIT)
 )
 
 
@@ -81,25 +92,36 @@ def smtp_settings(db: Database) -> SmtpSettings | None:
         return None if row is None else SmtpSettings.from_data(dict(row.value))
 
 
+def exchange_timeout(settings: SmtpSettings, lease: dt.timedelta = LEASE) -> float:
+    """How long one wait on the server may take: the configured timeout, but never so long
+    that sending one message could outlast its lease (and be taken over while it is sent)."""
+    return min(settings.timeout, lease.total_seconds() / WAITS_PER_MESSAGE)
+
+
 def _backoff(attempts: int) -> dt.timedelta:
     seconds = min(30 * 2 ** max(attempts - 1, 0), MAX_BACKOFF.total_seconds())
     return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.0))
 
 
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
     context = ssl.create_default_context(cafile=settings.ca_file)
     server: smtplib.SMTP
     if settings.security == "ssl":
-        server = smtplib.SMTP_SSL(
-            settings.host, settings.port, timeout=settings.timeout, context=context
-        )
+        server = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
     else:
-        server = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        server = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
         if settings.security == "starttls":
             server.starttls(context=context)
     if settings.username:
         server.login(settings.username, settings.password or "")
     return server
+
+
+def _hang_up(server: smtplib.SMTP) -> None:
+    try:
+        server.quit()
+    except (OSError, smtplib.SMTPException):
+        server.close()
 
 
 def _message(row: OutboxRec, settings: SmtpSettings) -> EmailMessage:
@@ -114,28 +136,51 @@ def _message(row: OutboxRec, settings: SmtpSettings) -> EmailMessage:
     return message
 
 
-def _claim(db: Database) -> list[OutboxRec]:
+def _is_due(row: OutboxRec, now: dt.datetime) -> bool:
+    return row.status in ("pending", "sending") and row.next_attempt_at <= now
+
+
+def _due_ids(db: Database) -> list[int]:
+    with db.read() as session:
+        return [r["id"] for r in DUE.rows(Tx.of(session).connection, {"now": utcnow()})]
+
+
+def _claim(db: Database, message_id: int, lease: dt.timedelta) -> OutboxRec | None:
+    """Lease one message for one attempt, if it is still due and nobody else holds it."""
     with db.write() as session:
-        tx = Tx.of(session)
         now = utcnow()
-        ids = [r["id"] for r in DUE.rows(tx.connection, {"now": now})]
-        rows = [
-            r
-            for r in tx.lock_many(OutboxRec, ids, skip_locked=True)
-            if r.status in ("pending", "sending") and r.next_attempt_at <= now
-        ]
-        for row in rows:
-            row.status = "sending"
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE
-        return [dataclasses.replace(r) for r in rows]  # copies, safe after the commit
+        found = Tx.of(session).lock_many(OutboxRec, [message_id], skip_locked=True)
+        if not found or not _is_due(found[0], now):
+            return None
+        row = found[0]
+        row.status = "sending"
+        row.attempts += 1
+        row.next_attempt_at = now + lease  # due again, for someone else, if this one dies
+        return dataclasses.replace(row)  # a copy, safe after the commit
 
 
-def _settle(db: Database, row: OutboxRec, error: str | None, *, permanent: bool = False) -> None:
+def _defer(db: Database, ids: list[int], reason: str) -> int:
+    """Count an attempt on every message of ``ids`` still due, and let each wait its backoff
+    (the server could not be reached, so none was tried one by one)."""
     with db.write() as session:
-        current = Tx.of(session).get(OutboxRec, row.id, lock=True)
-        if current is None or current.status == "sent":
-            return
+        now = utcnow()
+        rows = Tx.of(session).lock_many(OutboxRec, ids, skip_locked=True)
+        due = [r for r in rows if _is_due(r, now)]
+        for row in due:
+            row.attempts += 1
+            row.status = "pending"
+            row.last_error = reason[:1000]
+            row.next_attempt_at = now + _backoff(row.attempts)
+        return len(due)
+
+
+def _settle(db: Database, claim: OutboxRec, error: str | None, *, permanent: bool = False) -> bool:
+    """Record how the attempt ``claim`` ended; False if its lease lapsed and another attempt
+    took the message over (that attempt records its own result)."""
+    with db.write() as session:
+        current = Tx.of(session).get(OutboxRec, claim.id, lock=True)
+        if current is None or current.status != "sending" or current.attempts != claim.attempts:
+            return False
         if error is None:
             current.status = "sent"
             current.sent_at = utcnow()
@@ -145,43 +190,51 @@ def _settle(db: Database, row: OutboxRec, error: str | None, *, permanent: bool 
             current.status = "failed" if given_up else "pending"
             current.last_error = error[:1000]
             current.next_attempt_at = utcnow() + _backoff(current.attempts)
+        return True
 
 
-def send_pending(db: Database) -> MailReport:
-    """Send what is due in the outbox; keep what cannot be sent for a later try."""
+def send_pending(db: Database, *, lease: dt.timedelta = LEASE) -> MailReport:
+    """Send what is due in the outbox, one leased message at a time over one connection;
+    keep what cannot be sent for a later try."""
     report = MailReport()
     settings = smtp_settings(db)
     if settings is None:
         return report  # nothing configured: messages wait in the outbox
-    rows = _claim(db)
-    if not rows:
-        return report
+    ids = _due_ids(db)
+    timeout = exchange_timeout(settings, lease)
+    server: smtplib.SMTP | None = None
     try:
-        server = _connect(settings)
-    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
-        reason = f"cannot reach the mail server {settings.host}:{settings.port}: {exc}"
-        for row in rows:
-            _settle(db, row, reason)
-        report.deferred += len(rows)
-        report.errors.append(reason)
-        return report
-    try:
-        for row in rows:
+        for position, message_id in enumerate(ids):
+            if server is None:  # connected before the claim: the lease covers the send only
+                try:
+                    server = _connect(settings, timeout)
+                except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+                    reason = f"cannot reach the mail server {settings.host}:{settings.port}: {exc}"
+                    report.deferred += _defer(db, ids[position:], reason)
+                    report.errors.append(reason)
+                    return report
+            row = _claim(db, message_id, lease)
+            if row is None:
+                continue  # another sender has it, or it was sent meanwhile
             try:
                 server.send_message(_message(row, settings))
             except smtplib.SMTPRecipientsRefused as exc:
                 _settle(db, row, f"the server refused {row.recipient}: {exc}", permanent=True)
                 report.deferred += 1
                 continue
-            except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+            except (OSError, smtplib.SMTPServerDisconnected) as exc:
+                _settle(db, row, f"sending failed: {exc}")
+                report.deferred += 1
+                server.close()  # the connection is in no known state: a fresh one for the next
+                server = None
+                continue
+            except smtplib.SMTPException as exc:
                 _settle(db, row, f"sending failed: {exc}")
                 report.deferred += 1
                 continue
-            _settle(db, row, None)
-            report.sent += 1
+            if _settle(db, row, None):
+                report.sent += 1
     finally:
-        try:
-            server.quit()
-        except (OSError, smtplib.SMTPException):
-            server.close()
+        if server is not None:
+            _hang_up(server)
     return report
