@@ -136,7 +136,7 @@ def run_inline(
         engine.log("record_created", step=row.step, message=f"{object_type.label} {new.id}")
         from engine.runtime.triggers import on_record_saved
 
-        on_record_saved(session, new, None, engine.actor, exclude_run_id=engine.run.id)
+        on_record_saved(session, new, None, engine.actor, by_run=engine.run)
         return {action.output: new.id} if action.output else {}
     if isinstance(action, UpdateRecord):
         record_id = engine.value(action.record, where)
@@ -168,7 +168,7 @@ def run_inline(
             message=f"{object_type.label} {record.id}",
             details={k: _plain(v) for k, v in data.items()},
         )
-        on_record_saved(session, record, previous, engine.actor, exclude_run_id=engine.run.id)
+        on_record_saved(session, record, previous, engine.actor, by_run=engine.run)
         return {}
     if isinstance(action, SendEmail):
         subject = render(engine, action.subject, where)
@@ -225,6 +225,9 @@ def run_inline(
             actor=engine.actor,
             parent_run_id=engine.run.id,
             parent_step_run_id=row.id if action.wait else None,
+            # A child acts for its parent: its saves count from the parent's level, so a
+            # loop of triggers that passes through a child still ends at the limit.
+            trigger_depth=engine.run.trigger_depth,
         )
         engine.log(
             "child_run_started", step=row.step, message=f"run {child.id} of {action.orchestration}"

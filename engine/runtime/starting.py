@@ -63,7 +63,9 @@ def start_run(
     actor: str | None = None,
     parent_run_id: int | None = None,
     parent_step_run_id: int | None = None,
+    trigger_depth: int = 0,
 ) -> RunRec:
+    """A new run, entered as far as it goes. ``trigger_depth``: see engine.runtime.triggers."""
     if record_id is not None and session.get(RecordRow, record_id) is None:
         raise NotFound(f"no record with id {record_id}")
     variables = check_inputs(session, version_id, inputs)
@@ -81,6 +83,7 @@ def start_run(
         started_at=now,
         updated_at=now,
         row_version=1,
+        trigger_depth=trigger_depth,
     )
     Tx.of(session).add(run)
     RunEngine(session, run, actor=actor).start()
