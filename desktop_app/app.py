@@ -17,6 +17,7 @@ from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
 from desktop_app.signin import SignInDialog
 from engine.services.baton import Baton
+from engine.services.dto import UserInfo
 
 
 def app_settings() -> QSettings:
@@ -26,8 +27,11 @@ def app_settings() -> QSettings:
     return QSettings(str(directory / "desktop.ini"), QSettings.Format.IniFormat)
 
 
-def open_database(url: str | None) -> tuple[Baton, str]:
-    """Open (and on first launch fill with the demo); return the service and who signs in."""
+def open_database(url: str | None) -> tuple[Baton, UserInfo]:
+    """Open (and on first launch fill with the demo); return the service and its owner.
+
+    The owner is who a single-user install starts signed in as; a shared database asks.
+    """
     from engine.services.demo import load_demo
 
     baton = Baton(url)
@@ -40,7 +44,7 @@ def open_database(url: str | None) -> tuple[Baton, str]:
     if owner is None:
         baton.close()
         raise RuntimeError("this database has no active admin to sign in as")
-    return baton, owner
+    return baton, baton.directory.user(owner)
 
 
 class Launcher:
@@ -64,20 +68,20 @@ class Launcher:
         url = self.url
         tasks.run(lambda: open_database(url), self._opened, self._failed)
 
-    def _opened(self, opened: tuple[Baton, str]) -> None:
+    def _opened(self, opened: tuple[Baton, UserInfo]) -> None:
         baton, owner = opened
         if baton.db.is_sqlite or self.smoke:
             self._show(baton, owner)  # a single-user install starts signed in as its owner
             return
         self.splash.close()
         dialog = SignInDialog(baton, baton.db.display_url)
-        dialog.signed_in.connect(lambda username: self._show(baton, username))
+        dialog.signed_in.connect(lambda user: self._show(baton, user))
         dialog.rejected.connect(self.app.quit)
         dialog.open()
         self.signin = dialog
 
-    def _show(self, baton: Baton, username: str) -> None:
-        session = AppSession(baton, username)
+    def _show(self, baton: Baton, user: UserInfo) -> None:
+        session = AppSession(baton, user)
         engine = EmbeddedEngine(baton)
         self.window = MainWindow(session, self.settings, engine)
         self.splash.close()

@@ -6,7 +6,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks, theme
+from desktop_app.account import AccountBar
 from desktop_app.console.dashboards import DashboardsPanel
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
@@ -27,9 +27,14 @@ from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.placeholder import PlaceholderPanel
 from desktop_app.panels.records import RecordsPanel
-from desktop_app.session import AppSession
+from desktop_app.session import AppSession, describe_user
+from desktop_app.signin import SignInDialog
+from engine.services.dto import UserInfo
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
+# Who sees each panel; the services check every call again, this only keeps the screen honest.
+EVERYONE, STAFF, ADMIN = "everyone", "staff", "admin"
+PANEL_RIGHTS = (EVERYONE, EVERYONE, STAFF, STAFF, STAFF, STAFF, ADMIN)
 
 
 class MainWindow(QMainWindow):
@@ -38,6 +43,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.engine = engine
+        self.signin: SignInDialog | None = None
         self.setWindowTitle("Baton")
         self.setObjectName("mainWindow")
 
@@ -65,6 +71,7 @@ class MainWindow(QMainWindow):
             self.dashboards,
             PlaceholderPanel(PANELS[6]),
         ]
+        self.panel_actions: list[QAction] = []
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
             self.navigation.addItem(title)
             self.stack.addWidget(panel)
@@ -74,6 +81,7 @@ class MainWindow(QMainWindow):
                 lambda _=False, row=number - 1: self.navigation.setCurrentRow(row)
             )
             self.addAction(action)
+            self.panel_actions.append(action)
         self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.navigation.setCurrentRow(0)
         body = QWidget()
@@ -90,7 +98,26 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_state)
         self.statusBar().addPermanentWidget(self.database)
         engine.state.connect(self.engine_state.setText)
+        session.user_changed.connect(lambda _: self._apply_rights())
+        self._apply_rights()
         self._restore()
+
+    def may_see(self, row: int) -> bool:
+        rights = PANEL_RIGHTS[row]
+        if rights == ADMIN:
+            return self.session.is_admin
+        return rights == EVERYONE or self.session.is_staff
+
+    def _apply_rights(self) -> None:
+        """Show the panels the signed-in person may use; leave one they may not."""
+        for row, action in enumerate(self.panel_actions):
+            allowed = self.may_see(row)
+            item = self.navigation.item(row)
+            if item is not None:
+                item.setHidden(not allowed)
+            action.setEnabled(allowed)
+        if not self.may_see(max(self.navigation.currentRow(), 0)):
+            self.navigation.setCurrentRow(0)
 
     def _toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -113,28 +140,26 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        bar.addWidget(QLabel("Signed in as "))
-        self.users = QComboBox()
-        self.users.setObjectName("userSwitcher")
-        self.users.addItem(self.session.username)
-        self.users.currentTextChanged.connect(self._switch)
-        bar.addWidget(self.users)
+        self.account = AccountBar(self.session)
+        self.account.sign_out.connect(self.sign_out)
+        self.session.user_changed.connect(
+            lambda _: self.say(f"Signed in as {describe_user(self.session.user)}")
+        )
+        bar.addWidget(self.account)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        baton = self.session.baton
-        tasks.run(lambda: [u.username for u in baton.directory.users() if u.active], self._people)
 
-    def _people(self, names: list[str]) -> None:
-        current = self.session.username
-        self.users.blockSignals(True)
-        self.users.clear()
-        self.users.addItems(names)
-        self.users.setCurrentText(current)
-        self.users.blockSignals(False)
+    def sign_out(self) -> None:
+        """Hide everything of this person, and let the next one sign in (or quit)."""
+        self.hide()
+        dialog = SignInDialog(self.session.baton, self.session.baton.db.display_url)
+        dialog.signed_in.connect(self._signed_in_again)
+        dialog.rejected.connect(self.close)
+        dialog.open()
+        self.signin = dialog
 
-    def _switch(self, username: str) -> None:
-        if username and username != self.session.username:
-            self.session.switch_user(username)
-            self.say(f"Signed in as {username}")
+    def _signed_in_again(self, user: UserInfo) -> None:
+        self.session.switch_user(user)
+        self.show()
 
     def _theme(self, dark: bool) -> None:
         app = QApplication.instance()

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (
 from desktop_app import tasks
 from desktop_app.messages import describe
 from engine.services.baton import Baton
+from engine.services.dto import UserInfo
 
 
 class SignInDialog(QDialog):
-    """Username and password, checked in the background; ``signed_in(username)`` on success."""
+    """Username and password, checked in the background; ``signed_in(UserInfo)`` on success."""
 
-    signed_in = Signal(str)
+    signed_in = Signal(object)
 
     def __init__(self, baton: Baton, where: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,8 +59,8 @@ class SignInDialog(QDialog):
         directory = self.baton.directory
         tasks.run(lambda: directory.authenticate(username, password), self._done, self._refused)
 
-    def _done(self, user: object) -> None:
-        self.signed_in.emit(getattr(user, "username", ""))
+    def _done(self, user: UserInfo) -> None:
+        self.signed_in.emit(user)
         self.accept()
 
     def _refused(self, exc: BaseException) -> None:

@@ -71,6 +71,14 @@ class AttentionView(QWidget):
         self._pending.setInterval(FOLLOW_MS)
         self._pending.timeout.connect(self._follow)
         session.changed.connect(self._announced)
+        session.user_changed.connect(lambda _: self._user_changed())
+
+    def _user_changed(self) -> None:
+        self.tree.clear()
+        self.report = None
+        self.summary.setText("")
+        if self.isVisible():
+            self.refresh()
 
     def _announced(self, kinds: frozenset[str]) -> None:
         if kinds & {"runs", "work"} and self.isVisible() and not self._pending.isActive():

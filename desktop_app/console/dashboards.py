@@ -130,10 +130,20 @@ class DashboardsPanel(QWidget):
         self.loaded: set[str] = set()  # charts drawn since the last refresh (tests wait on it)
         self.window_choice.currentTextChanged.connect(lambda _: self.refresh())
         self.orchestration.currentTextChanged.connect(lambda _: self._durations())
-        service = session.service
+        session.user_changed.connect(lambda _: self._user_changed())
+        self._load_names()
+
+    def _load_names(self) -> None:
+        service = self.session.service
         tasks.run(
             lambda: [o.name for o in service.definitions.list() if o.active_version], self._names
         )
+
+    def _user_changed(self) -> None:
+        """The previous person's figures go at once; the new person's load (or are refused)."""
+        for plot in (self.runs, self.durations, self.aging, self.backlog, self.sla):
+            plot.clear()
+        self._load_names()
 
     def _names(self, names: list[str]) -> None:
         self.orchestration.blockSignals(True)

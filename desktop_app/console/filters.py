@@ -330,6 +330,9 @@ class SavedViews(QWidget):
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
+        if not self.session.is_staff:  # views belong to the console: nothing to offer
+            self._show([], None)
+            return
         console = self.session.service.console
         tasks.run(lambda: console.views(self.kind), lambda views: self._show(views, select))
 

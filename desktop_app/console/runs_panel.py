@@ -124,8 +124,16 @@ class ConsoleList(QWidget):
         self._pending.setInterval(REFRESH_MS)
         self._pending.timeout.connect(lambda: self.model.reload())
         session.changed.connect(self._announced)
+        session.user_changed.connect(lambda _: self._user_changed())
         self.windows: list[RunDetailWindow] = []
         tasks.run(lambda: Catalog.load(session), bar.set_catalog)
+
+    def _user_changed(self) -> None:
+        """Nothing of the previous person stays: their run windows, saved views and rows."""
+        for window in list(self.windows):
+            window.close()
+        self.views.refresh()
+        self.apply()  # as the new person: their rows, or the service's refusal
 
     def filter(self) -> Any:
         return self.bar.value(self.sort, self.descending)

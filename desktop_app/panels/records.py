@@ -112,6 +112,13 @@ class RecordPage(QWidget):
         self.item_pane.done.connect(self._work_done)
         layout.addWidget(self.item_pane, 1)
         session.changed.connect(self._changed)
+        session.user_changed.connect(lambda _: self._user_changed())
+
+    def _user_changed(self) -> None:
+        """The previous person's open work goes; the guide lists the new person's."""
+        self.guide.clear()
+        self.item_pane.show_item(None)
+        self.reload_guide()
 
     def show_record(self, kind: ObjectTypeInfo, record: RecordInfo) -> None:
         self.kind, self.record = kind, record
@@ -247,13 +254,21 @@ class RecordsPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        service = session.service
-        tasks.run(service.records.types, self._types)
+        session.user_changed.connect(lambda _: self._load_types())
+        self._load_types()
+
+    def _load_types(self) -> None:
+        tasks.run(self.session.service.records.types, self._types)
 
     def _types(self, kinds: list[ObjectTypeInfo]) -> None:
+        chosen = self.types.currentText()
         self.kinds = kinds
+        self.types.blockSignals(True)
         self.types.clear()
         self.types.addItems([k.label for k in kinds])
+        self.types.setCurrentIndex(max(self.types.findText(chosen), 0))
+        self.types.blockSignals(False)
+        self._type_chosen(self.types.currentIndex())
 
     def _type_chosen(self, index: int) -> None:
         if not 0 <= index < len(self.kinds):

@@ -30,7 +30,7 @@ def history(demo: Baton) -> Baton:
 
 @pytest.fixture
 def carol(history: Baton) -> Iterator[AppSession]:
-    session = AppSession(history, "carol")
+    session = AppSession.open(history, "carol")
     yield session
     session.close()
 
@@ -153,7 +153,7 @@ def test_bulk_suspend_over_selected_runs_reports_each_run(
 
 
 def test_a_user_is_refused_and_nothing_changes(qtbot, history: Baton) -> None:  # type: ignore[no-untyped-def]
-    session = AppSession(history, "alice")
+    session = AppSession.open(history, "alice")
     try:
         panel = RunsPanel(session)
         qtbot.addWidget(panel)

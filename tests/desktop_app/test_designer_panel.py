@@ -27,7 +27,7 @@ WAIT = 10000
 
 @pytest.fixture
 def designer(qtbot: Any, demo: Baton) -> Iterator[DesignerPanel]:
-    session = AppSession(demo, "admin")
+    session = AppSession.open(demo, "admin")
     panel = DesignerPanel(session)
     qtbot.addWidget(panel)
     panel.resize(1400, 900)

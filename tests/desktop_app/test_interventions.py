@@ -82,7 +82,7 @@ def ops(demo: Baton) -> Baton:
 
 @pytest.fixture
 def carol(ops: Baton) -> Iterator[AppSession]:
-    session = AppSession(ops, "carol")
+    session = AppSession.open(ops, "carol")
     yield session
     session.close()
 
@@ -333,7 +333,7 @@ def test_selected_runs_in_bulk(qtbot, carol: AppSession, ops: Baton, case: Case)
 
 def test_a_user_is_told_and_offered_nothing(qtbot, ops: Baton) -> None:  # type: ignore[no-untyped-def]
     run_id = make(ops, "waiting")
-    session = AppSession(ops, "alice")
+    session = AppSession.open(ops, "alice")
     try:
         window = RunDetailWindow(session, run_id)
         qtbot.addWidget(window)

@@ -17,7 +17,7 @@ def test_a_record_edit_starts_a_run_whose_work_appears_in_the_work_guide(  # typ
         "refund_request",
         {"order_number": "SO-2001", "customer_email": "sam@customer.example", "amount": 980},
     )
-    session = AppSession(demo, "omar")
+    session = AppSession.open(demo, "omar")
     panel = RecordsPanel(session)
     qtbot.addWidget(panel)
     panel.show()
@@ -57,7 +57,7 @@ def test_a_record_edit_starts_a_run_whose_work_appears_in_the_work_guide(  # typ
 
 
 def test_a_stale_edit_is_refused_clearly(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
-    session = AppSession(demo, "alice")
+    session = AppSession.open(demo, "alice")
     panel = RecordsPanel(session)
     qtbot.addWidget(panel)
     panel.show()
