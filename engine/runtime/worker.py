@@ -43,6 +43,9 @@ from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 # call runs; a worker that dies lets go within LEASE, and whoever takes over bumps the attempt.
 LEASE = dt.timedelta(seconds=30)
 BATCH = 50
+# A pass looks for due steps at most this often: work that keeps making new work due at once
+# (a run starting itself as a child) must not keep ``worker --once`` from returning.
+MAX_ROUNDS = 1000
 WRITING_ACTIONS = (CreateRecord, UpdateRecord, SendEmail, StartOrchestration, WaitForEvent)
 
 
@@ -346,7 +349,7 @@ def run_due(
     batch: int = BATCH,
     lease: dt.timedelta = LEASE,
 ) -> PassReport:
-    """Run every background step that is due now; repeat until none is left.
+    """Run every background step that is due now; repeat until none is left (or MAX_ROUNDS).
 
     Steps go in batches, one transaction each, so a busy worker commits less often; a batch
     that meets something unexpected is rolled back and redone one step per transaction, so
@@ -355,7 +358,7 @@ def run_due(
     owner = owner or worker_id()
     report = PassReport()
     idle: set[int] = set()
-    while True:
+    for _round in range(MAX_ROUNDS):
         ids = [i for i in due_steps(db, utcnow(), limit) if i not in idle]
         if not ids:
             return report
@@ -376,6 +379,11 @@ def run_due(
                     report.steps_run += 1
                 else:
                     idle.add(step_run_id)
+    report.errors.append(
+        f"steps were still becoming due after {MAX_ROUNDS} rounds, so this pass stopped; a run "
+        "may be starting runs without end (the next pass goes on with them)"
+    )
+    return report
 
 
 def publish_event(

@@ -214,3 +214,32 @@ def test_cli_update_then_worker_once_returns(
         assert chain[-1].status == "Error"
     finally:
         service.close()
+
+
+def test_worker_once_returns_when_a_run_keeps_starting_itself(
+    b: Baton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No save, so no trigger depth: the pass itself is bounded, and says so."""
+    monkeypatch.setattr(runtime_worker, "MAX_ROUNDS", 20)
+    define(
+        b,
+        """
+        format: 1
+        name: echo
+        elements:
+          - kind: stage
+            name: work
+            steps:
+              - kind: background
+                name: again
+                actions:
+                  - {type: start_orchestration, orchestration: echo}
+        """,
+    )
+    b.runs.start("echo")
+    report = b.worker.run_once()
+    assert report.steps_run == 20
+    assert len(runs(b)) == 21
+    assert any("still becoming due after 20 rounds" in e for e in report.errors)
+    report = b.worker.run_once()  # the next pass goes on
+    assert len(runs(b)) == 41
