@@ -4,7 +4,7 @@ other orchestrations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,25 +37,25 @@ class Catalog:
         }
 
 
-def _allowed(read: Callable[[], T], empty: T) -> T:
+def _allowed(read: Callable[[], Sequence[T]]) -> Sequence[T]:
     try:
         return read()
     except PermissionDenied:  # what this person may not see is simply not offered
-        return empty
+        return []
 
 
 def read_catalog(baton: Baton) -> Catalog:
     """Called off the GUI thread."""
-    users = _allowed(baton.directory.users, [])
+    users = _allowed(baton.directory.users)
     active = {u.username for u in users if u.active}
-    queues = _allowed(lambda: baton.directory.groups("queue"), [])
-    types = _allowed(baton.records.types, [])
+    queues = _allowed(lambda: baton.directory.groups("queue"))
+    types = _allowed(baton.records.types)
     return Catalog(
         users=sorted(active),
-        groups=[g.name for g in _allowed(lambda: baton.directory.groups("group"), [])],
+        groups=[g.name for g in _allowed(lambda: baton.directory.groups("group"))],
         queues={g.name: sum(1 for m in g.members if m in active) for g in queues},
         objects={t.name: [str(f.get("name")) for f in t.fields] for t in types},
         object_fields={t.name: list(t.fields) for t in types},
-        calendars=[c.name for c in _allowed(baton.calendars.list, [])],
-        orchestrations=[o.name for o in _allowed(baton.definitions.list, [])],
+        calendars=[c.name for c in _allowed(baton.calendars.list)],
+        orchestrations=[o.name for o in _allowed(baton.definitions.list)],
     )

@@ -76,7 +76,9 @@ class ExpressionEdit(QWidget):
             if self.completer.completionCount():
                 self.completer.complete()
                 return
-        self.completer.popup().hide()
+        popup = self.completer.popup()
+        if popup is not None:
+            popup.hide()
 
     def _insert(self, completion: str) -> None:
         text, cursor = self.line.text(), self.line.cursorPosition()

@@ -261,7 +261,7 @@ def _number(kind: type, info: Any, value: Any, change: Change) -> QWidget:
     low = next((m.ge for m in info.metadata if hasattr(m, "ge")), 0)
     high = next((m.le for m in info.metadata if hasattr(m, "le")), 10**9)
     spin: QSpinBox | QDoubleSpinBox = QSpinBox() if kind is int else QDoubleSpinBox()
-    spin.setRange(low, high)  # type: ignore[arg-type]
+    spin.setRange(low, high)
     spin.setValue(value if value is not None else info.default)
     spin.valueChanged.connect(lambda number: change(number, True))
     return spin
@@ -432,7 +432,8 @@ class ListEditor(QWidget):
     def _show(self, row: int) -> None:
         self.context.list_rows[self.path] = row
         while self.detail.count():
-            old = self.detail.takeAt(0).widget()
+            taken = self.detail.takeAt(0)
+            old = taken.widget() if taken is not None else None
             if old is not None:
                 old.deleteLater()
         if 0 <= row < len(self.items):

@@ -98,8 +98,8 @@ def compute(data: dict[str, Any]) -> Layout:
                 layout.steps[(name, step_name)] = Box(
                     HEADER + PAD + column * (STEP_W + GAP_X), y + PAD, STEP_W, STEP_H
                 )
-                start = step.get("start") if isinstance(step.get("start"), dict) else {}
-                for before in start.get("steps") or []:
+                start = step.get("start")
+                for before in (start.get("steps") if isinstance(start, dict) else None) or []:
                     if before in names:
                         layout.dependencies.append(((name, str(before)), (name, step_name)))
         else:
@@ -142,6 +142,8 @@ def _route(data: dict[str, Any], layout: Layout) -> None:
             following = order.get(target, len(items)) == index + 1 or (
                 target == "end" and index == len(items) - 1
             )
+            points: tuple[tuple[float, float], ...]
+            x: float
             if kind == "fault":
                 left_channels += 1
                 x = -CHANNEL * left_channels

@@ -200,7 +200,7 @@ class DesignerPanel(QWidget):
         undo = self.document.stack.createUndoAction(self, "Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.document.stack.createRedoAction(self, "Redo")
-        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
         for action in (undo, redo):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
@@ -230,10 +230,9 @@ class DesignerPanel(QWidget):
         bar.addSeparator()
         self.try_action = self._action("Try it", self.start_trying, "Ctrl+R")
         bar.addAction(self.try_action)
-        self.history_action = self._action(
-            "History", lambda: self.show_history(self.history_action.isChecked()), "Ctrl+H"
-        )
+        self.history_action: QAction = self._action("History", lambda: None, "Ctrl+H")
         self.history_action.setCheckable(True)
+        self.history_action.triggered.connect(self.show_history)
         self.history_action.setToolTip(
             "Colour each step by its run history: average time and failure rate (90 days)"
         )

@@ -122,7 +122,7 @@ class PropertyPanel(QScrollArea):
             model: Any = Orchestration
             node = data
             owner = None
-            name_field = QLabel(str(data.get("name")))
+            name_field: QWidget = QLabel(str(data.get("name")))
         elif step is None:
             node = editing.element(data, element)
             model = Stage if node.get("kind") == "stage" else Decision

@@ -3,6 +3,7 @@ the canvas is always exactly what is in the definition."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QTimer, Signal
@@ -19,6 +20,8 @@ from desktop_app.designer.items import (
     LaneItem,
     StepItem,
 )
+
+Status = tuple[str, str | None]  # a status, and the detail shown with it
 
 
 class DesignScene(QGraphicsScene):
@@ -106,9 +109,12 @@ class DesignScene(QGraphicsScene):
         for key, item in self.items_by_key.items():
             item.set_marks(by_key.get(key, []))
 
-    def set_statuses(self, statuses: dict[Key, tuple[str, str | None]]) -> None:
+    def set_statuses(
+        self,
+        statuses: Mapping[Key, Status] | Mapping[tuple[str, str | None], Status],
+    ) -> None:
         """Colour elements and steps by status (Try it, run detail); empty clears."""
-        self._statuses = dict(statuses)
+        self._statuses = dict(statuses.items())
         self._apply_statuses()
 
     def _apply_statuses(self) -> None:

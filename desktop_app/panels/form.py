@@ -99,6 +99,7 @@ class FieldEditor:
             if widget.date() == EMPTY_DATE:
                 return None
             moment = widget.dateTime().toPython()
+            assert isinstance(moment, dt.datetime)
             return moment.astimezone(dt.UTC).isoformat()
         if isinstance(widget, QDateEdit):
             return (

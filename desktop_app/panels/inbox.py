@@ -56,17 +56,17 @@ class ItemPane(QWidget):
         self.placeholder.setProperty("role", "muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.placeholder)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.hide()
-        outer.addWidget(self.scroll)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.hide()
+        outer.addWidget(self.scroller)
 
     def show_item(self, item_id: int | None) -> None:
         self.generation += 1  # a later choice wins over a slower, earlier load
         generation = self.generation
         self.item_id = item_id
         if item_id is None:
-            self.scroll.hide()
+            self.scroller.hide()
             self.placeholder.show()
             self.details = None
             return
@@ -79,7 +79,7 @@ class ItemPane(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.placeholder.setText(describe(exc))
-        self.scroll.hide()
+        self.scroller.hide()
         self.placeholder.show()
 
     def _build(self, details: ItemDetails) -> None:
@@ -130,9 +130,9 @@ class ItemPane(QWidget):
         actions.addStretch(1)
         layout.addLayout(actions)
         layout.addStretch(1)
-        self.scroll.setWidget(body)
+        self.scroller.setWidget(body)
         self.placeholder.hide()
-        self.scroll.show()
+        self.scroller.show()
 
     @staticmethod
     def _section(text: str) -> QLabel:
@@ -234,8 +234,8 @@ class InboxPanel(QWidget):
         header.setMinimumSectionSize(50)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 115), (2, 70), (3, 90), (4, 95), (5, 110), (6, 50), (7, 62)):
-            header.resizeSection(column, width)
+        for section, width in ((1, 115), (2, 70), (3, 90), (4, 95), (5, 110), (6, 50), (7, 62)):
+            header.resizeSection(section, width)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setAlternatingRowColors(True)
         self.table.selectionModel().currentRowChanged.connect(self._selected)
