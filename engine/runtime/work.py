@@ -200,7 +200,8 @@ def parse_target(text: str) -> Assignee:
 def reassign(
     session: Session, item_id: int, target: str, reason: str, actor: str | None, *, staff: bool
 ) -> WorkItemRec:
-    """Give the item to someone else. Its assignee (or a member) may, and so may staff."""
+    """Give the item to someone else. Its assignee (or a member) may, and so may staff; a
+    claimed item only its holder and staff, since a claim keeps the item from the others."""
     if not reason.strip():
         raise InvalidInput("say why the work is reassigned (a reason is required)")
     rule = parse_target(target)
@@ -214,6 +215,11 @@ def reassign(
         raise PermissionDenied(
             f"{actor} cannot reassign work item {item_id}: only its assignee, a supervisor "
             "or an admin may"
+        )
+    if not staff and item.claimed_by is not None and item.claimed_by != actor:
+        raise PermissionDenied(
+            f"{actor} cannot reassign work item {item_id}: {item.claimed_by} has claimed it, "
+            f"and only {item.claimed_by}, a supervisor or an admin may reassign it"
         )
     try:
         kind, name = resolve_assignee(session, rule, lambda _: None)

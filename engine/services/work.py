@@ -81,6 +81,24 @@ class WorkService:
             )
         return username
 
+    def _whose_work(self, session: Session, user: str | None, action: str) -> str | None:
+        """Whose work the caller may list or count: their own, or (staff only) anyone's, or
+        everyone's (None). One rule, so a count never tells what the list would not show."""
+        who = self.context.require(session, ANYONE, action)
+        if user is None and not who.is_staff:
+            user = who.username
+        if user is not None and user != who.username and not who.is_staff:
+            raise PermissionDenied(
+                f"{who.describe()} cannot see {user}'s work: that needs the admin or "
+                "supervisor role"
+            )
+        if (
+            user is not None
+            and session.scalar(select(User.id).where(User.username == user)) is None
+        ):
+            raise NotFound(f"no user named '{user}'")
+        return user
+
     def list(
         self,
         *,
@@ -93,20 +111,11 @@ class WorkService:
         """Open items of ``user`` and their groups and queues. Staff may list anyone's, or
         everyone's (no ``user``); others see their own."""
         with self.context.read() as session:
-            who = self.context.require(session, ANYONE, "list work")
-            if user is None and not who.is_staff:
-                user = who.username
-            if user is not None and user != who.username and not who.is_staff:
-                raise PermissionDenied(
-                    f"{who.describe()} cannot see {user}'s work: that needs the admin or "
-                    "supervisor role"
-                )
+            user = self._whose_work(session, user, "list work")
             query = select(WorkItemRow, OrchestrationRow.name).join(
                 OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id
             )
             if user is not None:
-                if session.scalar(select(User.id).where(User.username == user)) is None:
-                    raise NotFound(f"no user named '{user}'")
                 query = query.where(runtime_work.visible_to(session, user))
             if record_id is not None:  # the Work Guide: work about one record
                 query = query.where(WorkItemRow.record_id == record_id)
@@ -146,9 +155,7 @@ class WorkService:
     def count(self, *, user: str | None = None) -> int:
         """How many open items ``list`` would page through."""
         with self.context.read() as session:
-            who = self.context.require(session, ANYONE, "count work")
-            if user is None and not who.is_staff:
-                user = who.username
+            user = self._whose_work(session, user, "count work")
             query = (
                 select(func.count())
                 .select_from(WorkItemRow)
