@@ -16,6 +16,7 @@ from engine.runtime.statuses import StageStatus, WorkStatus
 from engine.store.models import User
 from engine.store.prepared import Prepared
 from engine.store.rows import (
+    Rec,
     RunRec,
     StageRunRec,
     StepRunRec,
@@ -53,28 +54,37 @@ _runs = RunRec.table()
 _users = User.__table__
 _mine = _step_runs.alias("mine")
 _siblings = _step_runs.alias("siblings")
-# A work item with everything completing it needs, in one statement: the item and its run
-# (locked), the stage visit, every step of that visit, and the acting user.
-ITEM_CONTEXT = Prepared(
+# A work item locked with its run, and the acting user, in one statement. The stage visit and
+# its steps are read by a second one, once the lock is held: on PostgreSQL a statement that
+# waited for a lock re-reads only the rows it locked, so siblings joined into it would be
+# those of before the wait, and a step that another transaction completed meanwhile would
+# still look in progress (issue 14: the stage then never exits).
+ITEM_AND_RUN = Prepared(
     select(
         *labelled(WorkItemRec, "w_"),
         *labelled(RunRec, "r_"),
-        *labelled(StageRunRec, "s_"),
-        *[c.label("t_" + c.name) for c in _siblings.c],
         _users.c.username.label("u_username"),
         _users.c.active.label("u_active"),
         _users.c.email.label("u_email"),
     )
     .select_from(
-        _work_items.join(_runs, _runs.c.id == _work_items.c.run_id)
-        .join(_mine, _mine.c.id == _work_items.c.step_run_id)
-        .join(_stage_runs, _stage_runs.c.id == _mine.c.stage_run_id)
-        .join(_siblings, _siblings.c.stage_run_id == _stage_runs.c.id)
-        .outerjoin(_users, _users.c.username == bindparam("username"))
+        _work_items.join(_runs, _runs.c.id == _work_items.c.run_id).outerjoin(
+            _users, _users.c.username == bindparam("username")
+        )
     )
     .where(_work_items.c.id == bindparam("item_id"))
-    .order_by(_siblings.c.id)
     .with_for_update(of=[_work_items, _runs])
+)
+# The stage visit of a step with every step of that visit.
+VISIT_OF_STEP = Prepared(
+    select(*labelled(StageRunRec, "s_"), *[c.label("t_" + c.name) for c in _siblings.c])
+    .select_from(
+        _mine.join(_stage_runs, _stage_runs.c.id == _mine.c.stage_run_id).join(
+            _siblings, _siblings.c.stage_run_id == _stage_runs.c.id
+        )
+    )
+    .where(_mine.c.id == bindparam("step_run_id"))
+    .order_by(_siblings.c.id)
 )
 
 
@@ -83,20 +93,16 @@ def lock_work_item(
 ) -> tuple[WorkItemRec, StageRunRec] | None:
     """A work item locked with its run, its stage visit and steps, and the acting user."""
     tx = Tx.of(session)
-    rows = ITEM_CONTEXT.rows(
-        tx.connection, {"item_id": item_id, "username": username}, once=("w_", "r_", "s_", "u_")
-    )
-    if not rows:
+    found = ITEM_AND_RUN.rows(tx.connection, {"item_id": item_id, "username": username})
+    if not found:
         return None
-    parts = [(WorkItemRec, "w_"), (RunRec, "r_"), (StageRunRec, "s_")]
-    item, _, stage_run = tx.adopt_joined(rows[0], parts)
-    assert isinstance(item, WorkItemRec) and isinstance(stage_run, StageRunRec)
-    if stage_run.id not in tx.steps_by_stage:
-        steps = [
-            tx.adopt(StepRunRec, {n: r["t_" + n] for n in fields_of(StepRunRec)}) for r in rows
-        ]
-        tx.steps_by_stage[stage_run.id] = steps
-    first = rows[0]
+    first = found[0]
+    parts = [(WorkItemRec, "w_"), (RunRec, "r_")]
+    newly = (RunRec, first["r_id"]) not in tx.locked
+    item, run = tx.adopt_joined(first, parts)
+    assert isinstance(item, WorkItemRec)
+    if newly:
+        _read_after_lock(tx, {run.id})
     remember_person(
         session,
         username,
@@ -104,12 +110,49 @@ def lock_work_item(
         if first["u_username"] is None
         else Person(first["u_username"], bool(first["u_active"]), first["u_email"]),
     )
+    rows = VISIT_OF_STEP.rows(tx.connection, {"step_run_id": item.step_run_id}, once=("s_",))
+    stage_run = tx.adopt(StageRunRec, {n: rows[0]["s_" + n] for n in fields_of(StageRunRec)})
+    if stage_run.id not in tx.steps_by_stage:
+        tx.steps_by_stage[stage_run.id] = [
+            tx.adopt(StepRunRec, {n: r["t_" + n] for n in fields_of(StepRunRec)}) for r in rows
+        ]
     return item, stage_run
 
 
 def lock_run(session: Session, run_id: int) -> RunRec | None:
-    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial)."""
-    return Tx.of(session).get(RunRec, run_id, lock=True)
+    """The run, locked for this transaction (PostgreSQL row lock; SQLite writers are serial).
+
+    Whatever moves a step of a run locks the run first: that is what serialises two steps of
+    one stage visit finishing at once. Its stage visits and steps are read after the lock."""
+    tx = Tx.of(session)
+    newly = (RunRec, run_id) not in tx.locked
+    run = tx.get(RunRec, run_id, lock=True)
+    if run is not None and newly:
+        _read_after_lock(tx, {run_id})
+    return run
+
+
+def _read_after_lock(tx: Tx, run_ids: set[int]) -> None:
+    """Runs just locked: what this transaction read of their stage visits, steps and work
+    before the lock is read again, and their cached step lists forgotten, so every decision
+    taken under the lock sees what the previous holder committed. (Usually nothing was read
+    before: the worker's steps are locked themselves, a completion locks the run first.)"""
+    stale: dict[type[Rec], list[int]] = {}
+    for key, rec in tx.loaded.items():
+        if (
+            isinstance(rec, StageRunRec | StepRunRec | WorkItemRec)
+            and rec.run_id in run_ids
+            and key not in tx.locked
+            and key in tx.snapshots  # not created by this transaction
+        ):
+            stale.setdefault(key[0], []).append(rec.id)
+    for stage_run_id in stale.get(StageRunRec, []):
+        tx.steps_by_stage.pop(stage_run_id, None)
+    for stage_run_id, steps in list(tx.steps_by_stage.items()):
+        if steps and steps[0].run_id in run_ids and (StageRunRec, stage_run_id) in tx.snapshots:
+            del tx.steps_by_stage[stage_run_id]
+    for cls, ids in stale.items():
+        tx.reread(cls, ids)
 
 
 def current_stage_run(session: Session, run_id: int) -> StageRunRec | None:
@@ -151,9 +194,11 @@ def open_items_of_step(session: Session, step_run_id: int) -> list[WorkItemRec]:
 def prefetch_runs(session: Session, run_ids: Sequence[int]) -> None:
     """Lock several runs and load their current stages and steps in three statements."""
     tx = Tx.of(session)
+    newly = {i for i in run_ids if (RunRec, i) not in tx.locked}
     runs = tx.lock_many(RunRec, run_ids)
     if not runs:
         return
+    _read_after_lock(tx, newly)
     stage_runs = tx.query(
         StageRunRec,
         select(_stage_runs).where(

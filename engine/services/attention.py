@@ -5,6 +5,7 @@
 - a step waiting longer than 95 % of that step's completions in the last 90 days
 - an event wait past its timeout (no worker is failing it: is one running?)
 - a step whose worker's lease ran out and nobody took it over (the worker died)
+- a stalled stage: every step done and no exit (engine.runtime.stalled; a worker moves it on)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
 from engine.runtime.context import definition_for
+from engine.runtime.stalled import find_stalled
 from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dashboards import percentile, step_durations
@@ -35,6 +37,7 @@ KINDS = {
     "slow": "Waiting longer than usual",
     "event_timeout": "Event wait past its timeout",
     "dead_worker": "Held by a stopped worker",
+    "stalled": "Stalled stage",
 }
 GRACE = dt.timedelta(minutes=2)  # a worker's poll interval and then some
 HISTORY = dt.timedelta(days=90)
@@ -88,6 +91,7 @@ class AttentionService:
                 ("slow", self._slow),
                 ("event_timeout", self._event_timeouts),
                 ("dead_worker", self._dead_workers),
+                ("stalled", self._stalled),
             ):
                 found, total = finder(session, names, now, limit)
                 items.extend(found)
@@ -241,6 +245,24 @@ class AttentionService:
                 "no other worker has taken the step over"
             ),
         )
+
+    @staticmethod
+    def _stalled(
+        session: Session, names: dict[int, str], now: dt.datetime, limit: int
+    ) -> tuple[list[Attention], int]:
+        found = find_stalled(session)
+        return [
+            Attention(
+                "stalled",
+                s.run_id,
+                names.get(s.orchestration_id, "?"),
+                s.stage,
+                None,
+                s.since,
+                s.detail,
+            )
+            for s in found[:limit]
+        ], len(found)
 
 
 def _overdue_background(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:

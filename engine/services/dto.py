@@ -182,7 +182,8 @@ class WorkerReport(Data):
     timers_fired: int = 0
     messages_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    stalled_moved: int = 0  # runs left in a finished stage, moved on (engine.runtime.stalled)
 
     @property
     def did_anything(self) -> bool:
-        return bool(self.steps_run or self.timers_fired or self.messages_sent)
+        return bool(self.steps_run or self.timers_fired or self.messages_sent or self.stalled_moved)

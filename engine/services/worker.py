@@ -6,6 +6,7 @@ import datetime as dt
 
 from engine.runtime.escalation import fire_due_timers
 from engine.runtime.mail import send_pending
+from engine.runtime.stalled import advance_stalled
 from engine.runtime.worker import LEASE, run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
@@ -23,10 +24,12 @@ class WorkerService:
         db = self.context.db
         steps = run_due(db, lease=dt.timedelta(seconds=lease_seconds) if lease_seconds else LEASE)
         timers = fire_due_timers(db)
+        stalled = advance_stalled(db)
         mail = send_pending(db)
         return WorkerReport(
             steps_run=steps.steps_run,
             timers_fired=timers.fired,
             messages_sent=mail.sent,
-            errors=[*steps.errors, *timers.errors, *mail.errors],
+            errors=[*steps.errors, *timers.errors, *stalled.errors, *mail.errors],
+            stalled_moved=stalled.moved,
         )

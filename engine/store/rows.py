@@ -267,14 +267,22 @@ class Tx:
         """Records for ``rows``; rows already known keep their state in this transaction."""
         return [self.adopt(cls, row._mapping) for row in rows]
 
-    def adopt(self, cls: type[R], values: Mapping[str, Any]) -> R:
-        """The record for one row's ``values`` (a known row keeps its state)."""
+    def adopt(self, cls: type[R], values: Mapping[str, Any], *, fresh: bool = False) -> R:
+        """The record for one row's ``values``. A known row keeps its state, unless ``fresh``
+        (the values were read under a lock, or after one) and this transaction has not
+        changed it: then it takes them, so nothing read before a lock stays stale after it."""
         key = (cls, values["id"])
         known = self.loaded.get(key)
         if known is None:
             known = cls(**values)
             self.loaded[key] = known
             self.snapshots[key] = _snapshot(known)
+        elif fresh:
+            before = self.snapshots.get(key)
+            if before is not None and _snapshot(known) == before:
+                for name in fields_of(cls):
+                    setattr(known, name, values[name])
+                self.snapshots[key] = _snapshot(known)
         return known  # type: ignore[return-value]
 
     def adopt_joined(
@@ -296,7 +304,7 @@ class Tx:
         if known is not None and (not lock or key in self.locked):
             return known  # type: ignore[return-value]
         rows = _get_statement(cls, lock).rows(self.connection, {"id": rec_id})
-        found = [self.adopt(cls, row) for row in rows]
+        found = [self.adopt(cls, row, fresh=lock) for row in rows]
         if not found:
             return None
         if lock:
@@ -323,12 +331,21 @@ class Tx:
         statement = (
             select(table).where(table.c.id.in_(list(ids))).with_for_update(skip_locked=skip_locked)
         )
-        rows = list(self.connection.execute(statement))
-        for row in rows:
-            self.loaded.pop((cls, row.id), None)  # locked reads are fresh
-        found = self._adopt(cls, rows)
+        rows: list[Any] = list(self.connection.execute(statement))
+        found = [self.adopt(cls, row._mapping, fresh=True) for row in rows]
         self.locked.update((cls, r.id) for r in found)
         return found
+
+    def reread(self, cls: type[R], ids: Sequence[int]) -> None:
+        """Read these known rows again: those this transaction has not changed take the
+        values now committed (see ``adopt``)."""
+        if ids:
+            table = cls.table()
+            rows: list[Any] = list(
+                self.connection.execute(select(table).where(table.c.id.in_(list(ids))))
+            )
+            for row in rows:
+                self.adopt(cls, row._mapping, fresh=True)
 
     def pending(self, cls: type[R]) -> list[R]:
         return [r for r in self.new if type(r) is cls]

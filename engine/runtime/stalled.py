@@ -1,0 +1,190 @@
+"""The safety net for a stage visit that should have exited and did not (issue 14).
+
+Whatever moves a step locks its run first, so two steps finishing at the same instant cannot
+leave a stage with every step done and no exit. Were a run left so all the same (by a Baton
+from before that rule, or by a path that breaks it), nothing would ever move it again: no
+step of it is open to finish. The worker looks for such runs now and then and moves each on
+through the engine, in a transaction of its own with a log entry; Needs attention lists the
+ones it has not reached yet as stalled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.definitions.model import ExitOn
+from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
+from engine.runtime.context import definition_for, stage_of
+from engine.runtime.engine import RunEngine, RunFailed
+from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
+from engine.store.base import utcnow
+from engine.store.database import Database
+from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
+
+# How often a worker looks: a stalled run is rare, and finding one costs a pass over the
+# runs in progress (index ranges, no table scan), too much to pay on every pass of a busy
+# worker.
+SWEEP_EVERY = dt.timedelta(minutes=1)
+MAX_FOUND = 10_000  # what one look reads at most; the rest wait for the next one
+EVENT = "stage_stalled"
+WHAT_NEXT = "; a worker moves it on within a minute (is one running?)"
+
+_runs = RunRec.table()
+_stage_runs = StageRunRec.table()
+_step_runs = StepRunRec.table()
+_open_step = (
+    select(_step_runs.c.id)
+    .where(
+        _step_runs.c.stage_run_id == _stage_runs.c.id,
+        _step_runs.c.status.in_(StepStatus.OPEN),
+    )
+    .exists()
+)
+# Stage visits in progress, of runs in progress (not suspended), with no step open. Driven by
+# the runs in progress (ix_runs_status_started), each one's visits by ix_stage_runs_run_id and
+# their steps by ix_step_runs_stage_run_id: the cost follows the runs in progress, not the
+# history.
+CANDIDATES = (
+    select(
+        _stage_runs.c.id,
+        _stage_runs.c.run_id,
+        _stage_runs.c.stage,
+        _runs.c.version_id,
+        _runs.c.orchestration_id,
+        _runs.c.updated_at,
+    )
+    .select_from(_runs.join(_stage_runs, _stage_runs.c.run_id == _runs.c.id))
+    .where(
+        _runs.c.status == RunStatus.IN_PROGRESS,
+        _stage_runs.c.status == StageStatus.IN_PROGRESS,
+        ~_open_step,
+    )
+    .limit(MAX_FOUND)
+)
+
+
+@dataclass(frozen=True)
+class Stalled:
+    run_id: int
+    stage_run_id: int
+    orchestration_id: int
+    stage: str
+    since: dt.datetime  # the run's last change: when its last step finished
+    detail: str
+
+
+@dataclass
+class StalledReport:
+    moved: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def find_stalled(session: Session) -> list[Stalled]:
+    """Runs whose stage in progress should exit now and has not, the longest stalled first.
+
+    A stage that exits when its steps are done (all of them, or the ones it names) and has
+    none open is stalled. One that exits on an expression is stalled only if it holds: with
+    every step done it may be waiting, rightly, for a record to change.
+    """
+    found: list[Stalled] = []
+    for stage_run_id, run_id, name, version_id, oid, updated in session.execute(CANDIDATES):
+        stage = definition_for(session, version_id).definition.stage(name)
+        if stage is None:
+            continue
+        if stage.exit.when == ExitOn.expression:
+            holds = _exit_holds(session, run_id, stage_run_id)
+            if holds is False:
+                continue
+            detail = (
+                f"every step of stage '{name}' is done and its exit condition holds, "
+                "but the stage has not exited"
+                if holds
+                else f"every step of stage '{name}' is done, but its exit condition "
+                "cannot be evaluated"
+            )
+        else:
+            detail = f"every step of stage '{name}' is done, but the stage has not exited"
+        found.append(Stalled(run_id, stage_run_id, oid, name, updated, detail + WHAT_NEXT))
+    found.sort(key=lambda s: (s.since, s.run_id))
+    return found
+
+
+def _exit_holds(session: Session, run_id: int, stage_run_id: int) -> bool | None:
+    """Whether the stage's exit expression holds now (None: it cannot be evaluated)."""
+    run = Tx.of(session).get(RunRec, run_id)
+    stage_run = Tx.of(session).get(StageRunRec, stage_run_id)
+    if run is None or stage_run is None:
+        return False
+    engine = RunEngine(session, run)
+    stage = stage_of(engine.definition, stage_run.stage)
+    steps = {s.step: s for s in steps_of_stage(session, stage_run)}
+    try:
+        return engine.should_exit(stage, steps)
+    except RunFailed:
+        return None
+
+
+def move_stalled(session: Session, run_id: int, stage_run_id: int) -> bool:
+    """Lock the run and, if its stage visit is still stalled, move it on; True if it moved."""
+    run = lock_run(session, run_id)
+    if run is None or run.status != RunStatus.IN_PROGRESS:
+        return False
+    stage_run = current_stage_run(session, run_id)
+    if stage_run is None or stage_run.id != stage_run_id:
+        return False
+    steps = steps_of_stage(session, stage_run)
+    if any(s.status in StepStatus.OPEN for s in steps):
+        return False
+    engine = RunEngine(session, run, actor="worker")
+    stage = stage_of(engine.definition, stage_run.stage)
+    try:
+        if not engine.should_exit(stage, {s.step: s for s in steps}):
+            return False
+    except RunFailed:
+        pass  # evaluating the stage puts the run into Error with the expression's message
+    engine.log(
+        EVENT,
+        stage=stage.name,
+        message="every step was done but the stage had not exited; the worker moved it on",
+    )
+    engine.guarded(lambda: engine.evaluate_stage(stage_run, steps))
+    return True
+
+
+def advance_stalled(db: Database, *, force: bool = False) -> StalledReport:
+    """Move on every stalled run, each in its own transaction; at most once a SWEEP_EVERY
+    per database and process unless ``force``."""
+    report = StalledReport()
+    if not force and not _due(db):
+        return report
+    with db.read() as session:
+        found = find_stalled(session)
+    for stalled in found:
+        try:
+            with db.write() as session:
+                if move_stalled(session, stalled.run_id, stalled.stage_run_id):
+                    report.moved += 1
+        except Exception as exc:  # one broken run must not stop the others
+            report.errors.append(f"stalled run {stalled.run_id}: {type(exc).__name__}: {exc}")
+    return report
+
+
+_last_lock = threading.Lock()
+_last: weakref.WeakKeyDictionary[Any, dt.datetime] = weakref.WeakKeyDictionary()
+
+
+def _due(db: Database) -> bool:
+    now = utcnow()
+    with _last_lock:
+        last = _last.get(db.engine)
+        if last is not None and abs(now - last) < SWEEP_EVERY:
+            return False
+        _last[db.engine] = now
+        return True

@@ -1,0 +1,212 @@
+"""Two steps of one stage finishing at the same instant (issue 14).
+
+A person completes the interactive step while a worker completes the background step of the
+same stage visit. Whichever commits second must see the other's step done and exit the
+stage; a run left with every step done and still in its stage is found by the worker's
+safety net and shown in Needs attention as stalled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.runtime.access import lock_run, lock_work_item, steps_of_stage
+from engine.runtime.context import stage_of
+from engine.runtime.engine import RunEngine
+from engine.runtime.stalled import EVENT, SWEEP_EVERY
+from engine.runtime.statuses import StageStatus, StepStatus, WorkStatus
+from engine.services.baton import Baton
+from engine.store.models import LogRow, StageRunRow, StepRunRow
+from tests.conftest import define, events, people
+
+PAIRS = 200
+# Run i's background step is due from its start, i apart; a race moves the clock between
+# run i's start and run i + 1's, so a worker pass runs that one step and no other.
+SPACING = dt.timedelta(hours=1)
+
+FLOW = """
+format: 1
+name: race
+forms:
+  ok: {fields: [{name: note, type: text}]}
+elements:
+  - kind: stage
+    name: work
+    steps:
+      - {kind: interactive, name: review, form: ok, assignee: {user: alice}}
+      - {kind: background, name: calc, actions: [{type: set_variables, values: {x: "1"}}]}
+  - kind: stage
+    name: after
+    steps:
+      - {kind: interactive, name: close, form: ok, assignee: {user: alice}}
+"""
+
+
+def _stuck_runs(baton: Baton) -> list[int]:
+    """Runs whose stage visit is in progress although none of its steps is open."""
+    with baton.db.read() as session:
+        open_steps = (
+            select(StepRunRow.id)
+            .where(
+                StepRunRow.stage_run_id == StageRunRow.id,
+                StepRunRow.status.in_(StepStatus.OPEN),
+            )
+            .exists()
+        )
+        return list(
+            session.scalars(
+                select(StageRunRow.run_id)
+                .where(StageRunRow.status == StageStatus.IN_PROGRESS, ~open_steps)
+                .order_by(StageRunRow.run_id)
+            )
+        )
+
+
+def _race(alice: Baton, worker: Baton, item_id: int, problems: list[str]) -> None:
+    """Alice completes her item while a worker pass runs the background step, both let go
+    at the same instant; what goes wrong in either thread is added to ``problems``."""
+    barrier = threading.Barrier(2)
+
+    def person() -> None:
+        barrier.wait()
+        try:
+            alice.work.list(limit=1)  # as a person does: the inbox, then the item
+            alice.work.complete(item_id, {"note": "done"})
+        except Exception as exc:  # reported by the test: a thread cannot fail it
+            problems.append(f"completion: {exc}")
+
+    def pass_() -> None:
+        barrier.wait()
+        try:
+            report = worker.worker.run_once()
+            problems.extend(report.errors)
+            if report.steps_run != 1:
+                problems.append(f"worker ran {report.steps_run} steps")
+        except Exception as exc:
+            problems.append(f"worker: {exc}")
+
+    threads = [threading.Thread(target=person), threading.Thread(target=pass_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_a_completion_racing_a_worker_always_leaves_the_stage(baton: Baton, clock: Any) -> None:
+    people(baton)
+    define(baton, FLOW)
+    alice = Baton(baton.db.url, actor="alice")
+    worker = Baton(baton.db.url, actor="admin")
+    try:
+        runs = []
+        for _ in range(PAIRS):
+            runs.append(baton.runs.start("race").id)
+            clock.advance(SPACING)
+        items = {w.run_id: w.id for w in alice.work.list(limit=PAIRS * 2) if w.step == "review"}
+        assert sorted(items) == sorted(runs)
+        problems: list[str] = []
+        for index, run_id in enumerate(runs):
+            clock.reset()
+            clock.advance(SPACING * index + SPACING / 2)
+            _race(alice, worker, items[run_id], problems)
+        assert problems == []
+        with baton.db.read() as session:
+            # The worker's safety net moves a stuck run on at a later pass: count those too.
+            rescued = session.scalars(
+                select(LogRow.run_id).where(LogRow.event == EVENT).order_by(LogRow.run_id)
+            ).all()
+        stuck = sorted({*_stuck_runs(baton), *rescued})
+        assert stuck == [], f"{len(stuck)} of {PAIRS} runs stayed in a finished stage"
+        with baton.db.read() as session:
+            entered = session.scalar(
+                select(func.count())
+                .select_from(StageRunRow)
+                .where(StageRunRow.stage == "after", StageRunRow.status == StageStatus.IN_PROGRESS)
+            )
+        assert entered == PAIRS
+    finally:
+        alice.db.dispose()
+        worker.db.dispose()
+
+
+def _leave_stuck(baton: Baton, run_id: int, item_id: int) -> None:
+    """What the race left: the person's step completed by a transaction that saw the other
+    step still in progress, so it did not evaluate the stage to an exit."""
+    with baton.db.write() as session:
+        found = lock_work_item(session, item_id, "alice")
+        assert found is not None
+        item, stage_run = found
+        run = lock_run(session, run_id)
+        assert run is not None
+        engine = RunEngine(session, run, actor="alice")
+        stage = stage_of(engine.definition, stage_run.stage)
+        row = next(s for s in steps_of_stage(session, stage_run) if s.id == item.step_run_id)
+        item.status = WorkStatus.COMPLETED
+        item.completed_by = "alice"
+        item.row_version += 1
+        engine.finish_step(stage, row, StepStatus.COMPLETED, outputs={}, completed_by="alice")
+        engine.touch()
+
+
+def test_a_run_left_in_a_finished_stage_is_listed_as_stalled_and_moved_on(
+    baton: Baton, clock: Any
+) -> None:
+    people(baton)
+    define(baton, FLOW)
+    run_id = baton.runs.start("race").id
+    healthy = baton.runs.start("race").id
+    assert baton.worker.run_once().steps_run == 2  # the background steps: done
+    [item] = [w.id for w in baton.work.list(user="alice") if w.run_id == run_id]
+    _leave_stuck(baton, run_id, item)
+    assert _stuck_runs(baton) == [run_id]
+
+    report = baton.attention.report()
+    [stalled] = [a for a in report.items if a.kind == "stalled"]
+    assert report.counts["stalled"] == 1
+    assert (stalled.run_id, stalled.orchestration, stalled.stage) == (run_id, "race", "work")
+    assert "every step of stage 'work' is done, but the stage has not exited" in stalled.detail
+
+    # The worker looks once a minute: the pass that ran the steps has just looked.
+    assert baton.worker.run_once().stalled_moved == 0
+    clock.advance(SWEEP_EVERY)
+    report_ = baton.worker.run_once()
+    assert report_.stalled_moved == 1 and report_.did_anything and report_.errors == []
+    assert _stuck_runs(baton) == []
+    assert baton.runs.get(run_id).current_element == "after"
+    log = events(baton, run_id)
+    assert log.index(EVENT) < log.index("stage_completed")
+    assert EVENT not in events(baton, healthy)
+    assert baton.runs.get(healthy).current_element == "work"
+    assert baton.attention.report().counts["stalled"] == 0
+
+
+def test_a_finished_stage_waiting_on_its_exit_condition_is_not_stalled(
+    baton: Baton, clock: Any
+) -> None:
+    people(baton)
+    define(
+        baton,
+        """
+format: 1
+name: gate
+variables: [{name: go, type: boolean}]
+elements:
+  - kind: stage
+    name: wait
+    exit: {when: expression, expression: "vars.go"}
+    steps:
+      - {kind: background, name: calc, actions: [{type: set_variables, values: {x: "1"}}]}
+""",
+    )
+    run_id = baton.runs.start("gate").id
+    assert baton.worker.run_once().steps_run == 1
+    assert _stuck_runs(baton) == [run_id]  # every step done, rightly waiting
+    assert baton.attention.report().counts["stalled"] == 0
+    clock.advance(SWEEP_EVERY)
+    assert baton.worker.run_once().stalled_moved == 0
+    assert baton.runs.get(run_id).status == "InProgress"
+    assert EVENT not in events(baton, run_id)
