@@ -4,6 +4,17 @@ A step is taken under a lease with an attempt number. Inline actions run and com
 step's progress. Before an external action the attempt is committed with a lease; the call
 happens outside any transaction; its result is written only if the step still has that
 attempt (a worker whose lease expired, and whose step was taken over, is fenced out).
+
+A lease covers one call from the moment it starts: due steps are advanced in batches up to
+their next external call, and each call is then claimed on its own, right before it is made,
+so no step waits under a lease while other steps' calls run. One step's call is one unit of
+lease, heartbeat and result, so several could run side by side.
+
+What goes wrong while a step runs is either the database's trouble (the step is left to be
+tried again, unchanged) or the step's: an action, or the progress it made, raising anything
+else fails that attempt under the step's retry policy, recorded in a transaction of its own.
+A lease lost to a worker that stopped responding is neither: it spends no retry attempt, but
+a step that loses MAX_LOST_LEASES of them fails with that reason.
 """
 
 from __future__ import annotations
@@ -15,13 +26,16 @@ import random
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from engine.definitions.model import (
     BackgroundStep,
     CreateRecord,
+    HttpRequest,
+    PythonAction,
     SendEmail,
     StartOrchestration,
     UpdateRecord,
@@ -47,6 +61,13 @@ BATCH = 50
 # (a run starting itself as a child) must not keep ``worker --once`` from returning.
 MAX_ROUNDS = 1000
 WRITING_ACTIONS = (CreateRecord, UpdateRecord, SendEmail, StartOrchestration, WaitForEvent)
+EXTERNAL_ACTIONS = (HttpRequest, PythonAction)
+# A step whose lease is lost this many times (its worker died or stalled each time) fails:
+# something about the step itself is likely killing the workers that run it.
+MAX_LOST_LEASES = 3
+# ``advance`` stopped a batched step before its external call, to be claimed on its own.
+CALL_NEXT: Final = "call next"
+ERROR_TEXT_LIMIT = 500
 
 
 def worker_id() -> str:
@@ -77,6 +98,26 @@ def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
         )
 
 
+def database_trouble(exc: BaseException) -> bool:
+    """True for errors that are the database's (unreachable, locked, connection lost), not
+    the step's: the step is left as it was, to be tried again."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError,
+    )
+
+
+def failures_so_far(row: StepRunRec) -> int:
+    """The attempts that count against the retry policy: the attempt number is also the
+    fencing token, and it grows on each lost lease too, which is not the step's fault."""
+    return row.attempt - row.lost_leases
+
+
 def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
     base = step.retry.backoff_seconds * (2 ** max(attempt - 1, 0))
     capped = min(base, step.retry.max_backoff_seconds)
@@ -93,21 +134,31 @@ class StepRunner:
         self.step_run_id = step_run_id
         self.owner = owner
         self.lease = lease
+        # What the last ``advance`` found, to fence the record of a failure it raised.
+        self._seen: tuple[int, int] | None = None
+        # The action running, to name it if it raises something unexpected.
+        self._acting: str | None = None
 
-    def run(self, claimed: tuple[int, ExternalCall] | None = None) -> bool:
-        """True if the step did anything. ``claimed``: an external call already claimed."""
+    def run(self) -> bool:
+        """Take the step as far as it goes now, each external call under a lease of its own.
+
+        True if the step did anything. Database trouble is raised, leaving the step as it
+        was; anything else that goes wrong is a failure of the step (see ``_crashed``).
+        """
         pending: tuple[int, _Outcome] | None = None
-        did = claimed is not None
+        did = False
         while True:
-            if claimed is None:
+            try:
                 with self.db.write() as session:
                     result = self.advance(session, pending)
-                did = did or result is not None
-                if not isinstance(result, tuple):
-                    return did
-                claimed = result
-            attempt, call = claimed
-            claimed = None
+            except Exception as exc:
+                if database_trouble(exc):
+                    raise
+                return self._crashed(exc, pending) or did
+            did = did or result is not None
+            if not isinstance(result, tuple):
+                return did
+            attempt, call = result
             stop = threading.Event()
             beat = threading.Thread(
                 target=self._heartbeat, args=(attempt, stop), name="baton-heartbeat", daemon=True
@@ -117,6 +168,8 @@ class StepRunner:
                 outcome: Any = call_external(call)
             except ActionFailed as exc:
                 outcome = exc
+            except Exception as exc:  # an action raising anything is a failed attempt
+                outcome = ActionFailed(_describe_error(exc))
             finally:
                 stop.set()
                 beat.join()
@@ -135,17 +188,23 @@ class StepRunner:
             except Exception:  # the database is away: the lease may lapse; fencing keeps it safe
                 continue
 
-    def advance(self, session: Any, pending: Any) -> tuple[int, ExternalCall] | bool | None:
+    def advance(
+        self, session: Any, pending: Any, *, claim: bool = True
+    ) -> tuple[int, ExternalCall] | Literal["call next"] | bool | None:
         """Take the step as far as it goes in this transaction.
 
         Returns None if there was nothing to do, True if it moved, or (attempt, call) when an
-        external call was claimed and must now be made outside the transaction.
+        external call was claimed and must now be made outside the transaction. With
+        ``claim`` False (a batch), it stops before an external call instead and returns
+        CALL_NEXT: the call is claimed on its own when it is about to be made.
         """
         now = utcnow()
         tx = Tx.of(session)
         row = tx.get(StepRunRec, self.step_run_id, lock=True)
         if row is None or row.status != StepStatus.IN_PROGRESS:
             return None
+        self._seen = (row.attempt, row.action_index)
+        self._acting = None
         taken_over = False
         if pending is None:
             if row.available_at is None or row.available_at > now:
@@ -210,8 +269,9 @@ class StepRunner:
             row.outputs = outputs
             row.action_index += 1
         elif taken_over:
-            # The worker that held the lease died or stalled: this is a new attempt, and
-            # bumping the number fences the old worker out should it ever come back.
+            # The worker that held the lease died or stalled: not the step's fault, so no
+            # retry is spent, but the attempt number still grows to fence the old worker out
+            # should it ever come back.
             engine.log(
                 "lease_expired",
                 stage=stage.name,
@@ -220,17 +280,21 @@ class StepRunner:
             )
             row.lease_owner = None
             row.lease_expires_at = None
-            if row.attempt >= step.retry.attempts:
-                return self._failed(
-                    engine, row, step, "the worker running it stopped responding", now
-                )
+            row.lost_leases += 1
             row.attempt += 1
+            if row.lost_leases >= MAX_LOST_LEASES:
+                reason = f"the worker running it stopped responding {row.lost_leases} times"
+                return self._failed(engine, row, step, reason, now, retry=False)
         elif row.action_index == 0 and row.attempt == 0:
-            row.attempt = 1
+            row.attempt = 1  # a fresh start (a new step, or one a supervisor retried)
+            row.lost_leases = 0
         try:
             while row.action_index < len(step.actions):
                 action = step.actions[row.action_index]
+                if not claim and isinstance(action, EXTERNAL_ACTIONS):
+                    return CALL_NEXT
                 label = f"{where}, action {row.action_index + 1}"
+                self._acting = label
                 if isinstance(action, WRITING_ACTIONS):
                     # An action that writes rows is undone whole if it fails half-way.
                     mark, tx_mark = log_mark(session), tx.mark()
@@ -245,10 +309,12 @@ class StepRunner:
                         raise
                 else:
                     result = run_inline(engine, row, action, label)
+                self._acting = None
                 if isinstance(result, ExternalCall):
                     result = dataclasses.replace(result, timeout=step.timeout_seconds)
+                    # The lease starts now, as the call is about to be made.
                     row.lease_owner = self.owner
-                    row.lease_expires_at = now + self.lease
+                    row.lease_expires_at = utcnow() + self.lease
                     # Due again when the lease runs out: then another worker takes over.
                     row.available_at = row.lease_expires_at
                     return (row.attempt, result)
@@ -270,12 +336,47 @@ class StepRunner:
                 row.outputs = dict(outputs)
                 row.action_index += 1
         except (ActionFailed, RunFailed) as exc:
+            self._acting = None
             engine.changed()
             return self._failed(
                 engine, row, step, str(exc), now, retry=isinstance(exc, ActionFailed)
             )
         engine.complete_step(row, outputs, completed_by="worker")
         return True
+
+    def _crashed(self, exc: Exception, pending: tuple[int, _Outcome] | None) -> bool:
+        """The step's transaction raised something unexpected and was rolled back: record
+        that as a failure of the attempt, in a transaction of its own, so the step follows
+        its retry policy and then fails with the message, instead of breaking every pass."""
+        error = _describe_error(exc)
+        if self._acting is not None:
+            error = f"{self._acting}: {error}"
+        with self.db.write() as session:
+            now = utcnow()
+            tx = Tx.of(session)
+            row = tx.get(StepRunRec, self.step_run_id, lock=True)
+            if row is None or row.status != StepStatus.IN_PROGRESS:
+                return False
+            if pending is not None:
+                if row.attempt != pending[0] or row.lease_owner != self.owner:
+                    return False  # fenced, as its result would have been
+            elif (row.attempt, row.action_index) != self._seen or (
+                row.lease_expires_at is not None
+                and row.lease_expires_at > now
+                and row.lease_owner != self.owner
+            ):
+                return False  # someone else moved or holds the step since
+            run = lock_run(session, row.run_id)
+            if run is None or run.status != RunStatus.IN_PROGRESS:
+                return False
+            engine = RunEngine(session, run, actor="worker")
+            stage = stage_of(engine.definition, tx.get_one(StageRunRec, row.stage_run_id).stage)
+            step = next(s for s in stage.steps if s.name == row.step)
+            assert isinstance(step, BackgroundStep)
+            engine.acting_stage = stage.name
+            if row.attempt == 0:
+                row.attempt, row.lost_leases = 1, 0
+            return self._failed(engine, row, step, error, now)
 
     def _failed(
         self,
@@ -289,8 +390,9 @@ class StepRunner:
     ) -> bool:
         row.lease_owner = None
         row.lease_expires_at = None
-        if retry and row.attempt < step.retry.attempts:
-            delay = _backoff(step, row.attempt)
+        failures = failures_so_far(row)
+        if retry and failures < step.retry.attempts:
+            delay = _backoff(step, failures)
             row.attempt += 1
             row.action_index = row.action_index  # the failed action runs again
             row.available_at = now + delay
@@ -312,6 +414,16 @@ class _Outcome:
     result: Any
 
 
+def _describe_error(exc: BaseException) -> str:
+    """An unexpected error in one line, short enough to show and store."""
+    text = " ".join(str(exc).split())
+    if len(text) > ERROR_TEXT_LIMIT:
+        text = text[: ERROR_TEXT_LIMIT - 1] + "…"
+    return (
+        f"unexpected {type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
+    )
+
+
 def _describe_wait(wait: Wait) -> str:
     if wait.event == "child_run":
         return f"waiting for run {wait.key} to finish"
@@ -324,21 +436,23 @@ def _describe_wait(wait: Wait) -> str:
 
 def _run_batch(
     db: Database, ids: list[int], owner: str, lease: dt.timedelta = LEASE
-) -> dict[int, bool]:
-    """Advance several due steps in one transaction; make their external calls afterwards."""
-    claimed: dict[int, tuple[int, ExternalCall]] = {}
+) -> tuple[dict[int, bool], list[int]]:
+    """Advance several due steps in one transaction, each up to its next external call.
+
+    Returns which steps moved, and the steps now at an external call: those are claimed and
+    called one at a time afterwards, so none holds a lease before its own call starts.
+    """
     moved: dict[int, bool] = {}
+    calls: list[int] = []
     with db.write() as session:
         rows = Tx.of(session).lock_many(StepRunRec, ids, skip_locked=True)
         prefetch_runs(session, sorted({r.run_id for r in rows}))
         for row in rows:
-            result = StepRunner(db, row.id, owner, lease).advance(session, None)
-            moved[row.id] = result is not None
-            if isinstance(result, tuple):
-                claimed[row.id] = result
-    for step_run_id, call in claimed.items():
-        StepRunner(db, step_run_id, owner, lease).run(claimed=call)
-    return moved
+            result = StepRunner(db, row.id, owner, lease).advance(session, None, claim=False)
+            moved[row.id] = result is not None and result != CALL_NEXT
+            if result == CALL_NEXT:
+                calls.append(row.id)
+    return moved, calls
 
 
 def run_due(
@@ -353,7 +467,8 @@ def run_due(
 
     Steps go in batches, one transaction each, so a busy worker commits less often; a batch
     that meets something unexpected is rolled back and redone one step per transaction, so
-    only the broken step is reported and the others still move.
+    only the broken step fails and the others still move. External calls are made after the
+    batch, one step at a time, each claimed just before it starts.
     """
     owner = owner or worker_id()
     report = PassReport()
@@ -365,15 +480,16 @@ def run_due(
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             try:
-                moved = _run_batch(db, chunk, owner, lease)
+                moved, alone = _run_batch(db, chunk, owner, lease)
             except Exception:
-                moved = {}
-                for step_run_id in chunk:
-                    try:
-                        moved[step_run_id] = StepRunner(db, step_run_id, owner, lease).run()
-                    except Exception as exc:  # one broken step must not stop the others
-                        moved[step_run_id] = False
-                        report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
+                moved, alone = {}, chunk
+            for step_run_id in alone:
+                try:
+                    did = StepRunner(db, step_run_id, owner, lease).run()
+                except Exception as exc:  # the database's trouble: the step stays due
+                    did = False
+                    report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
+                moved[step_run_id] = moved.get(step_run_id, False) or did
             for step_run_id in chunk:
                 if moved.get(step_run_id):
                     report.steps_run += 1
