@@ -19,13 +19,15 @@ from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionD
 from engine.services.permissions import ADMINS, ANYONE, ROLES
 from engine.store.base import utcnow
 from engine.store.log import write_log
-from engine.store.models import Group, GroupMember, SettingRow, User, WorkItemRow
+from engine.store.models import Group, GroupMember, SettingRow, User
+from engine.store.rows import Tx, WorkItemRec
 from engine.text import did_you_mean
 
 GROUP_KINDS = ("group", "queue")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
+_items = WorkItemRec.table()
 
 
 @dataclass(frozen=True)
@@ -189,22 +191,28 @@ class DirectoryService:
             if not user.active:
                 raise Conflict(f"'{username}' is already deactivated")
             user.active = False
-            claimed = session.scalars(
-                select(WorkItemRow).where(
-                    WorkItemRow.claimed_by == username, WorkItemRow.status == WorkStatus.CLAIMED
-                )
-            ).all()
+            # Through Tx, like every write of work items: the change is announced ("work").
+            tx = Tx.of(session)
+            claimed = tx.query(
+                WorkItemRec,
+                select(_items)
+                .where(_items.c.claimed_by == username, _items.c.status == WorkStatus.CLAIMED)
+                .with_for_update(),
+            )
             for item in claimed:
                 release_claim(
                     session, item, who.username, f"{username} was deactivated: {reason.strip()}"
                 )
-            own = session.scalars(
-                select(WorkItemRow).where(
-                    WorkItemRow.assignee_kind == "user",
-                    WorkItemRow.assignee == username,
-                    WorkItemRow.status.in_(WorkStatus.OPEN),
+            own = tx.query(
+                WorkItemRec,
+                select(_items)
+                .where(
+                    _items.c.assignee_kind == "user",
+                    _items.c.assignee == username,
+                    _items.c.status.in_(WorkStatus.OPEN),
                 )
-            ).all()
+                .with_for_update(),
+            )
             for item in own:
                 item.flag = f"assignee {username} was deactivated: reassign this work"
                 item.row_version += 1
@@ -280,11 +288,13 @@ class DirectoryService:
             self.context.require(session, ADMINS, f"change {kind} members")
             group = find_group(session, kind, name)
             user = find_user(session, username)
-            session.execute(
+            removed = session.execute(
                 delete(GroupMember).where(
                     GroupMember.group_id == group.id, GroupMember.user_id == user.id
                 )
             )
+            if not removed.rowcount:  # type: ignore[attr-defined]
+                raise NotFound(f"{username} is not a member of {kind} {name}")
             return self._group_info(session, group)
 
     def groups(self, kind: str) -> Sequence[GroupInfo]:

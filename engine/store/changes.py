@@ -9,6 +9,11 @@ process are announced directly.
 Subscribers are plain Python callables taking a ``frozenset`` of kinds. They are always called
 on the one thread named ``baton-changes``, never on the thread that committed; a slow or
 failing subscriber delays or loses nothing of anyone else's transaction.
+
+The runtime's rows (runs, stage and step runs, work items, timers, the outbox) are written only
+through ``engine.store.rows.Tx``, which notes the kinds it changed. A write of one of them
+through the ORM would go out unannounced (and behind the back of the transaction's own copy),
+so sessions refuse it (``guard``): it is a programming error, raised before anything is written.
 """
 
 from __future__ import annotations
@@ -20,13 +25,19 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 CHANNEL = "baton_changes"
 KINDS_KEY = "baton_changes"
 THREAD_NAME = "baton-changes"
 Subscriber = Callable[[frozenset[str]], None]
 log = logging.getLogger(__name__)
+# The tables engine.store.rows.Tx writes (and announces); nothing else may write them.
+TX_TABLES = frozenset({"runs", "stage_runs", "step_runs", "work_items", "timers", "outbox"})
+
+
+class UntrackedWrite(RuntimeError):
+    """A runtime row was about to be written outside ``Tx``, so without its change notice."""
 
 
 def note(session: Session, *kinds: str) -> None:
@@ -125,7 +136,45 @@ class Announcer:
                 delay = min(delay * 2, 10.0)
 
 
+def _untracked(table: str, verb: str, what: str) -> UntrackedWrite:
+    return UntrackedWrite(
+        f"{what} {verb} a {table} row through the ORM; runtime rows are written only through "
+        "engine.store.rows.Tx (Tx.of(session)), which announces the change"
+    )
+
+
+def _refuse_orm_rows(session: Session, _context: Any, _instances: Any) -> None:
+    for rows, verb in (
+        (session.new, "adds"),
+        (session.dirty, "changes"),
+        (session.deleted, "deletes"),
+    ):
+        for obj in rows:
+            table = getattr(obj, "__tablename__", None)
+            if table in TX_TABLES and (verb != "changes" or session.is_modified(obj)):
+                raise _untracked(
+                    table, verb, f"this transaction (row id {getattr(obj, 'id', None)})"
+                )
+
+
+def _refuse_orm_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(getattr(state.statement, "table", None), "name", None)
+        if table in TX_TABLES:
+            verb = "inserts" if state.is_insert else "updates" if state.is_update else "deletes"
+            raise _untracked(table, verb, "a statement run on the session")
+
+
+def guard(factory: Any) -> None:
+    """Make sessions of ``factory`` refuse ORM writes of the rows only ``Tx`` may write."""
+    from sqlalchemy import event
+
+    event.listen(factory, "before_flush", _refuse_orm_rows)
+    event.listen(factory, "do_orm_execute", _refuse_orm_statements)
+
+
 def register(factory: Any, announcer: Announcer) -> None:
     from sqlalchemy import event
 
     event.listen(factory, "after_commit", announcer.committed)
+    guard(factory)

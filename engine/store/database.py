@@ -125,12 +125,13 @@ class Database:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(baton_read_only=True), expire_on_commit=False
         )
-        from engine.store.changes import Announcer, register
+        from engine.store.changes import Announcer, guard, register
         from engine.store.log import install
 
         install(self._sessions)
         self.announcer = Announcer(self.url, self.engine.dialect.name)
-        register(self._sessions, self.announcer)
+        register(self._sessions, self.announcer)  # write sessions: announced, and guarded
+        guard(self._read_sessions)  # a read session commits too: it may not write them either
 
     def _create_engine(self, echo: bool) -> Engine:
         if self.is_sqlite:

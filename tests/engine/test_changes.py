@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import update
 
 from engine.services.baton import Baton
 from tests.conftest import define, people
@@ -77,3 +82,192 @@ def test_a_rolled_back_change_is_not_announced(baton: Baton) -> None:
         assert announced and all("runs" not in k for k in announced), heard.kinds
     finally:
         unsubscribe()
+
+
+# ------------------------------------------------------------ every write path announces
+
+PATHS_FLOW = """
+format: 1
+name: paths
+forms: {ok: {fields: [{name: note, type: text}]}}
+elements:
+  - kind: stage
+    name: s
+    steps:
+      - {kind: interactive, name: mine, form: ok, assignee: {user: alice}}
+      - {kind: interactive, name: shared, form: ok, assignee: {queue: legal}}
+      - kind: background
+        name: paid
+        actions: [{type: wait_for_event, event: paid, key: "'K-' + text(run.id)"}]
+"""
+
+
+class Notices:
+    """What subscribers of one Baton hear from now on."""
+
+    def __init__(self, baton: Baton) -> None:
+        self.kinds: list[frozenset[str]] = []
+        self.changed = threading.Condition()
+        self.unsubscribe = baton.subscribe(self)
+        if not baton.db.is_sqlite:  # LISTEN is up once the listener announces everything
+            assert self.wait_for(EVERYTHING), "the change listener never connected"
+            with self.changed:
+                self.kinds.clear()
+
+    def __call__(self, kinds: frozenset[str]) -> None:
+        with self.changed:
+            self.kinds.append(kinds)
+            self.changed.notify_all()
+
+    def wait_for(self, wanted: frozenset[str]) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: any(wanted <= k for k in self.kinds), timeout=15)
+
+
+class Scene:
+    """A run of PATHS_FLOW, its two work items, and a memo type."""
+
+    def __init__(self, baton: Baton) -> None:
+        from engine.definitions.objects import ObjectType
+
+        people(baton)
+        define(baton, PATHS_FLOW)
+        baton.records.define_type(ObjectType.model_validate({"name": "memo", "fields": []}))
+        self.baton = baton
+        self.run = baton.runs.start("paths")
+        items = {w.step: w.id for w in baton.runs.show(self.run.id).work_items}
+        self.mine, self.shared = items["mine"], items["shared"]
+
+    def claimed(self) -> Scene:
+        self.baton.as_user("bob").work.claim(self.shared)
+        return self
+
+    def waiting(self) -> Scene:
+        self.baton.worker.run_once()  # the background step now waits for its event
+        return self
+
+
+def _demo_history(baton: Baton) -> None:
+    from engine.services.history import generate_history
+
+    generate_history(baton, 40, days=10, seed=5)
+
+
+def _demo(baton: Baton) -> None:
+    from engine.services.demo import load_demo
+
+    load_demo(baton)
+
+
+# (path, set-up, the write, the kinds its notice must carry)
+WRITE_PATHS: list[tuple[str, Callable[[Baton], Any], Callable[[Any], Any], set[str]]] = [
+    ("start", Scene, lambda s: s.baton.runs.start("paths"), {"runs", "work", "background"}),
+    (
+        "complete",
+        Scene,
+        lambda s: s.baton.as_user("alice").work.complete(s.mine, {"note": "done"}),
+        {"runs", "work"},
+    ),
+    ("claim", Scene, lambda s: s.baton.as_user("bob").work.claim(s.shared), {"work"}),
+    (
+        "release",
+        lambda b: Scene(b).claimed(),
+        lambda s: s.baton.as_user("bob").work.release(s.shared),
+        {"work"},
+    ),
+    (
+        "reassign",
+        Scene,
+        lambda s: s.baton.work.reassign([s.mine], "user:dave", "alice is away"),
+        {"work", "outbox"},
+    ),
+    (
+        "deactivate",
+        lambda b: Scene(b).claimed(),
+        lambda s: s.baton.directory.deactivate("bob", "left the company"),
+        {"work"},
+    ),
+    (
+        "intervention",
+        Scene,
+        lambda s: s.baton.runs.cancel(s.run.id, "not needed"),
+        {"runs", "work"},
+    ),
+    ("records save", Scene, lambda s: s.baton.records.create("memo", {}), {"records"}),
+    ("worker pass", Scene, lambda s: s.baton.worker.run_once(), {"runs", "background"}),
+    (
+        "publish event",
+        lambda b: Scene(b).waiting(),
+        lambda s: s.baton.events.publish("paid", f"K-{s.run.id}"),
+        {"runs", "background"},
+    ),
+    ("demo --scale", _demo, lambda b: _demo_history(b), {"runs", "work", "records"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("set_up", "write", "kinds"),
+    [pytest.param(s, w, k, id=name) for name, s, w, k in WRITE_PATHS],
+)
+def test_every_write_path_announces_what_it_changed(
+    baton: Baton,
+    set_up: Callable[[Baton], Any],
+    write: Callable[[Any], Any],
+    kinds: set[str],
+) -> None:
+    scene = set_up(baton)
+    heard = Notices(baton)
+    try:
+        write(scene if scene is not None else baton)
+        assert heard.wait_for(frozenset(kinds)), heard.kinds
+    finally:
+        heard.unsubscribe()
+
+
+def test_deactivating_a_user_releases_their_claim_and_announces_it(baton: Baton) -> None:
+    scene = Scene(baton).claimed()
+    heard = Notices(baton)
+    try:
+        assert baton.directory.deactivate("bob", "left the company").claims_released == 1
+        assert heard.wait_for(frozenset({"work"})), heard.kinds
+    finally:
+        heard.unsubscribe()
+    item = baton.work.get(scene.shared)
+    assert (item.status, item.claimed_by) == ("Assigned", None)
+
+
+def test_writing_a_runtime_row_through_the_orm_is_refused(baton: Baton) -> None:
+    from engine.store.changes import UntrackedWrite
+    from engine.store.models import RunRow, WorkItemRow
+
+    scene = Scene(baton)
+
+    def change_an_item() -> None:
+        with baton.db.write() as session:
+            session.get_one(WorkItemRow, scene.mine).flag = "look at this"
+
+    def update_every_item() -> None:
+        with baton.db.write() as session:
+            session.execute(update(WorkItemRow).values(flag="look at this"))
+
+    def delete_the_run() -> None:
+        with baton.db.write() as session:
+            session.delete(session.get_one(RunRow, scene.run.id))
+
+    def change_the_run_while_reading() -> None:
+        with baton.db.read() as session:  # a read session commits too
+            session.get_one(RunRow, scene.run.id).error = "invented"
+            session.flush()
+
+    for write, refusal in [
+        (change_an_item, "changes a work_items row through the ORM"),
+        (update_every_item, "updates a work_items row through the ORM"),
+        (delete_the_run, "deletes a runs row through the ORM"),
+        (change_the_run_while_reading, "changes a runs row through the ORM"),
+    ]:
+        with pytest.raises(UntrackedWrite, match=refusal):
+            write()
+    assert baton.work.get(scene.mine).flag is None  # nothing was written
+    assert baton.runs.get(scene.run.id).status == "InProgress"
+    with baton.db.write() as session:  # reading them through the ORM stays fine
+        assert session.get_one(WorkItemRow, scene.mine).id == scene.mine
