@@ -6,6 +6,7 @@ from engine.expressions.compiler import (
     NameReference,
     compile_expression,
 )
+from engine.expressions.errors import LimitError
 from engine.expressions.evaluator import evaluate, evaluate_condition
 from engine.expressions.helpers import HELPERS
 
@@ -13,6 +14,7 @@ __all__ = [
     "HELPERS",
     "CompiledExpression",
     "ExpressionError",
+    "LimitError",
     "NameReference",
     "compile_expression",
     "evaluate",

@@ -2,7 +2,9 @@
 
 An expression is parsed once (``compile_expression`` is cached) into a ``CompiledExpression``
 that keeps the syntax tree for evaluation and the dotted name paths it reads, so that
-definition validation can check every name without evaluating anything.
+definition validation can check every name without evaluating anything. The parts written
+with literals only (``'x' * 10 ** 9``) are worked out here under the evaluator's limits, so
+validation refuses what could only ever fail at run time.
 """
 
 from __future__ import annotations
@@ -11,26 +13,15 @@ import ast
 from dataclasses import dataclass
 from functools import lru_cache
 
+from engine.expressions import limits
+from engine.expressions.errors import ExpressionError, LimitError
 from engine.expressions.helpers import HELPERS
 from engine.text import did_you_mean
 
+__all__ = ["CompiledExpression", "ExpressionError", "NameReference", "compile_expression"]
+
 MAX_EXPRESSION_LENGTH = 4000
 MAX_DEPTH = 60
-
-
-class ExpressionError(Exception):
-    """A problem with an expression: where it is (1-based column) and what is wrong."""
-
-    def __init__(self, message: str, expression: str = "", position: int | None = None) -> None:
-        self.message = message
-        self.expression = expression
-        self.position = position
-        super().__init__(self.describe())
-
-    def describe(self) -> str:
-        if self.position is None:
-            return self.message
-        return f"{self.message} (at column {self.position})"
 
 
 @dataclass(frozen=True)
@@ -224,12 +215,72 @@ def _parse(text: str) -> CompiledExpression:
         checker.visit(tree.body)
     except RecursionError:
         raise ExpressionError("expression is nested too deeply", text) from None
+    _check_literal_parts(tree.body, text, {})
     return CompiledExpression(
         text=text,
         tree=tree.body,
         references=tuple(checker.references),
         calls=tuple(checker.calls),
     )
+
+
+# Literal parts: built from literals by operators, with no name, call or condition inside
+# (each branch of `a if c else b` and each side of a comparison is checked on its own).
+_LITERAL_NODES = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.BinOp, ast.UnaryOp)
+_LITERAL_CONTEXT = (ast.operator, ast.unaryop, ast.Load)
+
+
+def _is_literal(node: ast.AST, known: dict[ast.AST, bool]) -> bool:
+    if node not in known:
+        known[node] = isinstance(node, _LITERAL_NODES) and all(
+            isinstance(child, _LITERAL_CONTEXT) or _is_literal(child, known)
+            for child in ast.iter_child_nodes(node)
+        )
+    return known[node]
+
+
+def _check_literal_parts(node: ast.AST, text: str, known: dict[ast.AST, bool]) -> None:
+    """Refuse a literal part that breaks a limit, placed at the operator that breaks it.
+
+    Other failures (``1 / 0``) stay run-time errors, as before: the part may sit in a branch
+    that never runs. Such a part is not worked out whole; its pieces are checked one by one.
+    """
+    if _is_literal(node, known) and not isinstance(node, ast.Constant):
+        try:
+            _literal_value(node, limits.Budget())
+            return
+        except LimitError as exc:
+            raise exc.located(text, _column(node)) from None
+        except (ExpressionError, ArithmeticError, TypeError, ValueError, MemoryError):
+            pass
+    for child in ast.iter_child_nodes(node):
+        _check_literal_parts(child, text, known)
+
+
+def _literal_value(node: ast.AST, budget: limits.Budget) -> object:
+    budget.spend(1)
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        items = [_literal_value(item, budget) for item in node.elts]
+        return limits.built(items if isinstance(node, ast.List) else tuple(items), budget)
+    if isinstance(node, ast.Dict):
+        pairs = zip(node.keys, node.values, strict=True)
+        record = {
+            _literal_value(k, budget): _literal_value(v, budget) for k, v in pairs if k is not None
+        }
+        return limits.built(record, budget)
+    if isinstance(node, ast.UnaryOp):
+        operand: object = _literal_value(node.operand, budget)
+        if isinstance(node.op, ast.Not):
+            return not operand
+        return -operand if isinstance(node.op, ast.USub) else +operand  # type: ignore[operator]
+    assert isinstance(node, ast.BinOp)
+    left, right = _literal_value(node.left, budget), _literal_value(node.right, budget)
+    try:
+        return limits.BINARY[type(node.op)](left, right, budget)
+    except LimitError as exc:
+        raise exc.located("", _column(node)) from None
 
 
 @lru_cache(maxsize=8192)
