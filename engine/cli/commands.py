@@ -113,16 +113,22 @@ def definitions_diff(args: argparse.Namespace) -> int:
 
 def definitions_review(args: argparse.Namespace) -> int:
     """Design review of files: findings with severity and a fix; exit 1 on critical ones."""
-    from engine.definitions.review import review
-    from engine.services.definitions import DefinitionsService
+    from engine.definitions import DefinitionError
+    from engine.definitions.review import review_file
+    from engine.services.definitions import definition_error
 
     critical = False
     for path in args.files:
-        findings = review(DefinitionsService.validate_file(path))
+        try:  # from the file, so that each finding knows its line and column
+            findings = review_file(path)
+        except DefinitionError as exc:
+            raise definition_error(exc) from None
         print(f"{path}: {len(findings) or 'no'} finding{'s' if len(findings) != 1 else ''}")
         for finding in findings:
             place = ".".join(p for p in (finding.element, finding.step) if p)
-            print(f"  {finding.severity.value:<8} {place + ': ' if place else ''}{finding.message}")
+            at = f"{finding.position}: " if finding.position else ""
+            place = f"{place}: " if place else ""
+            print(f"  {at}{finding.severity.value:<8} {place}{finding.message}")
             print(f"           fix: {finding.fix}")
             critical = critical or finding.severity.value == "critical"
     return 1 if critical else 0

@@ -43,6 +43,7 @@ class Checker:
         self.problems: list[Problem] = []
         self.elements = [(i, _dict(e)) for i, e in enumerate(_list(data.get("elements")))]
         self.element_names = [n for _, e in self.elements if (n := _str(e.get("name")))]
+        self._known_elements = set(self.element_names)
         self.stages: dict[str, dict[str, Any]] = {}
         for _, element in self.elements:
             name = _str(element.get("name"))
@@ -270,7 +271,7 @@ class Checker:
             return
         if target == END and allow_end:
             return
-        if target not in self.element_names:
+        if target not in self._known_elements:
             hint = did_you_mean(target, self.element_names)
             self.add(path, f"no element named '{target}'{hint}")
 
@@ -422,34 +423,43 @@ class Checker:
             if name and start.get("when") == "after":
                 after[name] = [s for s in _list(start.get("steps")) if isinstance(s, str)]
                 index[name] = i
+        # Depth-first with an explicit stack (a chain of thousands of steps must not exhaust
+        # Python's): 1 = on the current trail, 2 = done.
         state: dict[str, int] = {}
-
-        def visit(node: str, trail: list[str]) -> None:
-            if state.get(node) == 2:
-                return
-            if state.get(node) == 1:
-                cycle = [*trail[trail.index(node) :], node]
-                first = cycle[0]
-                self.add(
-                    (*path, "steps", index.get(first, 0), "start", "steps"),
-                    "steps wait for each other in a circle: " + " → ".join(cycle),
-                )
-                return
-            state[node] = 1
-            for dep in after.get(node, []):
-                if dep != node:
-                    visit(dep, [*trail, node])
-            state[node] = 2
-
         for name in after:
-            if state.get(name) is None:
-                visit(name, [])
+            if name in state:
+                continue
+            state[name] = 1
+            trail = [name]
+            work = [iter(after[name])]
+            while work:
+                for dep in work[-1]:
+                    if dep == trail[-1] or state.get(dep) == 2:
+                        continue
+                    if state.get(dep) == 1:
+                        cycle = [*trail[trail.index(dep) :], dep]
+                        self.add(
+                            (*path, "steps", index.get(cycle[0], 0), "start", "steps"),
+                            "steps wait for each other in a circle: " + " → ".join(cycle),
+                        )
+                        continue
+                    state[dep] = 1
+                    trail.append(dep)
+                    work.append(iter(after.get(dep, [])))
+                    break
+                else:
+                    state[trail.pop()] = 2
+                    work.pop()
 
     def check_reachability(self) -> None:
         if not self.elements:
             return
         by_name = {n: e for _, e in self.elements if (n := _str(e.get("name")))}
         order = [_str(e.get("name")) for _, e in self.elements]
+        first_at: dict[str, int] = {}
+        for position, name in enumerate(order):
+            if name is not None:
+                first_at.setdefault(name, position)
         start = order[0]
         if start is None:
             return
@@ -462,7 +472,7 @@ class Checker:
             if element.get("kind") == "stage":
                 nxt = element.get("next")
                 if nxt is None:
-                    position = order.index(current)
+                    position = first_at[current]
                     nxt = order[position + 1] if position + 1 < len(order) else None
                 targets += [nxt, element.get("fault")]
             elif element.get("kind") == "decision":

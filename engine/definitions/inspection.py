@@ -67,7 +67,12 @@ def _placed_problem(data: Mapping[str, Any], problem: Problem) -> Placed:
 
 def _placed_finding(finding: Finding) -> Placed:
     return Placed(
-        finding.severity.value, finding.element, finding.step, finding.message, finding.fix
+        finding.severity.value,
+        finding.element,
+        finding.step,
+        finding.message,
+        finding.fix,
+        finding.location,
     )
 
 

@@ -187,12 +187,17 @@ def validate_raw(raw: RawDefinition, source: str | None = None) -> Orchestration
 
 
 def _with_lines(raw: RawDefinition, problems: list[Problem]) -> list[Problem]:
-    """Attach line numbers where known, and order the problems as they stand in the file."""
+    """Attach the line and column where known, and order the problems as they stand in the
+    file."""
     located = [
-        p if p.line is not None else Problem(p.path, p.message, raw.line_of(p.path))
+        p if p.line is not None else Problem(p.path, p.message, *_position(raw, p.path))
         for p in problems
     ]
-    return sorted(located, key=lambda p: p.line if p.line is not None else 0)
+    return sorted(located, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _position(raw: RawDefinition, path: Path) -> tuple[int | None, int | None]:
+    return raw.position_of(path) or (None, None)
 
 
 def load_text(text: str, *, kind: str | None = None, source: str | None = None) -> Orchestration:
@@ -204,11 +209,16 @@ def load_text(text: str, *, kind: str | None = None, source: str | None = None) 
 
 
 def load_file(path: str) -> Orchestration:
+    return load_file_located(path)[0]
+
+
+def load_file_located(path: str) -> tuple[Orchestration, RawDefinition]:
+    """The validated definition and the raw file, which knows where each value stands."""
     try:
         raw = read_file(path)
     except DefinitionError as exc:
         raise DefinitionError(exc.problems, path) from None
-    return validate_raw(raw, path)
+    return validate_raw(raw, path), raw
 
 
 def load_data(data: dict[str, Any], source: str | None = None) -> Orchestration:

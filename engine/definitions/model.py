@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -399,11 +400,19 @@ class Orchestration(Model):
 
     # ------------------------------------------------------------ lookups
 
+    @cached_property
+    def element_index(self) -> dict[str, int]:
+        """Where each element name first stands in ``elements``: lookups stay constant-time
+        in a definition of thousands of elements (the model is frozen, so this never goes
+        stale; pydantic leaves it out of equality and dumps)."""
+        index: dict[str, int] = {}
+        for position, element in enumerate(self.elements):
+            index.setdefault(element.name, position)
+        return index
+
     def element(self, name: str) -> Stage | Decision | None:
-        for element in self.elements:
-            if element.name == name:
-                return element
-        return None
+        position = self.element_index.get(name)
+        return None if position is None else self.elements[position]
 
     def stage(self, name: str) -> Stage | None:
         element = self.element(name)
@@ -416,7 +425,9 @@ class Orchestration(Model):
         """The element after ``element``, or None when the run ends there."""
         if element.next is not None:
             return None if element.next == END else element.next
-        index = self.elements.index(element)
+        index = self.element_index.get(element.name, -1)
+        if index < 0 or self.elements[index] is not element:  # a draft may repeat a name
+            index = self.elements.index(element)
         if index + 1 < len(self.elements):
             return self.elements[index + 1].name
         return None

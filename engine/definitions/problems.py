@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 Path = tuple[str | int, ...]
+Position = tuple[int, int]  # line and column in the file, both counted from 1
 
 
 def format_path(path: Path) -> str:
@@ -19,11 +20,17 @@ def format_path(path: Path) -> str:
     return out or "(top level)"
 
 
+def describe_position(line: int, column: int | None = None) -> str:
+    """``line 12, column 9``: where something stands in the file, as people count."""
+    return f"line {line}" if column is None else f"line {line}, column {column}"
+
+
 @dataclass(frozen=True)
 class Problem:
     path: Path
     message: str
     line: int | None = None
+    column: int | None = None
 
     @property
     def location(self) -> str:
@@ -32,7 +39,7 @@ class Problem:
     def describe(self, source: str | None = None) -> str:
         where = self.location
         if self.line is not None:
-            where = f"line {self.line}: {where}"
+            where = f"{describe_position(self.line, self.column)}: {where}"
         if source:
             where = f"{source}: {where}"
         return f"{where}: {self.message}"

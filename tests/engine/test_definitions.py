@@ -62,18 +62,18 @@ def test_ten_mistakes_give_ten_located_messages() -> None:
     messages = [p.describe() for p in caught.value.problems]
     assert len(messages) == 10, "\n".join(messages)
     expected = [
-        "line 12: forms.review.fields[0].options: a picklist needs a list of options",
-        "line 15: forms.review.fields[1].type: 'nubmer' is not one of",
-        "line 24: elements[0].steps[0].actions[0].values.score: expression 'vars.amount * ': "
+        "line 12, column 9: forms.review.fields[0].options: a picklist needs a list of options",
+        "line 15, column 15: forms.review.fields[1].type: 'nubmer' is not one of",
+        "line 24, column 29: elements[0].steps[0].actions[0].values.score: expression 'vars.amount * ': "
         "syntax error: the expression ends too early",
-        "line 31: elements[0].steps[1].start.steps[0]: no step named 'credit_chek' in stage "
+        "line 31, column 19: elements[0].steps[1].start.steps[0]: no step named 'credit_chek' in stage "
         "'underwriting' (did you mean 'credit_check'?)",
-        "line 33: elements[0].steps[2].name: stage 'underwriting' has two steps named 'manual_review'",
-        "line 34: elements[0].steps[2].form: no form named 'reviw' (did you mean 'review'?)",
-        "line 37: elements[1].default: decision 'decide' has no default",
+        "line 33, column 15: elements[0].steps[2].name: stage 'underwriting' has two steps named 'manual_review'",
+        "line 34, column 15: elements[0].steps[2].form: no form named 'reviw' (did you mean 'review'?)",
+        "line 37, column 5: elements[1].default: decision 'decide' has no default",
         "has no output 'decison' (did you mean 'decision'?)",
-        "line 42: elements[1].outcomes[0].next: no element named 'fund' (did you mean 'funding'?)",
-        "line 51: elements[2].steps[0].retry.attempts: expected a whole number, got 'lots'",
+        "line 42, column 15: elements[1].outcomes[0].next: no element named 'fund' (did you mean 'funding'?)",
+        "line 51, column 27: elements[2].steps[0].retry.attempts: expected a whole number, got 'lots'",
     ]
     for fragment in expected:
         assert any(fragment in m for m in messages), f"missing: {fragment}\n" + "\n".join(messages)
@@ -184,7 +184,9 @@ def test_huge_file_refused_before_reading(tmp_path: Path) -> None:
     with open(path, "wb") as handle:
         handle.write(b"format: 1\n")
         handle.write(b"# padding\n" * (5 * 1024 * 1024))
-    with pytest.raises(DefinitionError, match=r"limited to 5 MB"):
+    with pytest.raises(
+        DefinitionError, match=r"the file is 52,428,810 bytes, more than the 5,242,880"
+    ):
         load_file(str(path))
 
 
