@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desktop_app import tasks
 from desktop_app.messages import describe, show_error
 from desktop_app.panels.form import FormView
-from desktop_app.panels.inbox_model import ITEM_ROLE, SORT_ROLE, InboxModel
+from desktop_app.panels.inbox_model import ITEM_ROLE, InboxModel
 from desktop_app.session import AppSession
 from engine.services.errors import BatonError, InvalidInput
 from engine.services.work import ItemDetails
@@ -210,23 +210,26 @@ class InboxPanel(QWidget):
         super().__init__()
         self.session = session
         self.model = InboxModel(self._load)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.model.query.update(user=session.username, hide_claimed_by_others=True, text=None)
         self.known: set[int] = set()
+        self.total: int | None = None
+        self.count_generation = 0
 
         self.filter = QLineEdit()
         self.filter.setObjectName("inboxFilter")
         self.filter.setPlaceholderText("Filter your work…")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        # Typing pauses a moment before the list asks the database again.
+        self.typing = QTimer(self)
+        self.typing.setSingleShot(True)
+        self.typing.setInterval(250)
+        self.typing.timeout.connect(self._filter_changed)
+        self.filter.textChanged.connect(lambda _: self.typing.start())
         self.table = QTableView()
         self.table.setObjectName("inboxTable")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(7, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
@@ -283,19 +286,42 @@ class InboxPanel(QWidget):
 
     # ------------------------------------------------------------ data
 
-    def _load(self, offset: int, limit: int) -> list[Any]:
-        me = self.session.username
-        items = self.session.service.work.list(user=me, limit=limit, offset=offset)
-        if self.show_claimed.isChecked():
-            return items
-        # Work someone else has claimed is theirs for now: it leaves this inbox until released.
-        return [i for i in items if i.claimed_by in (None, me)]
+    def _load(self, offset: int, limit: int, query: dict[str, Any]) -> list[Any]:
+        """Called off the GUI thread, with the filter as it was when the load was asked."""
+        return self.session.service.work.list(
+            user=query["user"],
+            limit=limit,
+            offset=offset,
+            **{k: v for k, v in query.items() if k != "user"},
+        )
+
+    def _filter_changed(self) -> None:
+        self.refresh()
 
     def refresh(self, *, reset: bool = False) -> None:
         if reset:
             self.known.clear()
             self.pane.show_item(None)
+        # Work someone else has claimed is theirs for now: it leaves this inbox until released.
+        filters = {
+            "user": self.session.username,
+            "hide_claimed_by_others": not self.show_claimed.isChecked(),
+            "text": self.filter.text().strip() or None,
+        }
+        self.model.query = {**self.model.query, **filters}
         self.model.reload()
+        self.count_generation += 1
+        generation, work = self.count_generation, self.session.service.work
+        tasks.run(
+            lambda: work.count(**filters),
+            lambda total: self._counted(generation, total),
+            lambda _exc: None,  # the list itself shows what went wrong
+        )
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation == self.count_generation:
+            self.total = total
+            self._show_count()
 
     def _changed(self, kinds: frozenset[str]) -> None:
         if "work" in kinds:
@@ -312,11 +338,19 @@ class InboxPanel(QWidget):
             notify("New work in Baton", f"{count} new item{'s' if count > 1 else ''} in your inbox")
         self.known = ids
         self._keep_selection()
-        overdue = sum(
-            1 for i in self.model.items if i.due_at and i.due_at < dt.datetime.now(dt.UTC)
-        )
-        noun = "item" if len(ids) == 1 else "items"
-        self.count.setText(f"{len(ids)} {noun}" + (f" · {overdue} overdue" if overdue else ""))
+        self._show_count()
+
+    def _show_count(self) -> None:
+        total = self.total if self.total is not None else len(self.model.items)
+        noun = "item" if total == 1 else "items"
+        text = f"{total} {noun}"
+        if self.model.exhausted:  # every row is here: the overdue ones can be counted
+            now = dt.datetime.now(dt.UTC)
+            overdue = sum(1 for i in self.model.items if i.due_at and i.due_at < now)
+            text += f" · {overdue} overdue" if overdue else ""
+        elif len(self.model.items) < total:
+            text += f" · {len(self.model.items)} shown, scroll for more"
+        self.count.setText(text)
 
     def _keep_selection(self) -> None:
         """A reload resets the table; select the item still shown beside it again (without
@@ -325,7 +359,7 @@ class InboxPanel(QWidget):
         row = next((r for r, item in enumerate(self.model.items) if item.id == shown), None)
         if row is None:
             return
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        index = self.model.index(row, 0)
         flags = (
             QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows
@@ -334,10 +368,10 @@ class InboxPanel(QWidget):
 
     def selected_item(self) -> Any:
         index = self.table.currentIndex()
-        return self.proxy.data(index, ITEM_ROLE) if index.isValid() else None
+        return self.model.data(index, ITEM_ROLE) if index.isValid() else None
 
     def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        item = self.proxy.data(current, ITEM_ROLE) if current.isValid() else None
+        item = self.model.data(current, ITEM_ROLE) if current.isValid() else None
         self.claim.setEnabled(
             item is not None and item.assignee_kind != "user" and not item.claimed_by
         )

@@ -17,8 +17,10 @@ from engine.services.dto import WorkItemInfo
 PAGE = 100
 COLUMNS = ("Item", "Orchestration", "Stage", "Record", "Assigned to", "Due", "Age", "Priority")
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-Loader = Callable[[int, int], list[WorkItemInfo]]
+# The service's sort for each column (None: that column does not sort).
+SORTS = ("item", "orchestration", "stage", None, "assignee", "due", "age", "priority")
+Query = dict[str, Any]  # the filter and sort a load asks the service for
+Loader = Callable[[int, int, Query], list[WorkItemInfo]]
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -32,7 +34,11 @@ def age(since: dt.datetime, now: dt.datetime) -> str:
 
 
 class InboxModel(QAbstractTableModel):
-    """Rows of ``WorkItemInfo``; more are fetched a page at a time as the view scrolls."""
+    """Rows of ``WorkItemInfo``; more are fetched a page at a time as the view scrolls.
+
+    Filtering and sorting happen in SQL (``query``), so every page is full until the last:
+    a filter applied to loaded rows would make a page that shrank look like the end.
+    """
 
     loaded = Signal()
 
@@ -43,15 +49,16 @@ class InboxModel(QAbstractTableModel):
         self.exhausted = False
         self.loading = False
         self.generation = 0
+        self.query: Query = {"sort": "priority", "descending": False}
 
     # ------------------------------------------------------------ loading
 
     def reload(self) -> None:
         """Start again from the first page (the current rows stay until it arrives)."""
         self.generation += 1
-        generation = self.generation
+        generation, query = self.generation, dict(self.query)
         self.loading = True
-        tasks.run(lambda: self.loader(0, PAGE), lambda rows: self._replace(generation, rows))
+        tasks.run(lambda: self.loader(0, PAGE, query), lambda rows: self._replace(generation, rows))
 
     def _replace(self, generation: int, rows: list[WorkItemInfo]) -> None:
         if generation != self.generation:
@@ -63,6 +70,16 @@ class InboxModel(QAbstractTableModel):
         self.endResetModel()
         self.loaded.emit()
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """A click on a header: the service sorts, from the first page again."""
+        key = SORTS[column] if 0 <= column < len(SORTS) else None
+        if key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (key, descending) != (self.query.get("sort"), self.query.get("descending")):
+            self.query = {**self.query, "sort": key, "descending": descending}
+            self.reload()
+
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self.exhausted and not self.loading and bool(self.items)
 
@@ -70,8 +87,10 @@ class InboxModel(QAbstractTableModel):
         if parent.isValid() or self.loading:
             return
         self.loading = True
-        generation, offset = self.generation, len(self.items)
-        tasks.run(lambda: self.loader(offset, PAGE), lambda rows: self._append(generation, rows))
+        generation, offset, query = self.generation, len(self.items), dict(self.query)
+        tasks.run(
+            lambda: self.loader(offset, PAGE, query), lambda rows: self._append(generation, rows)
+        )
 
     def _append(self, generation: int, rows: list[WorkItemInfo]) -> None:
         self.loading = False
@@ -124,17 +143,6 @@ class InboxModel(QAbstractTableModel):
                 item.due_at.astimezone().strftime("%a %d %b %H:%M") if item.due_at else "",
                 age(item.created_at, now),
                 PRIORITY_NAMES.get(item.priority, str(item.priority)).capitalize(),
-            )[column]
-        if role == SORT_ROLE:
-            return (
-                item.title,
-                item.orchestration,
-                item.stage,
-                item.record_title or "",
-                item.assignee,
-                item.due_at.timestamp() if item.due_at else float("inf"),
-                -item.created_at.timestamp(),
-                item.priority,
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and overdue and column == 5:
             return QBrush(QColor("#c0392b"))

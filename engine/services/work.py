@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep, label_of
@@ -51,6 +51,32 @@ class ItemOutcome(Data):
     item_id: int
     done: bool
     message: str
+
+
+# The Inbox's sorts: each a column people click, ordered in SQL with a unique tie-breaker.
+INBOX_SORTS = ("priority", "item", "orchestration", "stage", "assignee", "due", "age")
+
+
+def _ordering(sort: str, descending: bool) -> list[Any]:
+    """ORDER BY for ``sort``: work without a due date comes last either way."""
+    column: Any = {
+        "item": WorkItemRow.title,
+        "orchestration": OrchestrationRow.name,
+        "stage": WorkItemRow.stage,
+        "assignee": WorkItemRow.assignee,
+        "due": WorkItemRow.due_at,
+        "age": WorkItemRow.created_at,
+    }.get(sort)
+    if column is None:  # priority: the most urgent first, then the soonest due
+        first = [WorkItemRow.priority.asc() if descending else WorkItemRow.priority.desc()]
+        return [*first, WorkItemRow.due_at.is_(None), WorkItemRow.due_at, WorkItemRow.id]
+    if sort == "age":  # the youngest first: the latest created
+        descending = not descending
+    tie = WorkItemRow.id.desc() if descending else WorkItemRow.id.asc()
+    keys: list[Any] = [column.desc() if descending else column.asc(), tie]
+    if sort == "due":
+        keys.insert(0, WorkItemRow.due_at.is_(None))
+    return keys
 
 
 def record_titles(session: Session, record_ids: set[int | None]) -> dict[int | None, str]:
@@ -105,23 +131,35 @@ class WorkService:
         user: str | None = None,
         record_id: int | None = None,
         include_closed: bool = False,
+        hide_claimed_by_others: bool = False,
+        text: str | None = None,
+        sort: str = "priority",
+        descending: bool = False,
         limit: int = 200,
         offset: int = 0,
     ) -> list[WorkItemInfo]:
         """Open items of ``user`` and their groups and queues. Staff may list anyone's, or
-        everyone's (no ``user``); others see their own."""
+        everyone's (no ``user``); others see their own.
+
+        Filtered and sorted in SQL, so every page is full until the last: ``text`` matches
+        the title, stage, step, orchestration or assignee; ``hide_claimed_by_others`` leaves
+        out what someone else has claimed (theirs until released). ``sort`` is one of
+        ``INBOX_SORTS``."""
+        if sort not in INBOX_SORTS:
+            raise InvalidInput(
+                f"cannot sort work by '{sort}': choose one of {', '.join(INBOX_SORTS)}"
+            )
         with self.context.read() as session:
             user = self._whose_work(session, user, "list work")
-            query = select(WorkItemRow, OrchestrationRow.name).join(
-                OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id
+            conditions = self._conditions(
+                session, user, record_id, include_closed, hide_claimed_by_others, text
             )
-            if user is not None:
-                query = query.where(runtime_work.visible_to(session, user))
-            if record_id is not None:  # the Work Guide: work about one record
-                query = query.where(WorkItemRow.record_id == record_id)
-            if not include_closed:
-                query = query.where(WorkItemRow.status.in_(WorkStatus.OPEN))
-            query = query.order_by(WorkItemRow.priority.desc(), WorkItemRow.due_at, WorkItemRow.id)
+            query = (
+                select(WorkItemRow, OrchestrationRow.name)
+                .join(OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id)
+                .where(*conditions)
+                .order_by(*_ordering(sort, descending))
+            )
             rows = session.execute(query.limit(limit).offset(offset)).all()
             titles = record_titles(session, {item.record_id for item, _ in rows if item.record_id})
             return [
@@ -130,6 +168,41 @@ class WorkService:
                 )
                 for item, name in rows
             ]
+
+    @staticmethod
+    def _conditions(
+        session: Session,
+        user: str | None,
+        record_id: int | None,
+        include_closed: bool,
+        hide_claimed_by_others: bool,
+        text: str | None,
+    ) -> Sequence[ColumnElement[bool]]:
+        """The WHERE of a list and of its count: one place, so they always agree."""
+        conditions: list[ColumnElement[bool]] = []
+        if user is not None:
+            conditions.append(runtime_work.visible_to(session, user))
+            if hide_claimed_by_others:
+                conditions.append(
+                    or_(WorkItemRow.claimed_by.is_(None), WorkItemRow.claimed_by == user)
+                )
+        if record_id is not None:  # the Work Guide: work about one record
+            conditions.append(WorkItemRow.record_id == record_id)
+        if not include_closed:
+            conditions.append(WorkItemRow.status.in_(WorkStatus.OPEN))
+        words = (text or "").strip().lower()
+        if words:
+            columns = (
+                WorkItemRow.title,
+                WorkItemRow.stage,
+                WorkItemRow.step,
+                WorkItemRow.assignee,
+                OrchestrationRow.name,
+            )
+            conditions.append(
+                or_(*(func.lower(c).contains(words, autoescape=True) for c in columns))
+            )
+        return conditions
 
     def get(self, item_id: int) -> WorkItemInfo:
         with self.context.read() as session:
@@ -152,17 +225,26 @@ class WorkService:
                     raise PermissionDenied(f"work item {item_id} is not {who.username}'s work")
             return work_item_info(item, row[1])
 
-    def count(self, *, user: str | None = None) -> int:
-        """How many open items ``list`` would page through."""
+    def count(
+        self,
+        *,
+        user: str | None = None,
+        record_id: int | None = None,
+        include_closed: bool = False,
+        hide_claimed_by_others: bool = False,
+        text: str | None = None,
+    ) -> int:
+        """How many items ``list`` would page through with the same filters."""
         with self.context.read() as session:
             user = self._whose_work(session, user, "count work")
-            query = (
-                select(func.count())
-                .select_from(WorkItemRow)
-                .where(WorkItemRow.status.in_(WorkStatus.OPEN))
+            conditions = self._conditions(
+                session, user, record_id, include_closed, hide_claimed_by_others, text
             )
-            if user is not None:
-                query = query.where(runtime_work.visible_to(session, user))
+            query = select(func.count()).select_from(WorkItemRow).where(*conditions)
+            if text and text.strip():  # the text may match the orchestration's name
+                query = query.join(
+                    OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id
+                )
             return int(session.scalar(query) or 0)
 
     def details(self, item_id: int) -> ItemDetails:

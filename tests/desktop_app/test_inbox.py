@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLineEdit
 
+from desktop_app import tasks
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.inbox_model import InboxModel
@@ -35,7 +37,7 @@ def steps(panel: InboxPanel) -> list[str]:
 
 def select(qtbot, panel: InboxPanel, step: str) -> None:  # type: ignore[no-untyped-def]
     row = next(i for i, item in enumerate(panel.model.items) if item.step == step)
-    panel.table.selectRow(panel.proxy.mapFromSource(panel.model.index(row, 0)).row())
+    panel.table.selectRow(row)
     qtbot.waitUntil(
         lambda: (
             panel.pane.form is not None
@@ -120,7 +122,9 @@ def test_a_claimed_queue_item_leaves_the_others_inbox_and_returns_on_release(  #
 def test_the_inbox_model_is_a_well_behaved_model(qtbot, qtmodeltester, demo: Baton) -> None:  # type: ignore[no-untyped-def]
     service = demo.as_user("omar")
     model = InboxModel(
-        lambda offset, limit: service.work.list(user="omar", limit=limit, offset=offset)
+        lambda offset, limit, query: service.work.list(
+            user="omar", limit=limit, offset=offset, sort=query["sort"]
+        )
     )
     with qtbot.waitSignal(model.loaded, timeout=10000):
         model.reload()
@@ -177,3 +181,77 @@ def test_work_arriving_while_a_form_is_half_filled_keeps_the_item_and_what_was_t
     assert panel.selected_item() is not None and panel.selected_item().id == shown
     assert panel.pane.form is form and line.text() == "half@typed"
     assert panel.claim.isEnabled() is False  # still the buttons of the item shown
+
+
+QUEUE_WORK = """
+format: 1
+name: reviews
+type: autolaunched
+variables:
+  - {name: customer, type: text, input: true, required: true}
+forms:
+  review:
+    fields:
+      - {name: ok, type: checkbox}
+elements:
+  - kind: stage
+    name: review
+    steps:
+      - {kind: interactive, name: check, label: Check, form: review, assignee: {queue: legal}}
+"""
+
+
+@pytest.fixture
+def second_baton(db_path: Path) -> Iterator[Baton]:
+    baton = Baton(str(db_path), upgrade=True)
+    yield baton
+    tasks.wait_for_all()
+    baton.close()
+
+
+def test_the_inbox_pages_past_work_others_claimed_and_filters_in_sql(  # type: ignore[no-untyped-def]
+    qtbot, db_path: Path, second_baton: Baton
+) -> None:
+    from tests.conftest import define, people
+
+    baton = Baton(str(db_path), upgrade=True)
+    people(baton)
+    define(baton, QUEUE_WORK)
+    define(baton, QUEUE_WORK.replace("reviews", "audits"))
+    for n in range(160):
+        baton.runs.start("reviews", {"customer": f"customer {n:03d}"})
+    baton.runs.start("audits", {"customer": "the last one"})
+    dave = baton.as_user("dave")
+    items = sorted(i.id for i in dave.work.list(user="dave", limit=500))
+    claimed = items[1::4]  # 40 of the 161, spread through every page (not the last)
+    for item_id in claimed:
+        dave.work.claim(item_id)
+    baton.close()
+
+    panel = open_inbox(qtbot, second_baton, "bob")
+    # Page by page, as the person scrolls to the end: every item not claimed by dave shows.
+    panel.table.setFocus()
+    qtbot.mouseClick(
+        panel.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=panel.table.visualRect(panel.model.index(0, 0)).center(),
+    )
+    while not panel.model.exhausted:
+        rows = panel.model.rowCount()
+        qtbot.keyClick(panel.table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda r=rows: panel.model.rowCount() > r or panel.model.exhausted)
+    expected = len(items) - len(claimed)
+    assert (len(items), expected) == (161, 121)
+    assert panel.model.rowCount() == expected
+    assert not {i.id for i in panel.model.items} & set(claimed)
+    qtbot.waitUntil(lambda: panel.count.text().startswith(f"{expected} items"))
+
+    # Filtering asks the database: the item at the very end is found at once, in one page.
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    panel.model.exhausted = False
+    qtbot.keyClicks(panel.filter, "AUDIT")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and not panel.model.loading)
+    assert panel.model.items[0].orchestration == "audits"
+    assert panel.model.exhausted
+    qtbot.waitUntil(lambda: panel.count.text() == "1 item")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.services.baton import Baton
-from engine.services.errors import NotFound, PermissionDenied
+from engine.services.errors import InvalidInput, NotFound, PermissionDenied
 from tests.conftest import define, people
 
 FLOW = """
@@ -75,3 +75,34 @@ def test_counting_work_follows_the_visibility_of_listing_it(b: Baton) -> None:
     assert carol.work.count() == len(carol.work.list()) == 2
     with pytest.raises(NotFound, match="no user named 'ghost'"):
         carol.work.count(user="ghost")
+
+
+def test_the_inbox_filters_and_sorts_in_sql_and_its_count_agrees(b: Baton) -> None:
+    runs = [b.runs.start("flow", {"who": "bob"}) for _ in range(5)]
+    dave = b.as_user("dave")
+    claimed = items(b, runs[1].id)["queued"]
+    dave.work.claim(claimed)
+    bob = b.as_user("bob")
+    everything = bob.work.list(user="bob")
+    assert len(everything) == 10 and bob.work.count(user="bob") == 10
+    # Work dave claimed is his until released: it leaves bob's page, and the count agrees.
+    mine = bob.work.list(user="bob", hide_claimed_by_others=True, limit=3)
+    assert claimed not in {i.id for i in mine} and len(mine) == 3
+    assert bob.work.count(user="bob", hide_claimed_by_others=True) == 9
+    pages = [
+        i.id
+        for offset in range(0, 9, 4)
+        for i in bob.work.list(user="bob", hide_claimed_by_others=True, limit=4, offset=offset)
+    ]
+    assert len(pages) == len(set(pages)) == 9
+    # Text matches the step, the assignee or the orchestration, whatever the case.
+    assert {i.step for i in bob.work.list(user="bob", text="QUEU")} == {"queued"}
+    assert bob.work.count(user="bob", text="queu") == 5
+    assert bob.work.count(user="bob", text="FLOW") == 10
+    assert bob.work.count(user="bob", text="100%") == 0  # wildcards are plain characters
+    # Sorts: the newest first by age, the oldest first when reversed.
+    by_age = [i.id for i in bob.work.list(user="bob", sort="age")]
+    assert by_age == sorted(by_age, reverse=True)
+    assert [i.id for i in bob.work.list(user="bob", sort="age", descending=True)] == sorted(by_age)
+    with pytest.raises(InvalidInput, match="cannot sort work by 'colour'"):
+        bob.work.list(user="bob", sort="colour")
