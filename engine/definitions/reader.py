@@ -247,9 +247,11 @@ def read_yaml(text: str) -> RawDefinition:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
 
-def _json_positions(text: str) -> dict[Path, Position]:
-    """Where every key and value of (already parsed, so well-formed) JSON ``text`` stands,
-    in one pass over its tokens; refuses keys written twice, deep nesting and too many items."""
+def _json_positions(text: str) -> tuple[dict[Path, Position], list[Problem]]:
+    """Where every key and value of JSON ``text`` stands, and the keys written twice, in one
+    pass over its tokens. It runs before the text is parsed, so that too many items or too
+    deep a nesting is refused before anything is built; on text that is not well-formed it
+    only has to survive (the parser then says what is wrong)."""
     positions: dict[Path, Position] = {}
     twice: list[Problem] = []
     stack: list[_Frame] = []
@@ -268,6 +270,8 @@ def _json_positions(text: str) -> dict[Path, Position]:
                 stack[-1].key = _NO_KEY
             continue
         if first in "}]":
+            if not stack:
+                break  # not well-formed: the parser will say so
             stack.pop()
             continue
         parent = stack[-1] if stack else None
@@ -277,7 +281,7 @@ def _json_positions(text: str) -> dict[Path, Position]:
         if count > MAX_ITEMS:
             raise _too_many(path, position)
         if parent is not None and parent.wants_key:
-            key = token[1:-1] if "\\" not in token else json.loads(token)
+            key = _json_key(token)
             key_path = (*path, key)
             if key in parent.seen:
                 twice.append(_twice(key_path, parent.seen[key], position))
@@ -292,12 +296,21 @@ def _json_positions(text: str) -> dict[Path, Position]:
             if len(stack) + 1 > MAX_DEPTH:
                 raise _too_deep(path, position)
             stack.append(_Frame(None, path, first == "{"))
-    if twice:
-        raise DefinitionError(twice)
-    return positions
+    return positions, twice
+
+
+def _json_key(token: str) -> str:
+    if "\\" not in token:
+        return token[1:-1]
+    try:
+        key = json.loads(token)
+    except json.JSONDecodeError:
+        return token
+    return key if isinstance(key, str) else token
 
 
 def read_json(text: str) -> RawDefinition:
+    positions, twice = _json_positions(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -306,7 +319,9 @@ def read_json(text: str) -> RawDefinition:
         ) from None
     except RecursionError:
         raise _too_deep(()) from None
-    return RawDefinition(data, _json_positions(text))
+    if twice:
+        raise DefinitionError(twice)
+    return RawDefinition(data, positions)
 
 
 def read_text(text: str, *, kind: str | None = None) -> RawDefinition:
