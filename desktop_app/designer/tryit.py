@@ -277,7 +277,7 @@ class TryItPanel(QWidget):
         def refused(exc: BaseException) -> None:
             form.set_busy(False)
             if isinstance(exc, BatonError):
-                form.show_errors(str(exc), list(getattr(exc, "details", []) or []))
+                form.show_errors(str(exc), exc.fields)
             else:
                 self._failed(exc)
 

@@ -4,6 +4,7 @@ service's validation messages shown at the field they belong to."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, Qt, Signal
@@ -192,16 +193,15 @@ class FormView(QWidget):
             editor.show_error(None)
         self.general_error.hide()
 
-    def show_errors(self, message: str, details: list[str]) -> None:
-        """Put each 'field: problem' next to its field; anything else above the buttons."""
+    def show_errors(self, message: str, fields: Mapping[str, str]) -> None:
+        """Put each field's problem next to it; anything else above the buttons."""
         general = []
-        for detail in details:
-            name, _, problem = detail.partition(": ")
+        for name, problem in fields.items():
             editor = self.editors.get(name)
             if editor is not None:
                 editor.show_error(problem)
             else:
-                general.append(problem if name == "outcome" else detail)
-        if general or not details:
+                general.append(problem if name == "outcome" else f"{name}: {problem}")
+        if general or not fields:
             self.general_error.setText("\n".join(general) or message)
             self.general_error.show()

@@ -172,9 +172,9 @@ class ItemPane(QWidget):
             return
         self.form.set_busy(False)
         if isinstance(exc, InvalidInput):
-            self.form.show_errors(exc.message, exc.details)
+            self.form.show_errors(exc.message, exc.fields)
         elif isinstance(exc, BatonError):
-            self.form.show_errors(exc.message, [])
+            self.form.show_errors(exc.message, {})
         else:
             show_error(self, exc)
 

@@ -27,7 +27,7 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
     """Typed values of every variable: defaults, then the inputs; every problem at once."""
     definition = definition_for(session, version_id).definition
     declared = {v.name: v for v in definition.variables}
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     values: dict[str, Any] = {
         v.name: v.default for v in definition.variables if v.default is not None
     }
@@ -35,8 +35,8 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
         variable = declared.get(name)
         if variable is None or not variable.input:
             inputs_ = [v.name for v in definition.variables if v.input]
-            problems.append(
-                f"{name}: not an input of '{definition.name}'{did_you_mean(name, inputs_)}"
+            problems[name] = (
+                f"not an input of '{definition.name}'{did_you_mean(name, inputs_)}"
                 f" (inputs: {', '.join(inputs_) or 'none'})"
             )
             continue
@@ -44,12 +44,12 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
         try:
             values[name] = convert(kind, raw)
         except ValueProblem as exc:
-            problems.append(f"{name}: {exc}")
+            problems[name] = str(exc)
     for variable in definition.variables:
         if variable.input and variable.required and values.get(variable.name) in (None, ""):
-            problems.append(f"{variable.name}: is required")
+            problems[variable.name] = "is required"
     if problems:
-        raise InvalidInput(f"cannot start '{definition.name}'", problems)
+        raise InvalidInput(f"cannot start '{definition.name}'", fields=problems)
     return values
 
 

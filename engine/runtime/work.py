@@ -109,8 +109,7 @@ def complete_work_item(
         clean = check_submission(form, values, outcome, engine.names())
     except SubmissionRejected as exc:
         raise InvalidInput(
-            f"the form '{form.title or step.form}' was not submitted",
-            [f"{field}: {message}" for field, message in exc.problems.items()],
+            f"the form '{form.title or step.form}' was not submitted", fields=exc.problems
         ) from None
     now = utcnow()
     item.status = WorkStatus.COMPLETED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class BatonError(Exception):
@@ -10,9 +10,17 @@ class BatonError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: Sequence[str] = (),
+        *,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         self.message = message
-        self.details = list(details)
+        # Problems that belong to one field each, by its name: shown at the field itself.
+        self.fields = dict(fields or {})
+        self.details = list(details) or [f"{name}: {text}" for name, text in self.fields.items()]
         super().__init__(message)
 
     def describe(self) -> str:

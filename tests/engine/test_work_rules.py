@@ -106,3 +106,12 @@ def test_the_inbox_filters_and_sorts_in_sql_and_its_count_agrees(b: Baton) -> No
     assert [i.id for i in bob.work.list(user="bob", sort="age", descending=True)] == sorted(by_age)
     with pytest.raises(InvalidInput, match="cannot sort work by 'colour'"):
         bob.work.list(user="bob", sort="colour")
+
+
+def test_field_problems_travel_by_field(b: Baton) -> None:
+    """A refusal names each field's problem by the field, for widgets to show it there."""
+    with pytest.raises(InvalidInput) as started:
+        b.runs.start("flow", {"who": 5, "colour": "red"})
+    assert list(started.value.fields) == ["colour"]
+    assert "not an input of 'flow'" in started.value.fields["colour"]
+    assert any(d.startswith("colour: not an input") for d in started.value.details)
