@@ -110,7 +110,7 @@ class Notices:
         self.changed = threading.Condition()
         self.unsubscribe = baton.subscribe(self)
         if not baton.db.is_sqlite:  # LISTEN is up once the listener announces everything
-            assert self.wait_for(EVERYTHING), "the change listener never connected"
+            assert self.connected(), "the change listener never connected"
             with self.changed:
                 self.kinds.clear()
 
@@ -120,8 +120,16 @@ class Notices:
             self.changed.notify_all()
 
     def wait_for(self, wanted: frozenset[str]) -> bool:
+        """Whether a notice carrying ``wanted`` arrives. "Everything" (a listener connecting,
+        another process's unspecified change) does not count: it says nothing about a path."""
         with self.changed:
-            return self.changed.wait_for(lambda: any(wanted <= k for k in self.kinds), timeout=15)
+            return self.changed.wait_for(
+                lambda: any(wanted <= k and k != EVERYTHING for k in self.kinds), timeout=15
+            )
+
+    def connected(self) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: EVERYTHING in self.kinds, timeout=15)
 
 
 class Scene:
@@ -271,3 +279,77 @@ def test_writing_a_runtime_row_through_the_orm_is_refused(baton: Baton) -> None:
     assert baton.runs.get(scene.run.id).status == "InProgress"
     with baton.db.write() as session:  # reading them through the ORM stays fine
         assert session.get_one(WorkItemRow, scene.mine).id == scene.mine
+
+
+class Everything:
+    """Counts the announcements of every kind (what a change by another process gives)."""
+
+    def __init__(self) -> None:
+        self.kinds: list[frozenset[str]] = []
+        self.event = threading.Event()
+
+    def __call__(self, kinds: frozenset[str]) -> None:
+        self.kinds.append(kinds)
+        if kinds == EVERYTHING:
+            self.event.set()
+
+
+def test_sqlite_hears_commits_made_by_another_process(db_path: Any) -> None:
+    """A `baton` command (another process) on the same file reaches an open app unasked."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    baton = Baton(str(db_path), actor="admin", upgrade=True)
+    people(baton)
+    define(baton, FLOW)
+    heard = Everything()
+    unsubscribe = baton.subscribe(heard)
+    try:
+        cli = str(Path(sys.executable).parent / "baton")
+        subprocess.run(
+            [cli, "--db", str(db_path), "--as", "admin", "runs", "start", "flow"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        assert heard.event.wait(timeout=30), heard.kinds
+    finally:
+        unsubscribe()
+        baton.close()
+
+
+def test_sqlite_does_not_echo_its_own_commits(db_path: Any) -> None:
+    """A commit of this process is announced once, with what it changed: never again as a
+    change 'by someone else' when the file is next looked at."""
+    from engine.store import changes
+
+    baton = Baton(str(db_path), actor="admin", upgrade=True)
+    people(baton)
+    define(baton, FLOW)
+    heard = Everything()
+    mine = Heard("work")
+    unsubscribe = [baton.subscribe(heard), baton.subscribe(mine)]
+    try:
+        for _ in range(3):
+            mine.event.clear()
+            baton.runs.start("flow")
+            assert mine.event.wait(timeout=30)
+        # Two polls later nothing was announced as a change by another process.
+        polled = threading.Event()
+        original = baton.db.announcer._poll_others
+        count = {"n": 0}
+
+        def counting() -> None:
+            original()
+            count["n"] += 1
+            if count["n"] >= 2:
+                polled.set()
+
+        baton.db.announcer._poll_others = counting  # type: ignore[method-assign]
+        assert polled.wait(timeout=changes.POLL_SECONDS * 4)
+        assert EVERYTHING not in heard.kinds, heard.kinds
+    finally:
+        for stop in unsubscribe:
+            stop()
+        baton.close()
