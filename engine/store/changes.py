@@ -4,7 +4,10 @@ Every committed transaction that wrote runtime rows announces the kinds it chang
 "work", "background", "outbox", "records"). On PostgreSQL the announcement is a NOTIFY sent
 in the transaction itself, so it goes out only if the transaction commits, and every process
 sharing the database hears it through LISTEN. On SQLite, transactions committed in this
-process are announced directly.
+process are announced directly, and commits by other processes on the same file (a
+``baton worker``, the command line) are noticed by polling ``PRAGMA data_version`` every
+``POLL_SECONDS`` while anyone listens: such a change is announced as every kind, since SQLite
+does not say what changed.
 
 Subscribers are plain Python callables taking a ``frozenset`` of kinds. They are always called
 on the one thread named ``baton-changes``, never on the thread that committed; a slow or
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +33,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 CHANNEL = "baton_changes"
+ALL_KINDS = frozenset({"runs", "work", "background", "outbox", "records"})
+POLL_SECONDS = 1.5
 KINDS_KEY = "baton_changes"
 THREAD_NAME = "baton-changes"
 Subscriber = Callable[[frozenset[str]], None]
@@ -66,6 +73,14 @@ class Announcer:
         self._queue: queue.Queue[frozenset[str] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # SQLite: a connection of our own whose data_version moves when another connection
+        # commits. It is read just before each of our commits (we hold the write lock then,
+        # so nobody else can commit in between) and just after, so our own commits are not
+        # echoed and nobody else's is taken for ours.
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
+        self._version: int | None = None
+        self._others_committed = False
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(kinds)`` on the baton-changes thread after each change; returns a
@@ -88,8 +103,26 @@ class Announcer:
     def committed(self, session: Session) -> None:
         """After a commit in this process (SQLite announces here; PostgreSQL via LISTEN)."""
         kinds = session.info.pop(KINDS_KEY, None)
-        if kinds and self.dialect != "postgresql" and self._thread is not None:
+        if self.dialect == "postgresql" or self._thread is None:
+            return
+        with self._watch_lock:
+            others, self._others_committed = self._others_committed, False
+            self._version = self._data_version()
+        if others:
+            self._queue.put(ALL_KINDS)
+        elif kinds:
             self._queue.put(frozenset(kinds))
+
+    def committing(self, session: Session) -> None:
+        """SQLite, just before this process commits (holding the write lock): did another
+        connection commit since we last looked? Then that change is announced too."""
+        if self.dialect == "postgresql" or self._thread is None:
+            return
+        with self._watch_lock:
+            version = self._data_version()
+            if version is not None and self._version is not None and version != self._version:
+                self._others_committed = True
+            self._version = version
 
     def close(self) -> None:
         self._stop.set()
@@ -98,6 +131,40 @@ class Announcer:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
         self._thread = None
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+
+    # ------------------------------------------------------------ SQLite: other processes
+
+    def _data_version(self) -> int | None:
+        """The watch connection's data_version (the caller holds ``_watch_lock``)."""
+        if self._watch is None:
+            from sqlalchemy.engine import make_url
+
+            path = make_url(self.url).database
+            if not path or path == ":memory:":
+                return None
+            try:
+                self._watch = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=1.0
+                )
+            except sqlite3.Error:
+                return None
+        try:
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return None
+
+    def _poll_others(self) -> None:
+        with self._watch_lock:
+            version = self._data_version()
+            changed = version is not None and self._version is not None and version != self._version
+            if version is not None:
+                self._version = version
+        if changed:
+            self._deliver(ALL_KINDS)
 
     def _deliver(self, kinds: frozenset[str]) -> None:
         with self._lock:
@@ -109,11 +176,21 @@ class Announcer:
                 log.exception("a change subscriber failed")
 
     def _relay(self) -> None:
+        with self._watch_lock:  # the starting point: what is in the file now
+            self._version = self._data_version()
+        next_poll = time.monotonic() + POLL_SECONDS
         while not self._stop.is_set():
-            kinds = self._queue.get()
+            try:
+                kinds = self._queue.get(timeout=max(0.0, next_poll - time.monotonic()))
+            except queue.Empty:
+                kinds = frozenset()
             if kinds is None:
                 return
-            self._deliver(kinds)
+            if kinds:
+                self._deliver(kinds)
+            if time.monotonic() >= next_poll:  # also while this process is busy committing
+                self._poll_others()
+                next_poll = time.monotonic() + POLL_SECONDS
 
     def _listen(self) -> None:
         import psycopg
@@ -126,7 +203,7 @@ class Announcer:
                     conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.5
                     # After (re)connecting, changes may have been missed: say "everything".
-                    self._deliver(frozenset({"runs", "work", "background", "outbox", "records"}))
+                    self._deliver(ALL_KINDS)
                     while not self._stop.is_set():
                         for note_ in conn.notifies(timeout=1.0):
                             self._deliver(frozenset(note_.payload.split(",")))
@@ -176,5 +253,6 @@ def guard(factory: Any) -> None:
 def register(factory: Any, announcer: Announcer) -> None:
     from sqlalchemy import event
 
+    event.listen(factory, "before_commit", announcer.committing)
     event.listen(factory, "after_commit", announcer.committed)
     guard(factory)
