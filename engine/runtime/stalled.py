@@ -16,7 +16,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import ExitOn
@@ -28,9 +28,9 @@ from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
-# How often a worker looks: a stalled run is rare, and finding one costs a pass over the
-# runs in progress (index ranges, no table scan), too much to pay on every pass of a busy
-# worker.
+# How often a worker looks: a stalled run is rare, and looking costs a pass over the stage
+# visits in progress (two small partial indexes, no table scan): cheap, but not to be paid
+# on every pass of a busy worker.
 SWEEP_EVERY = dt.timedelta(minutes=1)
 MAX_FOUND = 10_000  # what one look reads at most; the rest wait for the next one
 EVENT = "stage_stalled"
@@ -39,18 +39,19 @@ WHAT_NEXT = "; a worker moves it on within a minute (is one running?)"
 _runs = RunRec.table()
 _stage_runs = StageRunRec.table()
 _step_runs = StepRunRec.table()
+# Statuses written out, not bound: a partial index serves a query only if the query's own
+# condition shows it matches the index's (SQLite cannot tell that through a parameter).
+_OPEN: list[ColumnElement[str]] = [literal_column(f"'{s}'") for s in StepStatus.OPEN]
+_IN_PROGRESS: ColumnElement[str] = literal_column(f"'{StageStatus.IN_PROGRESS}'")
 _open_step = (
     select(_step_runs.c.id)
-    .where(
-        _step_runs.c.stage_run_id == _stage_runs.c.id,
-        _step_runs.c.status.in_(StepStatus.OPEN),
-    )
+    .where(_step_runs.c.stage_run_id == _stage_runs.c.id, _step_runs.c.status.in_(_OPEN))
     .exists()
 )
-# Stage visits in progress, of runs in progress (not suspended), with no step open. Driven by
-# the runs in progress (ix_runs_status_started), each one's visits by ix_stage_runs_run_id and
-# their steps by ix_step_runs_stage_run_id: the cost follows the runs in progress, not the
-# history.
+# Stage visits in progress with no step open, of runs in progress (not suspended): the
+# visits from ix_stage_runs_in_progress, the open steps from ix_step_runs_open_by_visit
+# (migration 0006), both partial indexes of what is open, so the cost follows the runs in
+# progress, never the history.
 CANDIDATES = (
     select(
         _stage_runs.c.id,
@@ -60,10 +61,10 @@ CANDIDATES = (
         _runs.c.orchestration_id,
         _runs.c.updated_at,
     )
-    .select_from(_runs.join(_stage_runs, _stage_runs.c.run_id == _runs.c.id))
+    .select_from(_stage_runs.join(_runs, _runs.c.id == _stage_runs.c.run_id))
     .where(
+        _stage_runs.c.status == _IN_PROGRESS,
         _runs.c.status == RunStatus.IN_PROGRESS,
-        _stage_runs.c.status == StageStatus.IN_PROGRESS,
         ~_open_step,
     )
     .limit(MAX_FOUND)

@@ -216,7 +216,16 @@ class StageRunRow(Base):
 
     run: Mapped[Any] = _parent("RunRow", "StageRunRow.run_id")
 
-    __table_args__ = (Index("ix_stage_runs_run_id", "run_id", "id"),)
+    __table_args__ = (
+        Index("ix_stage_runs_run_id", "run_id", "id"),
+        # only visits in progress: the stalled finder (engine.runtime.stalled) reads these
+        Index(
+            "ix_stage_runs_in_progress",
+            "run_id",
+            sqlite_where=text("status = 'InProgress'"),
+            postgresql_where=text("status = 'InProgress'"),
+        ),
+    )
 
 
 class StepRunRow(Base):
@@ -273,6 +282,14 @@ class StepRunRow(Base):
             "run_id",
             sqlite_where=text("status = 'InProgress'"),
             postgresql_where=text("status = 'InProgress'"),
+        ),
+        # only open steps (not started or in progress), by visit: "has this visit a step
+        # open?" from the index alone, for the stalled finder
+        Index(
+            "ix_step_runs_open_by_visit",
+            "stage_run_id",
+            sqlite_where=text("status IN ('NotStarted', 'InProgress')"),
+            postgresql_where=text("status IN ('NotStarted', 'InProgress')"),
         ),
     )
 

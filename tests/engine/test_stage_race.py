@@ -12,15 +12,17 @@ import datetime as dt
 import threading
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
-from engine.runtime.access import lock_run, lock_work_item, steps_of_stage
+from engine.runtime.access import current_stage_run, lock_run, lock_work_item, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.stalled import EVENT, SWEEP_EVERY
 from engine.runtime.statuses import StageStatus, StepStatus, WorkStatus
 from engine.services.baton import Baton
-from engine.store.models import LogRow, StageRunRow, StepRunRow
+from engine.store.models import LogRow, RunRow, StageRunRow, StepRunRow
+from engine.store.rows import RunRec, Tx
 from tests.conftest import define, events, people
 
 PAIRS = 200
@@ -133,7 +135,7 @@ def test_a_completion_racing_a_worker_always_leaves_the_stage(baton: Baton, cloc
         worker.db.dispose()
 
 
-def _leave_stuck(baton: Baton, run_id: int, item_id: int) -> None:
+def leave_in_a_finished_stage(baton: Baton, run_id: int, item_id: int) -> None:
     """What the race left: the person's step completed by a transaction that saw the other
     step still in progress, so it did not evaluate the stage to an exit."""
     with baton.db.write() as session:
@@ -161,7 +163,7 @@ def test_a_run_left_in_a_finished_stage_is_listed_as_stalled_and_moved_on(
     healthy = baton.runs.start("race").id
     assert baton.worker.run_once().steps_run == 2  # the background steps: done
     [item] = [w.id for w in baton.work.list(user="alice") if w.run_id == run_id]
-    _leave_stuck(baton, run_id, item)
+    leave_in_a_finished_stage(baton, run_id, item)
     assert _stuck_runs(baton) == [run_id]
 
     report = baton.attention.report()
@@ -210,3 +212,42 @@ elements:
     assert baton.worker.run_once().stalled_moved == 0
     assert baton.runs.get(run_id).status == "InProgress"
     assert EVENT not in events(baton, run_id)
+
+
+class _Undo(Exception):
+    pass
+
+
+def test_what_a_transaction_read_before_the_run_lock_is_read_again_under_it(
+    baton: Baton,
+) -> None:
+    people(baton)
+    define(baton, FLOW)
+    run_id = baton.runs.start("race").id
+    with pytest.raises(_Undo):
+        _read_lock_read(baton, run_id)
+
+
+def _read_lock_read(baton: Baton, run_id: int) -> None:
+    with baton.db.write() as session:
+        tx = Tx.of(session)
+        before = tx.get(RunRec, run_id)  # read without the lock, as a record save does
+        stage_run = current_stage_run(session, run_id)
+        assert before is not None and stage_run is not None
+        calc = next(s for s in steps_of_stage(session, stage_run) if s.step == "calc")
+        assert calc.status == StepStatus.IN_PROGRESS
+        # What the lock's previous holder committed meanwhile (a worker finishing the step):
+        # this transaction's statements see it from now on; its cached rows must too.
+        connection = session.connection()
+        connection.execute(
+            update(StepRunRow).where(StepRunRow.id == calc.id).values(status="Completed")
+        )
+        connection.execute(update(RunRow).where(RunRow.id == run_id).values(variables={"x": 1}))
+        run = lock_run(session, run_id)
+        assert run is before and run.variables == {"x": 1}
+        again = current_stage_run(session, run_id)
+        assert again is stage_run
+        steps = {s.step: s.status for s in steps_of_stage(session, again)}
+        assert steps == {"review": StepStatus.IN_PROGRESS, "calc": StepStatus.COMPLETED}
+        assert calc.status == StepStatus.COMPLETED  # the same record, read again
+        raise _Undo  # nothing of this is committed
