@@ -32,11 +32,11 @@ from desktop_app.designer.document import DesignDocument, Key
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
 from desktop_app.messages import show_error
-from engine.definitions import DefinitionError, Orchestration, to_data
+from engine.definitions import Orchestration, to_data
 from engine.definitions.diff import Change, diff
 from engine.definitions.editing import new_definition
 from engine.definitions.model import is_valid_name
-from engine.definitions.reader import read_text
+from engine.definitions.reader import RawDefinition, read_file
 from engine.services.dto import OrchestrationInfo, VersionInfo
 
 if TYPE_CHECKING:
@@ -282,13 +282,20 @@ class VersionsBar(QWidget):
             self.import_path(path)
 
     def import_path(self, path: str) -> None:
-        """Open a file as a new draft; its problems show in review, nothing is saved yet."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-            raw = read_text(text, kind="json" if path.endswith(".json") else "yaml")
-        except (OSError, UnicodeDecodeError, DefinitionError) as exc:
-            QMessageBox.warning(self, "Import", f"{path} cannot be read:\n{exc}")
-            return
+        """Open a file as a new draft; its problems show in review, nothing is saved yet.
+
+        Read in the background through the engine's reader: a pipe or a slow disk never
+        freezes the window, and a file that is not a definition gets the engine's message."""
+        tasks.run(
+            lambda: read_file(path),
+            lambda raw: self._imported(path, raw),
+            lambda exc: self._warn("Import", f"{path} cannot be read:\n{exc}"),
+        )
+
+    def _warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def _imported(self, path: str, raw: RawDefinition) -> None:
         if not isinstance(raw.data, dict) or not isinstance(raw.data.get("name"), str):
             QMessageBox.warning(self, "Import", f"{path} is not an orchestration definition")
             return
@@ -317,12 +324,13 @@ class VersionsBar(QWidget):
             if path.endswith(".json")
             else yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
         )
-        try:
-            Path(path).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            QMessageBox.warning(self, "Export", f"{path} cannot be written:\n{exc}")
-            return
-        self.panel.status.emit(f"Exported to {path}")
+        tasks.run(
+            lambda: Path(path).write_text(text, encoding="utf-8"),
+            lambda _: self.panel.status.emit(f"Exported to {path}"),
+            lambda exc: self._warn(
+                "Export", f"{path} cannot be written: {getattr(exc, 'strerror', None) or exc}"
+            ),
+        )
 
     # ------------------------------------------------------------ compare
 

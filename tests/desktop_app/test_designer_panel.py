@@ -4,6 +4,7 @@ database."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,13 +226,22 @@ def test_import_refuses_garbage_and_export_writes_a_loadable_file(
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     designer.versions.import_path(str(bad))
-    assert warnings and "cannot be read" in warnings[0]
+    qtbot.waitUntil(lambda: bool(warnings))
+    assert "cannot be read" in warnings[0]
     assert designer.document.name == "customer_onboarding", "nothing was lost"
+    # A pipe is refused at once (read in the background, never waited on).
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    designer.versions.import_path(str(fifo))
+    qtbot.waitUntil(lambda: len(warnings) == 2)
+    assert "not a regular file" in warnings[1]
     out = tmp_path / "out.yaml"
     designer.versions.export_path(str(out))
-    assert yaml.safe_load(out.read_text()) == designer.document.data
+    qtbot.waitUntil(lambda: out.exists() and out.stat().st_size > 0)
+    qtbot.waitUntil(lambda: yaml.safe_load(out.read_text()) == designer.document.data)
     designer.versions.import_path(str(out))
-    assert not designer.document.read_only and designer.document.modified
+    qtbot.waitUntil(lambda: designer.document.modified)
+    assert not designer.document.read_only
 
 
 def test_copy_and_paste_a_step(qtbot: Any, designer: DesignerPanel) -> None:
