@@ -153,8 +153,8 @@ def _col(node: ast.AST) -> int | None:
 
 
 def _explain(node: ast.AST, exc: Exception) -> str:
-    if isinstance(exc, OverflowError):
-        return "the result is too large a number"
+    if isinstance(node, ast.BinOp) and isinstance(exc, OverflowError):
+        return "the result is out of range (too large a number or date)"
     if isinstance(node, ast.Compare) and isinstance(exc, TypeError):
         return "these values cannot be compared (e.g. a number with text, or with null)"
     if isinstance(node, ast.BinOp) and isinstance(exc, TypeError):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import math
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ MAX_VALUE_SIZE = 1_000_000
 MAX_INTEGER_DIGITS = 4_000
 """Digits of a whole number (Python itself cannot turn one past 4,300 digits into text)."""
 
-MAX_STEPS = 3_000_000
+MAX_STEPS = 2_000_000
 """Work one evaluation may do (see the module docstring for what a step is)."""
 
 _MAX_INTEGER_BITS = math.ceil(MAX_INTEGER_DIGITS * math.log2(10))
@@ -43,6 +42,10 @@ class Budget:
 
     def __init__(self) -> None:
         self.left = MAX_STEPS
+
+    def affordable(self) -> int:
+        """The largest size worth measuring: past it, the value is refused either way."""
+        return max(min(MAX_VALUE_SIZE, self.left), 0)
 
     def spend(self, steps: int) -> None:
         self.left -= steps
@@ -60,54 +63,72 @@ def length(value: Any) -> int:
 
 _CONTAINERS = (list, tuple, dict)
 _SIZED = (str, list, tuple, dict)
+_SHORT = 32  # items: below this, a plain Python loop is faster than the scans in C
 
 
-def size(value: Any, limit: int = MAX_VALUE_SIZE) -> int:
+def size(value: Any, limit: int = MAX_VALUE_SIZE, budget: Budget | None = None) -> int:
     """The logical size of ``value``: characters of text plus items of lists and records.
 
     A list repeated inside another counts each time it appears, as it would once stored or
     sent. Counting stops as soon as the total passes ``limit`` (the answer is then some number
-    above it), so measuring costs at most about ``limit`` whatever the value holds.
+    above it). With a ``budget``, each distinct list or record looked into costs
+    ``VISIT_STEPS``: a million tiny distinct records cost far more to walk than their size.
     """
     if isinstance(value, str):
         return len(value)
     if not isinstance(value, _CONTAINERS):
         return 0
-    return _container_size(value, limit, {})
+    return _Measure(budget).container(value, limit)
 
 
-def _container_size(container: Any, limit: int, known: dict[int, int]) -> int:
-    # ``known`` maps id() to size for containers met before in this one measurement (all
-    # alive, being parts of the value): [row] * 1000 measures ``row`` once.
-    total = len(container)
-    groups = (container.keys(), container.values()) if isinstance(container, dict) else (container,)
-    for group in groups:
-        if total > limit:
-            break
-        total += _group_size(group, limit - total, known)
-    known[id(container)] = total
-    return total
+VISIT_STEPS = 10
+"""Steps charged for looking into one distinct list or record while measuring a value."""
 
 
-def _group_size(group: Any, limit: int, known: dict[int, int]) -> int:
-    # The scans over the whole group (types, ids) run in C; Python only visits each distinct
-    # text or container once, so a list of a million numbers costs a few milliseconds.
-    if not any(issubclass(kind, _SIZED) for kind in set(map(type, group))):
-        return 0
-    objects = dict(zip(map(id, group), group, strict=True))
-    total = 0
-    for key, count in Counter(map(id, group)).items():
-        part = objects[key]
-        if isinstance(part, str):
-            total += len(part) * count
-        elif isinstance(part, _CONTAINERS):
-            inner = known.get(key)
-            if inner is None:
-                inner = _container_size(part, limit - total, known)
-            total += inner * count
-        if total > limit:
-            break
-    return total
+class _Measure:
+    """One measurement. ``known`` maps id() to the size of each container met so far (all
+    alive, being parts of the value), so ``[row] * 1000`` looks into ``row`` once."""
+
+    __slots__ = ("budget", "known")
+
+    def __init__(self, budget: Budget | None) -> None:
+        self.budget = budget
+        self.known: dict[int, int] = {}
+
+    def container(self, container: Any, limit: int) -> int:
+        if self.budget is not None:
+            self.budget.spend(VISIT_STEPS)
+        total = len(container)
+        if isinstance(container, dict):
+            if total <= limit:
+                total += self.group(container.keys(), limit - total)
+            if total <= limit:
+                total += self.group(container.values(), limit - total)
+        elif total <= limit:
+            total += self.group(container, limit - total)
+        self.known[id(container)] = total
+        return total
+
+    def group(self, group: Any, limit: int) -> int:
+        # A long group of numbers or text is measured by scans that run in C (a list of a
+        # million numbers costs milliseconds); Python walks only groups holding containers.
+        if len(group) > _SHORT:
+            kinds = set(map(type, group))
+            if not any(issubclass(kind, _CONTAINERS) for kind in kinds):
+                if all(issubclass(kind, str) for kind in kinds):
+                    return sum(map(len, group))
+                return sum(len(part) for part in group if isinstance(part, str))
+        total = 0
+        known = self.known
+        for part in group:
+            if isinstance(part, str):
+                total += len(part)
+            elif isinstance(part, _CONTAINERS):
+                inner = known.get(id(part))
+                total += self.container(part, limit - total) if inner is None else inner
+                if total > limit:
+                    break
+        return total
 
 
 def _too_large() -> LimitError:
@@ -126,7 +147,7 @@ def _too_many_digits() -> LimitError:
 
 def built(value: Any, budget: Budget) -> Any:
     """Check and pay for a value just built (a list or record literal); return it."""
-    measured = size(value)
+    measured = size(value, budget.affordable(), budget)
     if measured > MAX_VALUE_SIZE:
         raise _too_large()
     budget.spend(measured)
@@ -147,7 +168,7 @@ def _is_whole(value: Any) -> bool:
 def _repeat(sequence: Any, times: int, budget: Budget) -> Any:
     if times <= 0:
         return sequence[:0]
-    unit = size(sequence, MAX_VALUE_SIZE // times)
+    unit = size(sequence, budget.affordable() // times, budget)
     if unit == 0:
         return sequence[:0]
     if unit * times > MAX_VALUE_SIZE:
@@ -162,7 +183,7 @@ def _add(a: Any, b: Any, budget: Budget) -> Any:
     elif (isinstance(a, list) and isinstance(b, list)) or (
         isinstance(a, tuple) and isinstance(b, tuple)
     ):
-        total = size(a) + size(b)
+        total = size(a, budget.affordable(), budget) + size(b, budget.affordable(), budget)
     else:
         return number(a + b)
     if total > MAX_VALUE_SIZE:
