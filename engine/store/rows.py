@@ -151,6 +151,17 @@ class OutboxRec(Rec):
 # What a change to each kind of row means to subscribers (engine.store.changes).
 _KIND: dict[type[Rec], str] = {}
 
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A transaction's rows at a savepoint (``Tx.mark``), to go back to (``Tx.restore``)."""
+
+    count: int  # rows created before it
+    values: dict[tuple[type[Rec], int], tuple[Any, ...]]
+    snapshots: dict[tuple[type[Rec], int], tuple[Any, ...]]
+    locked: frozenset[tuple[type[Rec], int]]
+
+
 # Parents before children, for inserts.
 INSERT_ORDER: tuple[type[Rec], ...] = (
     RunRec,
@@ -352,20 +363,34 @@ class Tx:
 
     # ------------------------------------------------------------ savepoints
 
-    def mark(self) -> tuple[int, dict[tuple[type[Rec], int], tuple[Any, ...]]]:
+    def mark(self) -> Mark:
         """The current state of every row, to go back to if what follows fails."""
-        return len(self.new), {key: _snapshot(rec) for key, rec in self.loaded.items()}
+        return Mark(
+            len(self.new),
+            {key: _snapshot(rec) for key, rec in self.loaded.items()},
+            dict(self.snapshots),
+            frozenset(self.locked),
+        )
 
-    def restore(self, mark: tuple[int, dict[tuple[type[Rec], int], tuple[Any, ...]]]) -> None:
-        count, values = mark
-        for rec in self.new[count:]:
+    def restore(self, mark: Mark) -> None:
+        """Back to ``mark`` (its savepoint was rolled back): the rows' values, what they were
+        last read or written as, and which are locked (a rolled-back savepoint lets go of the
+        locks taken in it), so a row read afresh under a lock in between is not then written
+        back with the values from before it."""
+        for rec in self.new[mark.count :]:
             self.loaded.pop((type(rec), rec.id), None)
-        del self.new[count:]
+        del self.new[mark.count :]
         for key, rec in self.loaded.items():
-            saved = values.get(key)
+            saved = mark.values.get(key)
             if saved is not None:
                 for name, value in zip(fields_of(type(rec)), saved, strict=True):
                     setattr(rec, name, value)
+                before = mark.snapshots.get(key)
+                if before is None:  # created before the mark, not yet written
+                    self.snapshots.pop(key, None)
+                else:
+                    self.snapshots[key] = before
+        self.locked = set(mark.locked)
         for stage_run_id in [k for k in self.steps_by_stage if (StageRunRec, k) not in self.loaded]:
             del self.steps_by_stage[stage_run_id]
 

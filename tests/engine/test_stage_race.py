@@ -251,3 +251,25 @@ def _read_lock_read(baton: Baton, run_id: int) -> None:
         assert steps == {"review": StepStatus.IN_PROGRESS, "calc": StepStatus.COMPLETED}
         assert calc.status == StepStatus.COMPLETED  # the same record, read again
         raise _Undo  # nothing of this is committed
+
+
+def test_a_row_read_afresh_in_a_rolled_back_savepoint_is_not_written_back_stale(
+    baton: Baton,
+) -> None:
+    people(baton)
+    define(baton, FLOW)
+    run_id = baton.runs.start("race").id
+    with baton.db.write() as session:
+        tx = Tx.of(session)
+        assert tx.get(RunRec, run_id) is not None  # read without the lock
+        session.connection().execute(
+            update(RunRow).where(RunRow.id == run_id).values(variables={"x": 1})
+        )
+        mark = tx.mark()
+        savepoint = session.begin_nested()
+        run = lock_run(session, run_id)  # read afresh: {"x": 1}
+        assert run is not None and run.variables == {"x": 1}
+        savepoint.rollback()  # an action failed half-way: undone whole
+        tx.restore(mark)
+        assert (RunRec, run_id) not in tx.locked  # the savepoint's lock went with it
+    assert baton.runs.show(run_id).variables == {"x": 1}
