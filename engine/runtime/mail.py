@@ -238,3 +238,27 @@ def send_pending(db: Database, *, lease: dt.timedelta = LEASE) -> MailReport:
         if server is not None:
             _hang_up(server)
     return report
+
+
+def send_test(settings: SmtpSettings, recipient: str) -> str:
+    """Send one test message now, outside the outbox; the server's own words on failure.
+
+    Returns what the server answered on acceptance. Raises ``OSError`` or an
+    ``smtplib.SMTPException`` (the caller says which server and why)."""
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = recipient
+    message["Subject"] = "[Baton] Test message"
+    message["Date"] = format_datetime(utcnow())
+    message.set_content(
+        f"This is a test message from Baton, sent through {settings.host}:{settings.port}.\n"
+        "If you can read it, Baton's e-mail reaches people."
+    )
+    server = _connect(settings, settings.timeout)
+    try:
+        refused = server.send_message(message)
+    finally:
+        _hang_up(server)
+    if refused:  # some recipients refused, the rest accepted: only one recipient here
+        raise smtplib.SMTPRecipientsRefused(refused)
+    return f"the server {settings.host}:{settings.port} accepted the message to {recipient}"

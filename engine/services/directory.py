@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.statuses import WorkStatus
@@ -17,9 +18,10 @@ from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.services.permissions import ADMINS, ANYONE, ROLES
+from engine.services.queries import Cursor, paged
 from engine.store.base import utcnow
 from engine.store.log import write_log
-from engine.store.models import Group, GroupMember, SettingRow, User
+from engine.store.models import Group, GroupMember, SettingRow, User, WorkItemRow
 from engine.store.rows import Tx, WorkItemRec
 from engine.text import did_you_mean
 
@@ -44,6 +46,81 @@ class Deactivation(Data):
     username: str
     claims_released: int
     items_flagged: int
+
+
+@dataclass(frozen=True)
+class PeopleFilter(Data):
+    """Which people a paged list shows: ``text`` matches a username, name or e-mail."""
+
+    text: str = ""
+    role: str | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class GroupStatus(Data):
+    """A group or queue as the Admin panel shows it: who is in it, who of them can work, and
+    how much open work waits on it."""
+
+    group: GroupInfo
+    active_members: list[str]
+    open_work: int
+
+    @property
+    def warning(self) -> str | None:
+        """Said when work routed to it can reach nobody."""
+        if self.open_work and not self.active_members:
+            return (
+                f"{self.open_work} open work item(s) wait on {self.group.kind} "
+                f"'{self.group.name}', which has no active members: nobody can do them"
+            )
+        return None
+
+
+def _people_conditions(where: PeopleFilter) -> list[Any]:
+    conditions: list[Any] = []
+    text = where.text.strip().lower()
+    if text:
+        conditions.append(
+            or_(
+                func.lower(User.username).contains(text, autoescape=True),
+                func.lower(User.display_name).contains(text, autoescape=True),
+                func.lower(func.coalesce(User.email, "")).contains(text, autoescape=True),
+            )
+        )
+    if where.role:
+        _check_role(where.role)
+        conditions.append(User.role == where.role)
+    if where.active is not None:
+        conditions.append(User.active.is_(where.active))
+    return conditions
+
+
+def _infos(session: Session, users: Sequence[User]) -> list[UserInfo]:
+    """``user_info`` for a page of users, their groups read in one query."""
+    ids = [u.id for u in users]
+    memberships: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+    if ids:
+        rows = session.execute(
+            select(GroupMember.user_id, Group.kind, Group.name)
+            .join(Group, GroupMember.group_id == Group.id)
+            .where(GroupMember.user_id.in_(ids))
+            .order_by(Group.name)
+        ).all()
+        for user_id, kind, name in rows:
+            memberships[user_id].append((kind, name))
+    return [
+        UserInfo(
+            username=u.username,
+            display_name=u.display_name,
+            email=u.email,
+            role=u.role,
+            active=u.active,
+            groups=[n for k, n in memberships[u.id] if k == "group"],
+            queues=[n for k, n in memberships[u.id] if k == "queue"],
+        )
+        for u in users
+    ]
 
 
 def find_user(session: Session, username: str) -> User:
@@ -247,7 +324,146 @@ class DirectoryService:
             self.context.require(session, ANYONE, "look up people")
             return user_info(session, find_user(session, username))
 
+    def count_people(self, where: PeopleFilter | None = None) -> int:
+        """How many people ``where`` shows (for a paged list)."""
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, "list people")
+            query = select(func.count()).select_from(User)
+            conditions = _people_conditions(where or PeopleFilter())
+            if conditions:
+                query = query.where(and_(*conditions))
+            return int(session.scalar(query) or 0)
+
+    def people(
+        self,
+        where: PeopleFilter | None = None,
+        *,
+        limit: int = 200,
+        offset: int = 0,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        from_end: bool = False,
+    ) -> list[UserInfo]:
+        """One page of people, by username, filtered in SQL (see ``queries.paged``)."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"a page holds 1 to 1000 rows, not {limit}")
+        if offset < 0:
+            raise InvalidInput("an offset cannot be negative")
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, "list people")
+            query = select(User)
+            conditions = _people_conditions(where or PeopleFilter())
+            if conditions:
+                query = query.where(and_(*conditions))
+            query, reverse = paged(
+                query,
+                User.username,
+                User.id,
+                descending=False,
+                limit=limit,
+                offset=offset,
+                after=after,
+                before=before,
+                from_end=from_end,
+            )
+            users = list(session.scalars(query))
+            if reverse:
+                users.reverse()
+            return _infos(session, users)
+
+    def person_cursor(self, username: str) -> Cursor:
+        """The keyset cursor of a person in the people list (their username and id)."""
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, "list people")
+            user = find_user(session, username)
+            return (user.username, user.id)
+
+    def open_work(self, username: str) -> dict[str, int]:
+        """What deactivating ``username`` would touch: their claims and their own open work."""
+        with self.context.read() as session:
+            self.context.require(session, ADMINS, "see whose work is whose")
+            find_user(session, username)
+            claims = session.scalar(
+                select(func.count())
+                .select_from(WorkItemRow)
+                .where(
+                    WorkItemRow.claimed_by == username,
+                    WorkItemRow.status == WorkStatus.CLAIMED,
+                )
+            )
+            own = session.scalar(
+                select(func.count())
+                .select_from(WorkItemRow)
+                .where(
+                    WorkItemRow.assignee_kind == "user",
+                    WorkItemRow.assignee == username,
+                    WorkItemRow.status.in_(WorkStatus.OPEN),
+                )
+            )
+            return {"claims": int(claims or 0), "assigned": int(own or 0)}
+
     # ------------------------------------------------------------ groups and queues
+
+    def update_group(
+        self,
+        kind: str,
+        name: str,
+        *,
+        label: str | None = None,
+        email: str | None = None,
+    ) -> GroupInfo:
+        """Rename a group or queue (its label: the name stays, since definitions and work
+        refer to it), or set its shared e-mail address ('' clears it)."""
+        if label is not None and not label.strip():
+            raise InvalidInput(f"a {kind} needs a label; leave it unchanged or write one")
+        if email and "@" not in email:
+            raise InvalidInput(f"'{email}' is not an e-mail address")
+        with self.context.write() as session:
+            self.context.require(session, ADMINS, f"change {kind}s")
+            group = find_group(session, kind, name)
+            if label is not None:
+                group.label = label.strip()
+            if email is not None:
+                group.email = email.strip() or None
+            session.flush()
+            return self._group_info(session, group)
+
+    def group_status(self, kind: str) -> list[GroupStatus]:
+        """Every group (or queue) with its active members and its open work count."""
+        if kind not in GROUP_KINDS:
+            raise InvalidInput(f"'{kind}' is not group or queue")
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, f"list {kind}s")
+            groups = list(
+                session.scalars(select(Group).where(Group.kind == kind).order_by(Group.name))
+            )
+            work = dict(
+                session.execute(
+                    select(WorkItemRow.assignee, func.count())
+                    .where(
+                        WorkItemRow.assignee_kind == kind,
+                        WorkItemRow.status.in_(WorkStatus.OPEN),
+                    )
+                    .group_by(WorkItemRow.assignee)
+                ).all()
+            )
+            result = []
+            for group in groups:
+                members = session.execute(
+                    select(User.username, User.active)
+                    .join(GroupMember, GroupMember.user_id == User.id)
+                    .where(GroupMember.group_id == group.id)
+                    .order_by(User.username)
+                ).all()
+                info = GroupInfo(
+                    group.kind, group.name, group.label, group.email, [m for m, _ in members]
+                )
+                result.append(
+                    GroupStatus(info, [m for m, a in members if a], int(work.get(group.name, 0)))
+                )
+            return result
+
+    # ------------------------------------------------------------ groups and queues (basics)
 
     def create_group(
         self, kind: str, name: str, *, label: str | None = None, email: str | None = None

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 from typing import Any
 
-from engine.runtime.mail import SECURITY, SmtpSettings
+from engine.runtime.mail import SECURITY, SmtpSettings, send_test
 from engine.services.context import ServiceContext
-from engine.services.errors import InvalidInput
+from engine.services.errors import BatonError, InvalidInput
 from engine.services.permissions import ADMINS
 from engine.store.base import utcnow
 from engine.store.models import SettingRow
+
+
+class MailFailed(BatonError):
+    """The mail server could not be reached, or refused the message: its own words follow."""
 
 
 class SettingsService:
@@ -61,3 +67,43 @@ class SettingsService:
             self.context.require(session, ADMINS, "read settings")
             row = session.get(SettingRow, "smtp")
             return None if row is None else SmtpSettings.from_data(dict(row.value)).public()
+
+    def send_test_message(self, recipient: str) -> str:
+        """Send a test message to ``recipient`` now through the saved SMTP settings (admins).
+
+        Returns what happened; a server that cannot be reached or refuses raises
+        ``MailFailed`` with the server's exact error. Nothing is written to the outbox."""
+        if "@" not in recipient.strip():
+            raise InvalidInput(f"'{recipient}' is not an e-mail address to send the test to")
+        with self.context.read() as session:
+            self.context.require(session, ADMINS, "send test messages")
+            row = session.get(SettingRow, "smtp")
+            if row is None:
+                raise InvalidInput("no mail server is set yet: save the SMTP settings first")
+            settings = SmtpSettings.from_data(dict(row.value))
+        try:  # outside the transaction: the server may be slow
+            return send_test(settings, recipient.strip())
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise MailFailed(
+                f"the mail server {settings.host}:{settings.port} refused {recipient}: "
+                f"{_server_words(exc)}"
+            ) from None
+        except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+            raise MailFailed(
+                f"the test message could not be sent through {settings.host}:{settings.port}: "
+                f"{_server_words(exc)}"
+            ) from None
+
+
+def _server_words(exc: BaseException) -> str:
+    """The server's exact error: its code and text where it gave them."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+            for code, text in exc.recipients.values()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error
+        words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"{exc.smtp_code} {words}"
+    return str(exc) or type(exc).__name__
