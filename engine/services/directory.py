@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.statuses import WorkStatus
-from engine.runtime.work import release_claim
+from engine.runtime.work import reassign, release_claim
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -46,6 +46,7 @@ class Deactivation(Data):
     username: str
     claims_released: int
     items_flagged: int
+    items_reassigned: int = 0
 
 
 @dataclass(frozen=True)
@@ -209,16 +210,81 @@ class DirectoryService:
             session.flush()
             return user_info(session, user)
 
+    def check_user(
+        self,
+        username: str | None = None,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        role: str | None = None,
+    ) -> dict[str, str]:
+        """What is wrong with these values for a new or changed user, by field (empty: all
+        good). The same rules and words as ``create_user``, for forms that check as typed."""
+        problems: dict[str, str] = {}
+        if role is not None and role not in ROLES:
+            problems["role"] = f"'{role}' is not a role; use one of {', '.join(ROLES)}"
+        if email and "@" not in email:
+            problems["email"] = f"'{email}' is not an e-mail address"
+        if password is not None and len(password) < MIN_PASSWORD:
+            problems["password"] = f"a password needs at least {MIN_PASSWORD} characters"
+        if username is not None:
+            if not USERNAME.match(username):
+                problems["username"] = (
+                    f"'{username}' is not a username: start with a letter or digit, then use "
+                    "letters, digits, '.', '_' or '-'"
+                )
+            else:
+                with self.context.read() as session:
+                    self.context.require(session, ANYONE, "look up people")
+                    if session.scalar(select(User.id).where(User.username == username)):
+                        problems["username"] = f"user '{username}' already exists"
+        return problems
+
     def update_user(
-        self, username: str, *, display_name: str | None = None, email: str | None = None
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        role: str | None = None,
+        if_unchanged: UserInfo | None = None,
     ) -> UserInfo:
+        """Change a user's name, e-mail ('' clears it) and role in one transaction (admins).
+
+        With ``if_unchanged`` (the user as the form showed them), a change someone else made
+        meanwhile refuses this one, so nobody overwrites what they have not seen."""
+        if role is not None:
+            _check_role(role)
+        if email and "@" not in email:
+            raise InvalidInput(f"'{email}' is not an e-mail address")
+        if display_name is not None and not display_name.strip():
+            raise InvalidInput("a user needs a name; leave it unchanged or write one")
         with self.context.write() as session:
-            self.context.require(session, ADMINS, "change users")
+            who = self.context.require(session, ADMINS, "change users")
             user = find_user(session, username)
+            if if_unchanged is not None:
+                now = (user.display_name, user.email, user.role, user.active)
+                seen = (
+                    if_unchanged.display_name,
+                    if_unchanged.email,
+                    if_unchanged.role,
+                    if_unchanged.active,
+                )
+                if now != seen:
+                    raise Conflict(
+                        f"{username} was changed by someone else after you opened them; "
+                        "reopen them and make your change again"
+                    )
+            if role is not None and role != user.role:
+                if who.username == username and role != "admin":
+                    raise Conflict(
+                        "you cannot take the admin role from yourself; ask another admin"
+                    )
+                user.role = role
             if display_name is not None:
-                user.display_name = display_name
+                user.display_name = display_name.strip()
             if email is not None:
-                user.email = email or None
+                user.email = email.strip() or None
             return user_info(session, user)
 
     def set_role(self, username: str, role: str) -> UserInfo:
@@ -255,9 +321,13 @@ class DirectoryService:
                 raise PermissionDenied(f"'{username}' is deactivated; ask an admin")
             return user_info(session, user)
 
-    def deactivate(self, username: str, reason: str) -> Deactivation:
+    def deactivate(
+        self, username: str, reason: str, *, reassign_to: str | None = None
+    ) -> Deactivation:
         """Deactivate a user: their claims are released and their own open work is flagged
-        for reassignment, all in one transaction, each logged on its run."""
+        for reassignment — or, with ``reassign_to`` (a username, ``queue:NAME`` or
+        ``group:NAME``), reassigned to it — all in one transaction, each logged on its run.
+        A target that cannot take the work refuses the whole change."""
         if not reason.strip():
             raise InvalidInput("say why the user is deactivated (a reason is required)")
         with self.context.write() as session:
@@ -290,6 +360,13 @@ class DirectoryService:
                 )
                 .with_for_update(),
             )
+            if reassign_to and reassign_to.strip():
+                because = f"{username} was deactivated: {reason.strip()}"
+                for item in own:
+                    reassign(
+                        session, item.id, reassign_to.strip(), because, who.username, staff=True
+                    )
+                return Deactivation(username, len(claimed), 0, len(own))
             for item in own:
                 item.flag = f"assignee {username} was deactivated: reassign this work"
                 item.row_version += 1

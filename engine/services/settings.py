@@ -14,6 +14,20 @@ from engine.store.base import utcnow
 from engine.store.models import SettingRow
 
 
+def smtp_problems(host: str, *, port: int, security: str, sender: str) -> dict[str, str]:
+    """What is wrong with these mail settings, by field (empty: nothing)."""
+    problems: dict[str, str] = {}
+    if security not in SECURITY:
+        problems["security"] = f"'{security}' is not none, starttls or ssl"
+    if not host.strip():
+        problems["host"] = "say which mail server to use (--host)"
+    if not 0 < port < 65536:
+        problems["port"] = f"{port} is not a port number"
+    if "@" not in sender:
+        problems["sender"] = f"'{sender}' is not an e-mail address to send from"
+    return problems
+
+
 class MailFailed(BatonError):
     """The mail server could not be reached, or refused the message: its own words follow."""
 
@@ -33,22 +47,23 @@ class SettingsService:
         sender: str = "baton@localhost",
         timeout: float = 30.0,
         ca_file: str | None = None,
+        keep_password: bool = False,
     ) -> dict[str, Any]:
-        """Set the mail server (admins). Returns the settings as they may be shown."""
-        if security not in SECURITY:
-            raise InvalidInput(f"'{security}' is not none, starttls or ssl")
-        if not host.strip():
-            raise InvalidInput("say which mail server to use (--host)")
-        if not 0 < port < 65536:
-            raise InvalidInput(f"{port} is not a port number")
-        if "@" not in sender:
-            raise InvalidInput(f"'{sender}' is not an e-mail address to send from")
-        settings = SmtpSettings(
-            host.strip(), port, security, username, password, sender, timeout, ca_file
-        )
+        """Set the mail server (admins). Returns the settings as they may be shown.
+
+        ``keep_password`` keeps the stored password when none is given (a form never shows
+        it, so saving the form must not erase it)."""
+        problems = smtp_problems(host, port=port, security=security, sender=sender)
+        if problems:
+            raise InvalidInput(next(iter(problems.values())))
         with self.context.write() as session:
             self.context.require(session, ADMINS, "change settings")
             row = session.get(SettingRow, "smtp")
+            if keep_password and password is None and row is not None:
+                password = row.value.get("password")
+            settings = SmtpSettings(
+                host.strip(), port, security, username or None, password, sender, timeout, ca_file
+            )
             value = {k: getattr(settings, k) for k in settings.__dataclass_fields__}
             if row is None:
                 session.add(
@@ -61,6 +76,10 @@ class SettingsService:
                 row.updated_at = utcnow()
                 row.updated_by = self.context.actor
         return settings.public()
+
+    def check_smtp(self, host: str, *, port: int, security: str, sender: str) -> dict[str, str]:
+        """The problems ``set_smtp`` would refuse, by field, for a form that checks as typed."""
+        return smtp_problems(host, port=port, security=security, sender=sender)
 
     def smtp(self) -> dict[str, Any] | None:
         with self.context.read() as session:

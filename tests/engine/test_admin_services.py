@@ -170,3 +170,59 @@ def test_a_failed_message_is_retried_and_only_a_failed_one(b: Baton) -> None:
     assert (message["status"], message["attempts"]) == ("pending", 0)
     with pytest.raises(NotFound):
         b.mail.retry(99999)
+
+
+def test_deactivating_can_hand_the_work_on_in_the_same_step(b: Baton) -> None:
+    define(b, FLOW)
+    run = b.runs.start("flow")
+    with pytest.raises(InvalidInput, match="cannot reassign work item"):
+        b.directory.deactivate("alice", "left", reassign_to="nobody_here")
+    assert b.directory.user("alice").active  # a target that cannot take it changes nothing
+    done = b.directory.deactivate("alice", "left", reassign_to="queue:legal")
+    assert (done.items_flagged, done.items_reassigned) == (0, 1)
+    mine = next(w for w in b.runs.show(run.id).work_items if w.step == "mine")
+    assert (mine.assignee_kind, mine.assignee, mine.flag) == ("queue", "legal", None)
+    log = [e for e in b.runs.show(run.id).log if e.event == "work_item_reassigned"]
+    assert log and "alice was deactivated: left" in (log[0].message or "")
+
+
+def test_a_new_users_values_are_checked_as_typed_with_the_same_words(b: Baton) -> None:
+    assert b.directory.check_user("newbie", email="n@x.org", password="long enough") == {}
+    problems = b.directory.check_user("alice", email="nope", password="short", role="boss")
+    assert problems == {
+        "username": "user 'alice' already exists",
+        "email": "'nope' is not an e-mail address",
+        "password": "a password needs at least 8 characters",
+        "role": "'boss' is not a role; use one of admin, supervisor, user",
+    }
+    assert "is not a username" in b.directory.check_user("-x")["username"]
+
+
+def test_a_users_edit_is_refused_when_someone_changed_them_meanwhile(b: Baton) -> None:
+    seen = b.directory.user("alice")
+    b.directory.update_user("alice", display_name="Alice A.")
+    with pytest.raises(Conflict, match="changed by someone else after you opened them"):
+        b.directory.update_user("alice", email="a@b.org", if_unchanged=seen)
+    assert b.directory.user("alice").email == "alice@example.com"
+    fresh = b.directory.user("alice")
+    done = b.directory.update_user(
+        "alice", display_name="Alice", email="", role="supervisor", if_unchanged=fresh
+    )
+    assert (done.display_name, done.email, done.role) == ("Alice", None, "supervisor")
+    with pytest.raises(Conflict, match="cannot take the admin role from yourself"):
+        b.directory.update_user("admin", role="user")
+    with pytest.raises(InvalidInput, match="not an e-mail address"):
+        b.directory.update_user("alice", email="nope")
+
+
+def test_saving_the_mail_form_keeps_the_password_it_never_shows(b: Baton) -> None:
+    b.settings.set_smtp("mail.x.org", username="baton", password="s3cret!!")
+    shown = b.settings.set_smtp("mail.x.org", port=25, username="baton", keep_password=True)
+    assert shown["password"] == "(set)" and shown["port"] == 25
+    assert b.settings.set_smtp("mail.x.org", username="baton")["password"] is None
+    assert b.settings.check_smtp("", port=0, security="tls", sender="x") == {
+        "security": "'tls' is not none, starttls or ssl",
+        "host": "say which mail server to use (--host)",
+        "port": "0 is not a port number",
+        "sender": "'x' is not an e-mail address to send from",
+    }
