@@ -9,9 +9,13 @@ process are announced directly, and commits by other processes on the same file 
 ``POLL_SECONDS`` while anyone listens: such a change is announced as every kind, since SQLite
 does not say what changed.
 
-Subscribers are plain Python callables taking a ``frozenset`` of kinds. They are always called
-on the one thread named ``baton-changes``, never on the thread that committed; a slow or
-failing subscriber delays or loses nothing of anyone else's transaction.
+Subscribers are plain Python callables taking a ``Change``: the ``frozenset`` of kinds, which
+also says which rows of each kind were written (``ids``; a kind without ids means "some, or
+many": another process's SQLite commit, a bulk load, more than ``MAX_IDS`` rows) and who caused
+it (``origin``: the token of ``acting_for`` around the call, so a window can tell the echo of
+its own change from someone else's). They are always called on the one thread named
+``baton-changes``, never on the thread that committed; a slow or failing subscriber delays or
+loses nothing of anyone else's transaction.
 
 The runtime's rows (runs, stage and step runs, work items, timers, the outbox) are written only
 through ``engine.store.rows.Tx``, which notes the kinds it changed. A write of one of them
@@ -21,12 +25,16 @@ so sessions refuse it (``guard``): it is a programming error, raised before anyt
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import text
@@ -36,8 +44,13 @@ CHANNEL = "baton_changes"
 ALL_KINDS = frozenset({"runs", "work", "background", "outbox", "records"})
 POLL_SECONDS = 1.5
 KINDS_KEY = "baton_changes"
+IDS_KEY = "baton_changed_ids"
 THREAD_NAME = "baton-changes"
-Subscriber = Callable[[frozenset[str]], None]
+# Past this many rows of one kind a notice names none of them: "many changed".
+MAX_IDS = 200
+MAX_ORIGIN = 120
+PAYLOAD_LIMIT = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+Subscriber = Callable[[frozenset[str]], None]  # called with a Change
 log = logging.getLogger(__name__)
 # The tables engine.store.rows.Tx writes (and announces); nothing else may write them.
 TX_TABLES = frozenset({"runs", "stage_runs", "step_runs", "work_items", "timers", "outbox"})
@@ -47,18 +60,134 @@ class UntrackedWrite(RuntimeError):
     """A runtime row was about to be written outside ``Tx``, so without its change notice."""
 
 
-def note(session: Session, *kinds: str) -> None:
-    """Remember, for the commit, that this transaction changed ``kinds``."""
+class Change(frozenset[str]):
+    """What one committed transaction changed: the kinds (it *is* their frozenset, so a
+    subscriber that wants only the kinds treats it as one), the ids of the rows written per
+    kind, and the origin, the token of whoever caused it (``acting_for``), if anyone said.
+
+    ``ids`` names a kind only when every row of it that changed is known: runs by run id
+    (their stage and step runs count as the run), work by work item id (timers count as their
+    item), background by step run id, outbox by message id. A kind missing from ``ids`` means
+    "something of this kind changed": ask again.
+    """
+
+    __slots__ = ("ids", "origin")
+    ids: Mapping[str, frozenset[int]]
+    origin: str | None
+
+    def __new__(
+        cls,
+        kinds: Iterable[str] = (),
+        ids: Mapping[str, Iterable[int]] | None = None,
+        origin: str | None = None,
+    ) -> Change:
+        change = super().__new__(cls, kinds)
+        known = {k: frozenset(v) for k, v in (ids or {}).items() if k in change}
+        change.ids = MappingProxyType(known)
+        change.origin = origin
+        return change
+
+    def rows(self, kind: str) -> frozenset[int] | None:
+        """The ids of ``kind`` that changed: empty if that kind did not change, None if it
+        did and which rows is not known."""
+        if kind not in self:
+            return frozenset()
+        return self.ids.get(kind)
+
+    def touches(self, kind: str, row_id: int) -> bool:
+        """Whether the row ``row_id`` of ``kind`` may have changed."""
+        rows = self.rows(kind)
+        return rows is None or row_id in rows
+
+    def __repr__(self) -> str:
+        ids = {k: sorted(v) for k, v in sorted(self.ids.items())}
+        return f"Change({sorted(self)}, ids={ids}, origin={self.origin!r})"
+
+    # ------------------------------------------------------------ on the wire (NOTIFY)
+
+    def payload(self) -> str:
+        """Compact JSON, under PostgreSQL's limit: the largest lists of ids go first."""
+        ids = {k: sorted(v) for k, v in self.ids.items()}
+        while True:
+            text_ = json.dumps(
+                {"kinds": sorted(self), "ids": ids, "origin": self.origin}, separators=(",", ":")
+            )
+            if len(text_.encode()) < PAYLOAD_LIMIT or not ids:
+                return text_
+            del ids[max(ids, key=lambda k: len(ids[k]))]
+
+    @classmethod
+    def parse(cls, payload: str) -> Change:
+        """A notice from another process: JSON, or the comma-joined kinds of older versions.
+        A payload that cannot be read says "everything may have changed"."""
+        if not payload.startswith("{"):
+            return cls(k for k in payload.split(",") if k)
+        try:
+            data = json.loads(payload)
+            origin = data.get("origin")
+            return cls(
+                [str(k) for k in data["kinds"]],
+                {str(k): [int(i) for i in v] for k, v in data.get("ids", {}).items()},
+                origin if isinstance(origin, str) else None,
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("an unreadable change notice (%.80s); taken as every kind", payload)
+            return cls(ALL_KINDS)
+
+
+EVERYTHING = Change(ALL_KINDS)  # what a change nobody described gives
+_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar("baton_origin", default=None)
+
+
+@contextmanager
+def acting_for(origin: str | None) -> Iterator[None]:
+    """Changes committed inside carry ``origin`` (a token naming, say, the window whose call
+    made them), so that window can skip the echo of its own change."""
+    token = _origin.set(origin[:MAX_ORIGIN] if origin else None)
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+def note(session: Session, *kinds: str, ids: Mapping[str, Iterable[int]] | None = None) -> None:
+    """Remember, for the commit, that this transaction changed ``kinds`` — and, for the kinds
+    in ``ids``, which rows. ``Tx`` gives the ids of every runtime row it writes (nothing else
+    may write them), so a kind only ever noted without ids (records, a bulk load written past
+    ``Tx``) goes out as "some rows"; so does one with more than ``MAX_IDS``."""
     session.info.setdefault(KINDS_KEY, set()).update(kinds)
+    if not ids:
+        return
+    known: dict[str, set[int] | None] = session.info.setdefault(IDS_KEY, {})
+    for kind, rows in ids.items():
+        if kind not in kinds:
+            continue
+        have = known.setdefault(kind, set())
+        if have is not None:
+            have.update(rows)
+            if len(have) > MAX_IDS:
+                known[kind] = None
+
+
+def _change(session: Session, *, pop: bool) -> Change | None:
+    """The change this transaction is about to commit (None if it changed nothing)."""
+    kinds = session.info.pop(KINDS_KEY, None) if pop else session.info.get(KINDS_KEY)
+    known = session.info.pop(IDS_KEY, None) if pop else session.info.get(IDS_KEY)
+    if not kinds:
+        return None
+    ids = {k: v for k, v in (known or {}).items() if v is not None}
+    return Change(kinds, ids, _origin.get())
 
 
 def before_commit(session: Session) -> None:
     """On PostgreSQL: NOTIFY inside the transaction (delivered only if it commits)."""
-    kinds = session.info.get(KINDS_KEY)
-    if kinds and session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    change = _change(session, pop=False)
+    if change is not None:
         session.connection().execute(
             text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": ",".join(sorted(kinds))},
+            {"channel": CHANNEL, "payload": change.payload()},
         )
 
 
@@ -70,7 +199,7 @@ class Announcer:
         self.dialect = dialect
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
-        self._queue: queue.Queue[frozenset[str] | None] = queue.Queue()
+        self._queue: queue.Queue[Change | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         # SQLite: a connection of our own whose data_version moves when another connection
@@ -83,8 +212,8 @@ class Announcer:
         self._others_committed = False
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback(kinds)`` on the baton-changes thread after each change; returns a
-        function that unsubscribes."""
+        """Call ``callback(change)`` (a ``Change``) on the baton-changes thread after each
+        change; returns a function that unsubscribes."""
         with self._lock:
             self._subscribers.append(callback)
             if self._thread is None:
@@ -102,16 +231,16 @@ class Announcer:
 
     def committed(self, session: Session) -> None:
         """After a commit in this process (SQLite announces here; PostgreSQL via LISTEN)."""
-        kinds = session.info.pop(KINDS_KEY, None)
+        change = _change(session, pop=True)
         if self.dialect == "postgresql" or self._thread is None:
             return
         with self._watch_lock:
             others, self._others_committed = self._others_committed, False
             self._version = self._data_version()
         if others:
-            self._queue.put(ALL_KINDS)
-        elif kinds:
-            self._queue.put(frozenset(kinds))
+            self._queue.put(EVERYTHING)
+        elif change is not None:
+            self._queue.put(change)
 
     def committing(self, session: Session) -> None:
         """SQLite, just before this process commits (holding the write lock): did another
@@ -164,14 +293,14 @@ class Announcer:
             if version is not None:
                 self._version = version
         if changed:
-            self._deliver(ALL_KINDS)
+            self._deliver(EVERYTHING)
 
-    def _deliver(self, kinds: frozenset[str]) -> None:
+    def _deliver(self, change: Change) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
             try:
-                callback(kinds)
+                callback(change)
             except Exception:  # one subscriber's bug must not silence the others
                 log.exception("a change subscriber failed")
 
@@ -181,13 +310,13 @@ class Announcer:
         next_poll = time.monotonic() + POLL_SECONDS
         while not self._stop.is_set():
             try:
-                kinds = self._queue.get(timeout=max(0.0, next_poll - time.monotonic()))
+                change = self._queue.get(timeout=max(0.0, next_poll - time.monotonic()))
             except queue.Empty:
-                kinds = frozenset()
-            if kinds is None:
+                change = Change()
+            if change is None:
                 return
-            if kinds:
-                self._deliver(kinds)
+            if change:
+                self._deliver(change)
             if time.monotonic() >= next_poll:  # also while this process is busy committing
                 self._poll_others()
                 next_poll = time.monotonic() + POLL_SECONDS
@@ -203,10 +332,10 @@ class Announcer:
                     conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.5
                     # After (re)connecting, changes may have been missed: say "everything".
-                    self._deliver(ALL_KINDS)
+                    self._deliver(EVERYTHING)
                     while not self._stop.is_set():
                         for note_ in conn.notifies(timeout=1.0):
-                            self._deliver(frozenset(note_.payload.split(",")))
+                            self._deliver(Change.parse(note_.payload))
             except psycopg.Error as exc:
                 log.warning("listening for changes failed (%s); retrying", exc)
                 self._stop.wait(delay)

@@ -409,7 +409,9 @@ class Tx:
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.flush()  # ORM rows this transaction made (records, events) come first
         connection = self.connection
-        kinds = {_KIND[type(r)] for r in self.new}
+        ids: dict[str, set[int]] = {}
+        for rec in self.new:
+            _written(ids, rec)
         if self.new:
             created = {id(r) for r in self.new}
             for cls in INSERT_ORDER:
@@ -437,19 +439,30 @@ class Tx:
                 if name != "id" and getattr(rec, name) != old
             )
             if changed:
-                kinds.add(_KIND[type(rec)])
-                if isinstance(rec, StepRunRec) and rec.kind == "background":
-                    kinds.add("background")
+                _written(ids, rec)
                 values = {f"v_{name}": getattr(rec, name) for name in changed}
                 values["_id"] = rec.id
                 groups.setdefault((type(rec), changed), []).append(values)
                 self.snapshots[key] = _snapshot(rec)
         for (cls, columns), rows in groups.items():
             _update_statement(cls, columns).run_many(connection, rows)
-        if any(isinstance(r, StepRunRec) and r.kind == "background" for r in self.new):
-            kinds.add("background")
-        if kinds:
-            note(self.session, *kinds)
+        if ids:
+            note(self.session, *ids, ids=ids)
+
+
+def _written(ids: dict[str, set[int]], rec: Rec) -> None:
+    """Note ``rec`` as written, under its kind, by the id a subscriber knows it by
+    (engine.store.changes.Change): a stage or step run is its run, a timer its work item."""
+    if isinstance(rec, StepRunRec):
+        ids.setdefault("runs", set()).add(rec.run_id)
+        if rec.kind == "background":
+            ids.setdefault("background", set()).add(rec.id)
+    elif isinstance(rec, StageRunRec):
+        ids.setdefault("runs", set()).add(rec.run_id)
+    elif isinstance(rec, TimerRec):
+        ids.setdefault("work", set()).add(rec.work_item_id)
+    else:
+        ids.setdefault(_KIND[type(rec)], set()).add(rec.id)
 
 
 def _models() -> dict[type[Rec], Any]:

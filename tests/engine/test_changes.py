@@ -353,3 +353,88 @@ def test_sqlite_does_not_echo_its_own_commits(db_path: Any) -> None:
         for stop in unsubscribe:
             stop()
         baton.close()
+
+
+# ------------------------------------------------------------ what a notice says: ids, origin
+
+
+class Heard2:
+    """Every notice one Baton's subscribers hear, to wait for one that matches."""
+
+    def __init__(self, baton: Baton) -> None:
+        self.notices: list[Any] = []
+        self.changed = threading.Condition()
+        self.unsubscribe = baton.subscribe(self)
+        if not baton.db.is_sqlite:  # LISTEN is up once the listener announces everything
+            assert self.first(lambda c: c == EVERYTHING) is not None, "never connected"
+
+    def __call__(self, change: Any) -> None:
+        with self.changed:
+            self.notices.append(change)
+            self.changed.notify_all()
+
+    def first(self, wanted: Callable[[Any], bool]) -> Any:
+        with self.changed:
+            self.changed.wait_for(lambda: any(wanted(c) for c in self.notices), timeout=15)
+            return next((c for c in self.notices if wanted(c)), None)
+
+
+def test_a_notice_carries_the_ids_written_and_who_caused_it(baton: Baton) -> None:
+    from engine.store.changes import Change, acting_for
+
+    scene = Scene(baton)
+    heard = Heard2(baton)
+    try:
+        with acting_for("inbox:alice:1"):
+            baton.as_user("alice").work.complete(scene.mine, {"note": "done"})
+        done = heard.first(lambda c: c.origin == "inbox:alice:1")
+        assert isinstance(done, Change) and {"runs", "work"} <= done, heard.notices
+        assert done.ids["work"] == {scene.mine}
+        assert done.ids["runs"] == {scene.run.id}
+        assert done.touches("work", scene.mine) and not done.touches("work", scene.shared)
+
+        started = baton.runs.start("paths")  # nobody said who: no origin
+        fresh = heard.first(lambda c: started.id in c.ids.get("runs", ()))
+        assert fresh is not None and fresh.origin is None, heard.notices
+        items = {w.id for w in baton.runs.show(started.id).work_items}
+        assert fresh.ids["work"] == items and len(items) == 2
+        assert "background" in fresh.ids  # the step that waits for its event, by step run id
+        assert "records" not in fresh.ids
+    finally:
+        heard.unsubscribe()
+
+
+def test_past_max_ids_a_notice_names_no_rows_of_that_kind(
+    baton: Baton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.store import changes
+
+    Scene(baton)
+    monkeypatch.setattr(changes, "MAX_IDS", 1)
+    heard = Heard2(baton)
+    try:
+        with changes.acting_for("bulk"):
+            run = baton.runs.start("paths")  # one run, two work items
+        bulk = heard.first(lambda c: c.origin == "bulk")
+        assert bulk is not None and "work" in bulk, heard.notices
+        assert bulk.ids["runs"] == {run.id}
+        assert "work" not in bulk.ids  # two items, past the bound: "some work changed"
+        assert bulk.rows("work") is None and bulk.touches("work", 12345)
+        assert bulk.rows("records") == frozenset()
+    finally:
+        heard.unsubscribe()
+
+
+def test_a_notice_fits_postgresqls_payload_limit_and_reads_older_ones() -> None:
+    from engine.store.changes import PAYLOAD_LIMIT, Change
+
+    huge = Change(
+        {"runs", "work"}, {"runs": range(10**12, 10**12 + 3000), "work": [7]}, origin="me"
+    )
+    payload = huge.payload()
+    assert len(payload.encode()) < PAYLOAD_LIMIT
+    back = Change.parse(payload)
+    assert back == {"runs", "work"} and dict(back.ids) == {"work": {7}} and back.origin == "me"
+    older = Change.parse("runs,work")  # a process of an older version
+    assert older == {"runs", "work"} and not older.ids and older.origin is None
+    assert Change.parse("{not json") == EVERYTHING
