@@ -276,7 +276,9 @@ class StepRunner:
                 "lease_expired",
                 stage=stage.name,
                 step=step.name,
-                message=f"worker {row.lease_owner} did not finish attempt {row.attempt}",
+                message=f"worker {row.lease_owner} did not finish attempt {row.attempt}; "
+                f"taken over without spending a retry (lost lease {row.lost_leases + 1} "
+                f"of {MAX_LOST_LEASES})",
             )
             row.lease_owner = None
             row.lease_expires_at = None
@@ -486,7 +488,7 @@ def run_due(
             for step_run_id in alone:
                 try:
                     did = StepRunner(db, step_run_id, owner, lease).run()
-                except Exception as exc:  # the database's trouble: the step stays due
+                except Exception as exc:  # the database's trouble (or worse): it stays due
                     did = False
                     report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
                 moved[step_run_id] = moved.get(step_run_id, False) or did

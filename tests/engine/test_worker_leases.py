@@ -8,9 +8,7 @@ import datetime as dt
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from engine.runtime.worker import MAX_LOST_LEASES, StepRunner, run_due
 from engine.services.baton import Baton
 from engine.store.models import RunRow, StepRunRow
 from tests.conftest import define, events
+from tests.slow_http import SlowServer
 
 
 def flow(actions_yaml: str, *, retry: str = "", name: str = "flow") -> str:
@@ -160,44 +159,6 @@ def test_database_trouble_leaves_the_step_to_be_tried_again(
 
 
 # ---------------------------------------------------------------- one lease per call
-
-
-class SlowServer:
-    """An HTTP server on 127.0.0.1 answering every request after ``delay`` seconds,
-    counting the requests for each path."""
-
-    def __init__(self, delay: float) -> None:
-        self.hits: Counter[str] = Counter()
-        lock = threading.Lock()
-        pause = threading.Event()
-        hits = self.hits
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with lock:
-                    hits[self.path] += 1
-                pause.wait(delay)  # the remote system takes its time
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SlowServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from engine.services.baton import Baton
 from engine.store.models import LogRow, RunRow, StepRunRow
 from tests.conftest import define
+from tests.slow_http import SlowServer
 
 BATON = str(Path(sys.executable).parent / "baton")
 
@@ -78,6 +79,13 @@ def workers(any_url: str, tmp_path: Path) -> Iterator[Workers]:
     group = Workers(any_url, tmp_path)
     yield group
     group.stop_all()
+
+
+@pytest.fixture
+def slow_server() -> Iterator[SlowServer]:
+    """A remote system taking 0.1 s per request, so a worker is killed mid-call."""
+    with SlowServer(0.1) as server:
+        yield server
 
 
 def counts(baton: Baton, status: str = "Completed") -> int:
@@ -158,7 +166,6 @@ elements:
     steps:
       - kind: background
         name: long_job
-        retry: {{attempts: 3, backoff_seconds: 0}}
         actions:
           - {{type: python, action: example.wait_for_file, inputs: {{path: "'{release}'", started: "'{started}'"}}}}
           - {{type: python, action: example.record_call, inputs: {{path: "'{calls}'", token: "'done'"}}}}
@@ -180,7 +187,7 @@ elements:
     wait_until(lambda: baton.runs.get(run.id).status == "Completed", 60, "the run completing")
     with baton.db.read() as session:
         step = session.scalar(select(StepRunRow).where(StepRunRow.run_id == run.id))
-        assert step is not None and step.attempt == 2
+        assert step is not None and (step.attempt, step.lost_leases) == (2, 1)
         completions = session.scalar(
             select(func.count())
             .select_from(LogRow)
@@ -190,6 +197,45 @@ elements:
     assert "lease_expired" in [e.event for e in baton.runs.show(run.id).log]
     assert calls.read_text().splitlines() == ["done"]
     assert baton.attention.report().counts["dead_worker"] == 0
+    assert "step_retry" not in [e.event for e in baton.runs.show(run.id).log]
+
+
+def test_workers_killed_again_and_again_spend_no_retries(
+    baton: Baton, workers: Workers, slow_server: SlowServer
+) -> None:
+    """With the default retry policy, each worker killed a few calls into its work: only the
+    call in flight is lost and made again, and no run ends in Error (a worker that leased a
+    batch of steps at once lost them all, and every kill spent an attempt of each)."""
+    runs, kills, calls_between = 60, 4, 5
+    url = f"http://127.0.0.1:{slow_server.port}/run/{{{{run.id}}}}"
+    define(
+        baton,
+        f"""
+format: 1
+name: calls
+elements:
+  - kind: stage
+    name: work
+    steps:
+      - kind: background
+        name: call_out
+        actions: [{{type: http_request, url: "{url}", timeout_seconds: 30}}]
+""",
+    )
+    for _ in range(runs):
+        baton.runs.start("calls")
+    for _ in range(kills):
+        seen = slow_server.total
+        worker = workers.start("--lease", "1")
+        wait_until(lambda s=seen: slow_server.total >= s + calls_between, 60, "calls being made")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    workers.start("--lease", "1")
+    wait_until(lambda: counts(baton) + counts(baton, "Error") == runs, 120, "every run ending")
+    assert counts(baton, "Error") == 0
+    assert set(slow_server.hits) == {f"/run/{n}" for n in range(1, runs + 1)}
+    assert slow_server.total <= runs + kills  # only a call in flight at a kill is made again
+    assert "Traceback" not in workers.logs()
 
 
 # ---------------------------------------------------------------- workers racing
@@ -235,6 +281,7 @@ elements:
         ).all()
     assert len(per_step) == 2000
     assert {n for _, _, n in per_step} == {1}
+    assert counts(baton, "Error") == 0  # the default retry policy: nothing spent, nothing failed
     assert "Traceback" not in workers.logs()
 
 
