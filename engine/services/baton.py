@@ -20,7 +20,7 @@ from engine.services.context import ServiceContext
 from engine.services.dashboards import DashboardsService
 from engine.services.definitions import DefinitionsService
 from engine.services.directory import DirectoryService
-from engine.services.errors import StoreUnavailable
+from engine.services.errors import DatabaseDamaged, StoreUnavailable
 from engine.services.events import EventsService
 from engine.services.outbox import OutboxService
 from engine.services.records import RecordsService
@@ -28,7 +28,11 @@ from engine.services.runs import RunsService
 from engine.services.settings import SettingsService
 from engine.services.work import WorkService
 from engine.services.worker import WorkerService
-from engine.store.database import Database, DatabaseError
+from engine.store.database import Database, DatabaseError, NotADatabase
+
+
+def _unavailable(exc: DatabaseError) -> StoreUnavailable:
+    return (DatabaseDamaged if isinstance(exc, NotADatabase) else StoreUnavailable)(str(exc))
 
 
 class Baton:
@@ -46,13 +50,13 @@ class Baton:
         try:
             db = database or Database(url)
         except DatabaseError as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise _unavailable(exc) from None
         try:
             db.check_schema(upgrade_if_needed=db.is_sqlite if upgrade is None else upgrade)
         except DatabaseError as exc:
             if database is None:
                 db.dispose()  # ours to close: nothing may hold the refused database open
-            raise StoreUnavailable(str(exc)) from None
+            raise _unavailable(exc) from None
         self._wire(db, actor)
 
     def _wire(self, db: Database, actor: str | None) -> None:

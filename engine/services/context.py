@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.services.errors import StoreUnavailable
 from engine.services.permissions import Caller, require
-from engine.store.database import Database
+from engine.store.database import Database, explain
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,10 @@ def _translate_store_errors(db: Database) -> Iterator[None]:
             raise StoreUnavailable(
                 f"the disk holding {db.display_url} is full; nothing was changed"
             ) from None
-        raise StoreUnavailable(f"the database {db.display_url} failed: {text.strip()}") from None
+        # Read-only files and disks, damaged files, folders SQLite cannot write in: said plainly.
+        raise StoreUnavailable(
+            explain(exc, db.place, "the database {place} failed: {text}")
+        ) from None
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable(

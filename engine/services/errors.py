@@ -47,3 +47,7 @@ class StoreUnavailable(BatonError):
     """The database cannot be used right now."""
 
     exit_code = 2
+
+
+class DatabaseDamaged(StoreUnavailable):
+    """The file given as the database is not one, or is damaged: offer to choose another."""

@@ -7,6 +7,7 @@ give a fresh session in its own transaction.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import Any
 import platformdirs
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.prepared import wrap_driver_error
@@ -32,6 +33,18 @@ MIGRATIONS = (
 
 class DatabaseError(Exception):
     """The database cannot be used: unreachable, not Baton's, or of another schema version."""
+
+
+class NotADatabase(DatabaseError):
+    """The file is not a SQLite database, or it is damaged: the app may offer another one."""
+
+
+class MissingDatabase(DatabaseError):
+    """The SQLite file does not exist and this caller does not create databases."""
+
+
+# How long a SQLite connection waits for another program's lock before giving up.
+BUSY_TIMEOUT_SECONDS = 15.0
 
 
 def default_url() -> str:
@@ -57,8 +70,61 @@ def describe_url(url: str) -> str:
     """The URL as it may be shown to people: no password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):  # e.g. a port that is not a number
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _url_problem(exc: Exception) -> str:
+    if isinstance(exc, NoSuchModuleError):
+        return "Baton uses SQLite files and postgresql:// URLs"
+    if isinstance(exc, ValueError) and "int()" in str(exc):
+        return "its port is not a number (write postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
+    return _first_line(exc)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names (None for memory, URI filenames and other databases)."""
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        path = make_url(url).database
+    except (ArgumentError, ValueError):
+        return None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
+
+
+def explain(
+    exc: BaseException, place: str, otherwise: str = "cannot reach the database {place}: {text}"
+) -> str:
+    """One sentence for a driver error met while opening or using the database at ``place``:
+    damaged, held by another program, read-only, full, else ``otherwise`` (a format with
+    ``{place}`` and ``{text}``, the driver's first line)."""
+    text = _first_line(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered or "file is encrypted" in lowered:
+        return f"{place} is not a SQLite database, or it is damaged"
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            f"another program holds {place}: nothing was changed; close it, or wait for it "
+            "to finish, and try again"
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return (
+            f"{place} is read-only: nothing was changed (Baton needs to write to it; check "
+            "the file's permissions, or the disk it is on)"
+        )
+    if "unable to open database file" in lowered:
+        if Path(place).is_dir():
+            return f"{place} is a folder, not a database file"
+        return (
+            f"cannot open {place}: SQLite could not open it or create its -wal and -shm files "
+            "beside it (is the folder or disk read-only?)"
+        )
+    if "disk" in lowered and "full" in lowered:
+        return f"the disk holding {place} is full; nothing was changed"
+    return otherwise.format(place=place, text=text)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,7 +134,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MB of page cache
     cursor.execute("PRAGMA mmap_size=268435456")  # read through 256 MB of memory map
     cursor.execute("PRAGMA temp_store=MEMORY")
@@ -109,15 +175,23 @@ class SchemaState:
 class Database:
     """An engine and the sessions made from it."""
 
-    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+    def __init__(self, url: str | None = None, *, echo: bool = False, create: bool = True) -> None:
+        """``create``: a SQLite file that does not exist yet is made (with its folders);
+        without it, a missing file is refused with MissingDatabase, so a mistyped path never
+        leaves a new database behind."""
         self.url = resolve_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.file = sqlite_file(self.url) if self.is_sqlite else None
+        if self.file and not create and not os.path.lexists(self.file):
+            raise MissingDatabase(
+                f"there is no database at {self.file}: check the path, or create one there "
+                "with 'baton db upgrade'"
+            )
         try:
             self.engine = self._create_engine(echo)
         except (ArgumentError, ImportError, ValueError) as exc:
-            raise DatabaseError(
-                f"cannot use database URL {describe_url(self.url)}: {exc}"
-            ) from None
+            shown = describe_url(url or self.url)
+            raise DatabaseError(f"cannot use database URL {shown}: {_url_problem(exc)}") from None
         # Autoflush stays on, so a query always sees the transaction's own changes; the hot
         # lookups that cannot depend on them opt out (``no_autoflush``), and ids are chosen
         # before insert (engine.store.ids), so a transition writes its rows once, at commit.
@@ -135,10 +209,16 @@ class Database:
 
     def _create_engine(self, echo: bool) -> Engine:
         if self.is_sqlite:
-            path = make_url(self.url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(self.url, echo=echo, connect_args={"timeout": 15})
+            if self.file and not os.path.lexists(self.file):
+                try:
+                    Path(self.file).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise DatabaseError(
+                        f"cannot create {self.file}: {exc.strerror or exc}"
+                    ) from None
+            engine = create_engine(
+                self.url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
@@ -154,6 +234,11 @@ class Database:
     @property
     def display_url(self) -> str:
         return describe_url(self.url)
+
+    @property
+    def place(self) -> str:
+        """How messages name this database: its file for SQLite, else its URL."""
+        return self.file or self.display_url
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -182,11 +267,28 @@ class Database:
             with self.engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
                 tables = set(inspect(connection).get_table_names())
-        except OperationalError as exc:
-            raise DatabaseError(
-                f"cannot reach the database {self.display_url}: {_first_line(exc)}"
-            ) from None
+        except SQLAlchemyError as exc:
+            # A damaged or foreign file fails here, at the first statement (DatabaseError);
+            # so do a lock held by another program and a folder SQLite cannot write in.
+            message = explain(exc, self.place)
+            error = NotADatabase if message.endswith("or it is damaged") else DatabaseError
+            raise error(message) from None
         return SchemaState(current, head, bool(tables - {"alembic_version"}))
+
+    def schema_problem(self, state: SchemaState) -> str | None:
+        """Why this Baton cannot use the database whatever is done to it, else None."""
+        if state.current is None and state.has_tables:
+            return (
+                f"{self.place} is not a Baton database (it has other tables); "
+                "choose an empty database or a Baton one"
+            )
+        known = {rev.revision for rev in _script_directory().walk_revisions()}
+        if state.current is not None and state.current not in known:
+            return (
+                f"{self.place} was set up by a newer Baton (schema {state.current}); "
+                "update Baton to use it"
+            )
+        return None
 
     def check_schema(self, *, upgrade_if_needed: bool) -> SchemaState:
         """Make sure this is a Baton database this version understands.
@@ -197,22 +299,14 @@ class Database:
         state = self.schema_state()
         if state.up_to_date:
             return state
-        known = {rev.revision for rev in _script_directory().walk_revisions()}
-        if state.current is None and state.has_tables:
-            raise DatabaseError(
-                f"{self.display_url} is not a Baton database (it has other tables); "
-                "choose an empty database or a Baton one"
-            )
-        if state.current is not None and state.current not in known:
-            raise DatabaseError(
-                f"{self.display_url} was set up by a newer Baton (schema {state.current}); "
-                "update Baton to use it"
-            )
+        problem = self.schema_problem(state)
+        if problem:
+            raise DatabaseError(problem)
         if state.empty or upgrade_if_needed:
             self.upgrade()
             return self.schema_state()
         raise DatabaseError(
-            f"{self.display_url} has an older schema ({state.current}); run 'baton db upgrade'"
+            f"{self.place} has an older schema ({state.current}); run 'baton db upgrade'"
         )
 
     def upgrade(self, revision: str = "head") -> None:
@@ -222,7 +316,7 @@ class Database:
             command.upgrade(alembic_config(self), revision)
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"upgrading {self.display_url} failed: {_first_line(exc)}"
+                explain(exc, self.place, "upgrading {place} failed: {text}")
             ) from None
 
     def downgrade(self, revision: str) -> None:
