@@ -11,14 +11,36 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.cli.output import print_json, table, when
+from engine.cli.output import print_json, table, when, write_file
 from engine.services.baton import Baton
 from engine.services.errors import BatonError, InvalidInput
+from engine.store.database import Database, DatabaseError
+
+_OPEN: list[Database] = []
 
 
-def open_baton(args: argparse.Namespace, *, upgrade: bool | None = None) -> Baton:
-    """The service, acting as --as USER, else as the install's owner, else as the system."""
-    baton = Baton(args.db, actor=args.actor, upgrade=upgrade)
+def _opened(db: Database) -> Database:
+    _OPEN.append(db)
+    return db
+
+
+def close_databases() -> None:
+    """Close what the command opened (main calls it after every command, so an in-process
+    caller is left with no connections and a SQLite file with its log checkpointed)."""
+    while _OPEN:
+        _OPEN.pop().dispose()
+
+
+def open_baton(
+    args: argparse.Namespace, *, upgrade: bool | None = None, create: bool = False
+) -> Baton:
+    """The service, acting as --as USER, else as the install's owner, else as the system.
+
+    Only the commands that set a database up (``db upgrade``, ``demo``, the first launch)
+    ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
+    """
+    db = _opened(Database(args.db, create=create))
+    baton = Baton(actor=args.actor, upgrade=upgrade, database=db)
     if args.actor is None:
         owner = baton.directory.owner()
         if owner:
@@ -53,17 +75,18 @@ def pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
-    baton = _baton(args, upgrade=True)
+    baton = _baton(args, upgrade=True, create=True)
     state = baton.db.schema_state()
     print(f"{baton.db.display_url} is at schema {state.current} (latest)")
     return 0
 
 
 def db_status(args: argparse.Namespace) -> int:
-    from engine.store.database import Database
-
-    db = Database(args.db)
+    db = _opened(Database(args.db, create=False))
     state = db.schema_state()
+    problem = db.schema_problem(state)
+    if problem:  # 'baton db upgrade' would refuse it too: say what it is instead
+        raise DatabaseError(problem)
     info = {
         "database": db.display_url,
         "schema": state.current,
@@ -114,24 +137,43 @@ def definitions_diff(args: argparse.Namespace) -> int:
 def definitions_review(args: argparse.Namespace) -> int:
     """Design review of files: findings with severity and a fix; exit 1 on critical ones."""
     from engine.definitions import DefinitionError
-    from engine.definitions.review import review_file
+    from engine.definitions.loading import load_file_located
+    from engine.definitions.review import locate, review
     from engine.services.definitions import definition_error
 
-    critical = False
+    definitions = []
     for path in args.files:
-        try:  # from the file, so that each finding knows its line and column
-            findings = review_file(path)
+        try:  # the raw file too: it knows the line and column of each finding
+            definitions.append((path, *load_file_located(path)))
         except DefinitionError as exc:
             raise definition_error(exc) from None
+    queues = _queue_members(args)
+    critical = False
+    for path, definition, raw in definitions:
+        findings = locate(review(definition, queue_members=queues), raw)
         print(f"{path}: {len(findings) or 'no'} finding{'s' if len(findings) != 1 else ''}")
         for finding in findings:
             place = ".".join(p for p in (finding.element, finding.step) if p)
             at = f"{finding.position}: " if finding.position else ""
-            place = f"{place}: " if place else ""
-            print(f"  {at}{finding.severity.value:<8} {place}{finding.message}")
+            print(
+                f"  {at}{finding.severity.value:<8} {place + ': ' if place else ''}{finding.message}"
+            )
             print(f"           fix: {finding.fix}")
             critical = critical or finding.severity.value == "critical"
     return 1 if critical else 0
+
+
+def _queue_members(args: argparse.Namespace) -> dict[str, int] | None:
+    """Each queue's active members, from the database when it can be read (so review can flag
+    work sent to an empty queue); None, said in a line, when it cannot."""
+    try:
+        directory = open_baton(args).directory
+        active = {u.username for u in directory.users() if u.active}
+        return {q.name: sum(1 for m in q.members if m in active) for q in directory.groups("queue")}
+    except (BatonError, DatabaseError) as exc:
+        reason = exc.message if isinstance(exc, BatonError) else str(exc)
+        print(f"note: queues are not checked for members: {reason}")
+        return None
 
 
 def definitions_import(args: argparse.Namespace) -> int:
@@ -159,8 +201,7 @@ def definitions_export(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if (args.output or "").endswith(".json") else "yaml")
     text = _baton(args).definitions.export(args.name, args.version, fmt=fmt)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_file(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text, end="" if text.endswith("\n") else "\n")
@@ -201,8 +242,7 @@ def definitions_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(json_schema(), indent=2)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        write_file(args.output, text + "\n")
         print(f"wrote {args.output}")
     else:
         print(text)
@@ -334,6 +374,8 @@ def events_publish(args: argparse.Namespace) -> int:
             raise InvalidInput(
                 f"--data is not valid JSON: {exc.msg} at character {exc.pos}"
             ) from None
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            raise InvalidInput(f"--data cannot be read: {str(exc).split(';')[0]}") from None
     event = _baton(args).events.publish(args.name, args.key, data)
     target = (
         f"delivered to step run {event.consumed_by_step_run_id}"
@@ -398,7 +440,7 @@ def worker(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from engine.services.demo import load_demo
 
-    baton = _baton(args)
+    baton = _baton(args, create=True)
     for line in load_demo(baton):
         print(line)
     if args.scale:
@@ -422,7 +464,7 @@ def open_app(args: argparse.Namespace) -> int:
     """Until the desktop app lands: set up the database, load the demo once, say what next."""
     from engine.services.demo import load_demo
 
-    baton = _baton(args)
+    baton = _baton(args, create=True)
     if not baton.definitions.list():
         for line in load_demo(baton):
             print(line)

@@ -10,10 +10,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engine.cli import commands, people
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.cli import arguments, commands, people
 from engine.cli import runs as runs_cli
-from engine.cli.output import error
+from engine.cli.output import UsageError, error
+from engine.files import UnreadableFile
 from engine.services.errors import BatonError
+from engine.store.database import DatabaseError, explain
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -22,8 +26,34 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
 
 
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="database URL or SQLite file (default: $BATON_DATABASE_URL, "
+        "else baton.sqlite3 in your data directory)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="actor",
+        metavar="USER",
+        default=default,
+        help="act as this user (recorded in the log)",
+    )
+    return parser
+
+
+# --db and --as are taken after the command too (``baton runs start X --as admin``). Their
+# default there is SUPPRESS, so a command that does not repeat them keeps the ones given
+# before it.
+_AFTER = _global_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
+
+
 def _add(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, parents=[_AFTER]
+    )
     parser.set_defaults(handler=handler)
     return parser
 
@@ -34,15 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Baton: long-running business processes that pass between people and systems.",
         epilog="With no command, baton opens the desktop app.",
     )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="database URL or SQLite file (default: $BATON_DATABASE_URL, "
-        "else baton.sqlite3 in your data directory)",
-    )
-    parser.add_argument(
-        "--as", dest="actor", metavar="USER", help="act as this user (recorded in the log)"
-    )
+    _global_options(parser, None)
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
 
     db = groups.add_parser("db", help="the database").add_subparsers(dest="command", required=True)
@@ -61,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p = _add(defs, "diff", commands.definitions_diff, "what changed between two versions")
     p.add_argument("name")
-    p.add_argument("old", type=int, metavar="OLD")
-    p.add_argument("new", type=int, metavar="NEW")
+    p.add_argument("old", type=arguments.version, metavar="OLD")
+    p.add_argument("new", type=arguments.version, metavar="NEW")
     p = _add(defs, "review", commands.definitions_review, "design review: what will run badly")
     p.add_argument("files", nargs="+", metavar="FILE")
     p = _add(
@@ -72,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activate", action="store_true", help="activate the imported versions")
     p = _add(defs, "export", commands.definitions_export, "write a version out as a file")
     p.add_argument("name")
-    p.add_argument("--version", type=int, help="version number (default: the latest)")
+    p.add_argument("--version", type=arguments.version, help="version number (default: the latest)")
     p.add_argument(
         "-o", "--output", metavar="FILE", help="file to write (default: standard output)"
     )
@@ -84,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = _add(defs, "activate", commands.definitions_activate, "make a version the one new runs use")
     p.add_argument("name")
-    p.add_argument("--version", type=int, help="version number (default: the latest)")
+    p.add_argument("--version", type=arguments.version, help="version number (default: the latest)")
     p = _add(
         defs, "schema", commands.definitions_schema, "print the JSON Schema of definition files"
     )
@@ -98,15 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--input", action="append", default=[], metavar="NAME=VALUE", help="an input variable"
     )
-    p.add_argument("--record", type=int, metavar="ID", help="the record the run is about")
+    p.add_argument(
+        "--record", type=arguments.ident, metavar="ID", help="the record the run is about"
+    )
     _json_flag(p)
     p = _add(runs, "list", runs_cli.runs_list, "list runs, newest first")
     p.add_argument("--status", help="InProgress, Suspended, Completed, Canceled or Error")
     p.add_argument("--orchestration", metavar="NAME")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=arguments.limit, default=50)
     _json_flag(p)
     p = _add(runs, "show", runs_cli.runs_show, "a run's stages, steps, work and history")
-    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("run_id", type=arguments.ident, metavar="RUN_ID")
     _json_flag(p)
     for name, handler, help_text in (
         ("cancel", runs_cli.runs_cancel, "cancel runs"),
@@ -129,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = _add(runs, name, handler, help_text)
         p.add_argument(
             "run_ids",
-            type=int,
+            type=arguments.ident,
             nargs="+",
             metavar="RUN_ID",
             help="one run, or several: each is done or refused on its own",
@@ -149,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "jump":
             p.add_argument("--stage", required=True, help="the stage to enter")
         if name == "migrate":
-            p.add_argument("--to-version", type=int, required=True, metavar="N")
+            p.add_argument("--to-version", type=arguments.version, required=True, metavar="N")
 
     work = groups.add_parser("work", help="work items").add_subparsers(
         dest="command", required=True
@@ -161,18 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="include completed and canceled items")
     _json_flag(p)
     p = _add(work, "complete", commands.work_complete, "submit a work item's form")
-    p.add_argument("item_id", type=int, metavar="ITEM_ID")
+    p.add_argument("item_id", type=arguments.ident, metavar="ITEM_ID")
     p.add_argument("--user", required=True, metavar="U")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
     p.add_argument("--outcome", help="the form's outcome button, e.g. approve")
     p.add_argument("--comment", metavar="C")
     p = _add(work, "reassign", commands.work_reassign, "give work items to someone else")
-    p.add_argument("item_ids", type=int, nargs="+", metavar="ITEM_ID")
+    p.add_argument("item_ids", type=arguments.ident, nargs="+", metavar="ITEM_ID")
     p.add_argument("--to", required=True, help="user:NAME, queue:NAME or group:NAME")
     p.add_argument("--reason", required=True)
     for name, handler in (("claim", commands.work_claim), ("release", commands.work_release)):
         p = _add(work, name, handler, f"{name} a group or queue item")
-        p.add_argument("item_id", type=int, metavar="ITEM_ID")
+        p.add_argument("item_id", type=arguments.ident, metavar="ITEM_ID")
         p.add_argument("--user", required=True, metavar="U")
 
     records = groups.add_parser("records", help="records").add_subparsers(
@@ -183,12 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
     _json_flag(p)
     p = _add(records, "update", commands.records_update, "update a record (fires record triggers)")
-    p.add_argument("record_id", type=int, metavar="ID")
+    p.add_argument("record_id", type=arguments.ident, metavar="ID")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="values")
     _json_flag(p)
     p = _add(records, "list", commands.records_list, "list records of an object type")
     p.add_argument("object")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=arguments.limit, default=100)
     _json_flag(p)
     _json_flag(_add(records, "types", commands.records_types, "list object types"))
     p = _add(
@@ -208,42 +232,97 @@ def build_parser() -> argparse.ArgumentParser:
 
     people.add_parsers(groups, _add, _json_flag)
 
-    p = groups.add_parser("worker", help="run background steps, timers and e-mail")
+    p = groups.add_parser(
+        "worker", help="run background steps, timers and e-mail", parents=[_AFTER]
+    )
     p.set_defaults(handler=commands.worker)
     p.add_argument("--once", action="store_true", help="do everything due now, then exit")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
-    p.add_argument("--lease", type=float, help="seconds a step is held between heartbeats (30)")
+    p.add_argument(
+        "--interval",
+        type=arguments.interval,
+        default=1.0,
+        help="seconds between passes, 0.1 to 3600 (default 1)",
+    )
+    p.add_argument(
+        "--lease",
+        type=arguments.lease,
+        help="seconds a step is held between heartbeats, 1 to 3600 (default 30)",
+    )
 
-    p = groups.add_parser("demo", help="load the demo orchestrations, people, records and runs")
+    p = groups.add_parser(
+        "demo", help="load the demo orchestrations, people, records and runs", parents=[_AFTER]
+    )
     p.add_argument(
         "--scale",
-        type=int,
+        type=arguments.whole(0, 10_000_000),
         default=0,
         metavar="N",
         help="also generate N runs of history (failures, loops, overdue work) for the console",
     )
-    p.add_argument("--days", type=int, default=180, help="over how many days (default 180)")
+    p.add_argument(
+        "--days",
+        type=arguments.whole(1, 36_500),
+        default=180,
+        help="over how many days (default 180)",
+    )
     p.set_defaults(handler=commands.demo)
     return parser
 
 
+def _not_text(argv: Sequence[str]) -> str | None:
+    """Bytes on the command line that are not UTF-8 reach Python as lone surrogates, which no
+    database can store: say which argument, before anything is opened."""
+    for number, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            return f"argument {number} ({shown[:60]}) is not UTF-8 text"
+        if "\x00" in arg:
+            return f"argument {number} holds a NUL character"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "handler", None) is None:
-        if args.group is None:
-            return commands.open_app(args)
-        parser.parse_args([args.group, "--help"])
+    problem = _not_text(sys.argv[1:] if argv is None else argv)
+    if problem:
+        error(problem)
         return 2
+    parser = build_parser()
     try:
-        return int(args.handler(args))
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has printed: its exit code
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None and args.group is not None:
+        error(f"name a command: see baton {args.group} --help")
+        return 2
+    # The one place where what went wrong becomes a message: bad input and unusable databases
+    # or files are exit 2 with one sentence; a refusal by the service keeps its own code.
+    try:
+        return int((handler or commands.open_app)(args))
     except BatonError as exc:
         error(exc.describe())
         return exc.exit_code
+    except (DatabaseError, UnreadableFile, UsageError) as exc:
+        error(str(exc))
+        return 2
+    except SQLAlchemyError as exc:  # met after opening: a file damaged since, a lost server
+        error(explain(exc, describe_db(args), "the database {place} failed: {text}"))
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        commands.close_databases()
+
+
+def describe_db(args: argparse.Namespace) -> str:
+    from engine.store.database import describe_url, resolve_url, sqlite_file
+
+    url = resolve_url(args.db)
+    return sqlite_file(url) or describe_url(url)
 
 
 if __name__ == "__main__":

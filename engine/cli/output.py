@@ -50,5 +50,29 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str =
         print("  ".join(cells).rstrip())
 
 
+class UsageError(Exception):
+    """Something on the command line cannot be used (an output file, say): exit 2."""
+
+
+def write_file(path: str, text: str) -> None:
+    """Write ``text`` to the file a person named, or say in one sentence why it cannot be."""
+    import os
+
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a folder; name a file in it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: there is no folder {folder}")
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except UnicodeEncodeError:  # a lone surrogate cannot be written as UTF-8
+        raise UsageError(
+            f"cannot write {path}: the text holds characters UTF-8 cannot encode"
+        ) from None
+
+
 def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)

@@ -7,6 +7,7 @@ import getpass
 import sys
 from typing import Any
 
+from engine.cli.arguments import whole
 from engine.cli.output import print_json, table, when
 from engine.services.baton import Baton
 from engine.services.errors import InvalidInput
@@ -86,7 +87,7 @@ def add_parsers(groups: Any, add: Any, json_flag: Any) -> None:
     )
     p = add(settings, "smtp", settings_smtp, "set (or, with no options, show) the mail server")
     p.add_argument("--host")
-    p.add_argument("--port", type=int, default=587)
+    p.add_argument("--port", type=whole(1, 65535, "a port number"), default=587)
     p.add_argument("--security", choices=["none", "starttls", "ssl"], default="starttls")
     p.add_argument("--username")
     p.add_argument("--password-stdin", action="store_true")

@@ -10,6 +10,7 @@ from engine.runtime.stalled import advance_stalled
 from engine.runtime.worker import LEASE, run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
+from engine.services.errors import InvalidInput
 from engine.services.permissions import ADMINS
 
 
@@ -19,6 +20,8 @@ class WorkerService:
 
     def run_once(self, *, lease_seconds: float | None = None) -> WorkerReport:
         """Do everything that is due now, then return what was done."""
+        if lease_seconds is not None and not 1 <= lease_seconds <= 3600:  # NaN too
+            raise InvalidInput(f"a lease of {lease_seconds:g} s is out of range: use 1 to 3600")
         with self.context.read() as session:
             self.context.require(session, ADMINS, "run the worker")
         db = self.context.db

@@ -18,9 +18,16 @@ DATA = Path(__file__).parent / "data"
 
 
 class Cli:
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``baton --db DB …`` in this process, on a database set up as ``baton db upgrade`` does
+    (only set-up commands create one; the others refuse a missing file)."""
+
+    def __init__(
+        self, db: Path, capsys: pytest.CaptureFixture[str], *, create: bool = True
+    ) -> None:
         self.db = db
         self.capsys = capsys
+        if create and not db.exists():
+            self("db", "upgrade")
 
     def __call__(self, *args: str, code: int = 0) -> str:
         result = main(["--db", str(self.db), *args])
@@ -215,18 +222,24 @@ def test_console_script_runs(tmp_path: Path) -> None:
     # The console script installed beside this Python (the project's venv).
     baton = shutil.which("baton", path=str(Path(sys.executable).parent))
     assert baton is not None, "the console script is not installed"
-    result = subprocess.run(
-        [baton, "--db", str(tmp_path / "x.sqlite3"), "definitions", "list"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    db = str(tmp_path / "x.sqlite3")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [baton, "--db", db, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    missing = run("definitions", "list")
+    assert missing.returncode == 2 and "there is no database at" in missing.stderr
+    assert not Path(db).exists()
+    assert run("db", "upgrade").returncode == 0
+    result = run("definitions", "list")
     assert result.returncode == 0, result.stderr
     assert "no orchestrations yet" in result.stdout
 
 
 def test_design_review_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    cli("demo")  # people in every queue the demo's orchestrations use
     assert "no findings" in cli("definitions", "review", ONBOARDING)
     risky = tmp_path / "risky.yaml"
     risky.write_text(
@@ -313,3 +326,22 @@ def test_interventions_one_run_and_several(cli: Cli) -> None:
     assert "a reason" in cli("runs", "cancel", ids[1], "--reason", " ", code=1)
     out = cli("runs", "migrate", ids[1], "--to-version", "2", "--reason", "x", code=1)
     assert "customer_onboarding has no version 2" in out
+
+
+def test_review_reads_the_queues_from_the_database_and_says_when_it_cannot(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # Issue 20.11: "work sent to a queue with no members" never fired from the command line.
+    cli("users", "create", "bob")
+    cli("queues", "create", "legal")
+    out = cli("definitions", "review", ONBOARDING, code=1)
+    assert "critical review.legal: step 'review.legal' goes to queue 'legal', which has no " in out
+    cli("queues", "add", "legal", "bob")
+    assert "no findings" in cli("definitions", "review", ONBOARDING)
+    cli("users", "deactivate", "bob", "--reason", "left")  # only active members count
+    assert "which has no members" in cli("definitions", "review", ONBOARDING, code=1)
+    # No database to read: the review of the file still runs, and says what it left out.
+    elsewhere = Cli(tmp_path / "absent" / "none.sqlite3", cli.capsys, create=False)
+    out = elsewhere("definitions", "review", ONBOARDING)
+    assert "note: queues are not checked for members: there is no database at" in out
+    assert "no findings" in out and not (tmp_path / "absent").exists()
