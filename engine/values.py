@@ -16,6 +16,7 @@ TRUE_WORDS = {"true", "yes", "y", "1", "on", "checked"}
 FALSE_WORDS = {"false", "no", "n", "0", "off", "unchecked", ""}
 MAX_TEXT = 10_000
 MAX_LONG_TEXT = 100_000
+MAX_NUMBER = 10**18
 
 
 class ValueProblem(ValueError):
@@ -26,17 +27,33 @@ def _number(value: Any) -> int | float:
     if isinstance(value, bool):
         raise ValueProblem("expected a number, not true/false")
     if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
+        number: Any = value
+    elif isinstance(value, str):
         cleaned = value.strip().replace(",", "")
         try:
             number = Decimal(cleaned)
         except InvalidOperation:
             raise ValueProblem(f"'{value}' is not a number") from None
-        if not number.is_finite():
-            raise ValueProblem(f"'{value}' is not a number")
-        return int(number) if number == number.to_integral_value() else float(number)
-    raise ValueProblem(f"expected a number, got {type(value).__name__}")
+    else:
+        raise ValueProblem(f"expected a number, got {type(value).__name__}")
+    if isinstance(number, Decimal) and not number.is_finite():
+        raise ValueProblem(f"'{value}' is not a number")
+    if number != number:  # a float NaN
+        raise ValueProblem("NaN is not a number")
+    # Values are stored as JSON: 1e5000 would be infinity, or an integer Python cannot read back.
+    if not -MAX_NUMBER < number < MAX_NUMBER:
+        if isinstance(value, str):
+            shown = (
+                f"'{value}'" if len(value) <= 30 else f"'{value[:12]}…' ({len(value):,} characters)"
+            )
+        elif isinstance(value, float):
+            shown = f"{value:g}"
+        else:  # str() of a huge int fails: say its size
+            shown = f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+        raise ValueProblem(f"{shown} is too large: a number must be between -10^18 and 10^18")
+    if isinstance(number, int | float):
+        return number
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _boolean(value: Any) -> bool:

@@ -47,7 +47,7 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
             problems[name] = str(exc)
     for variable in definition.variables:
         if variable.input and variable.required and values.get(variable.name) in (None, ""):
-            problems[variable.name] = "is required"
+            problems.setdefault(variable.name, "is required")  # not over why its value failed
     if problems:
         raise InvalidInput(f"cannot start '{definition.name}'", fields=problems)
     return values

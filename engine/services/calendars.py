@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from sqlalchemy import select, update
 
 from engine.runtime.calendar import CalendarError, build_calendar, load_calendar
 from engine.services.context import ServiceContext
+from engine.services.datafiles import read_yaml_file
 from engine.services.dto import Data
 from engine.services.errors import InvalidInput
+from engine.services.limits import check_text
 from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
 from engine.store.models import CalendarRow
@@ -39,6 +40,16 @@ def _info(row: CalendarRow) -> CalendarInfo:
     )
 
 
+def _check(
+    name: str, timezone: str, hours: dict[str, Any], holidays: list[str], hours_per_day: float
+) -> None:
+    check_text(CalendarRow, {"name": name, "timezone": timezone}, "the calendar")
+    try:
+        build_calendar(name, timezone, hours, holidays, hours_per_day)
+    except CalendarError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 class CalendarsService:
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
@@ -54,10 +65,7 @@ class CalendarsService:
         default: bool = False,
     ) -> CalendarInfo:
         """Create or replace a calendar (admins). Everything is checked before it is saved."""
-        try:
-            build_calendar(name, timezone, hours, holidays or [], hours_per_day)
-        except CalendarError as exc:
-            raise InvalidInput(str(exc)) from None
+        _check(name, timezone, hours, holidays or [], hours_per_day)
         with self.context.write() as session:
             self.context.require(session, ADMINS, "define business calendars")
             if default:
@@ -76,31 +84,39 @@ class CalendarsService:
 
     def define_from_file(self, path: str) -> list[CalendarInfo]:
         """A YAML file with ``calendars:`` — each with name, timezone, hours, holidays …"""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"{path} is not valid YAML: {exc}") from None
+        data = read_yaml_file(path)
         items = data.get("calendars") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise InvalidInput(f"{path}: expected a list under 'calendars:'")
-        out = []
+        specs: list[dict[str, Any]] = []
         for i, item in enumerate(items):
+            where = f"{path}: calendars[{i}]"
             if not isinstance(item, dict) or "name" not in item or "timezone" not in item:
-                raise InvalidInput(f"{path}: calendars[{i}] needs at least name and timezone")
-            out.append(
-                self.define(
-                    str(item["name"]),
-                    timezone=str(item["timezone"]),
-                    hours=dict(item.get("hours") or {}),
-                    holidays=[str(d) for d in item.get("holidays") or []],
-                    hours_per_day=float(item.get("hours_per_day", 8.0)),
-                    default=bool(item.get("default", False)),
+                raise InvalidInput(f"{where} needs at least name and timezone")
+            hours = item.get("hours") or {}
+            if not isinstance(hours, dict) or not all(
+                isinstance(v, list) or v is None for v in hours.values()
+            ):
+                raise InvalidInput(
+                    f"{where}.hours: write the working hours per day, e.g. "
+                    "mon: [['09:00', '17:00']]"
                 )
-            )
-        return out
+            holidays = item.get("holidays") or []
+            if not isinstance(holidays, list):
+                raise InvalidInput(f"{where}.holidays: write a list of dates, e.g. ['2026-12-25']")
+            per_day = item.get("hours_per_day", 8.0)
+            if isinstance(per_day, bool) or not isinstance(per_day, int | float):
+                raise InvalidInput(f"{where}.hours_per_day: '{per_day}' is not a number of hours")
+            spec: dict[str, Any] = {
+                "name": str(item["name"]),
+                "timezone": str(item["timezone"]),
+                "hours": {str(k): v for k, v in hours.items()},
+                "holidays": [str(d) for d in holidays],
+                "hours_per_day": float(per_day),
+            }
+            _check(**spec)  # every calendar of the file, before any is saved
+            specs.append({**spec, "default": bool(item.get("default", False))})
+        return [self.define(spec.pop("name"), **spec) for spec in specs]
 
     def list(self) -> list[CalendarInfo]:
         with self.context.read() as session:

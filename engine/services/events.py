@@ -8,6 +8,7 @@ from engine.runtime.worker import publish_event
 from engine.services.context import ServiceContext
 from engine.services.dto import EventInfo
 from engine.services.errors import InvalidInput
+from engine.services.limits import json_problems, text_problems
 from engine.services.permissions import STAFF
 from engine.store.models import EventRow
 
@@ -21,6 +22,10 @@ class EventsService:
             raise InvalidInput("an event needs a name and a correlation key")
         if data is not None and not isinstance(data, dict):
             raise InvalidInput('event data must be a JSON object, e.g. {"approved": true}')
+        problems = text_problems(EventRow, {"name": name, "key": key})
+        problems += json_problems(data or {}, "data")
+        if problems:
+            raise InvalidInput("the event cannot be published", problems)
         with self.context.write() as session:
             self.context.require(session, STAFF, "publish events")
             event_id, step_run_id = publish_event(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,8 +12,10 @@ from sqlalchemy.orm import Session
 from engine.definitions.objects import ObjectType, ObjectTypesFile
 from engine.runtime.context import record_context
 from engine.services.context import ServiceContext
+from engine.services.datafiles import read_yaml_file
 from engine.services.dto import ObjectTypeInfo, RecordInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.services.limits import check_text, json_problems, text_problems
 from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
 from engine.store.changes import note
@@ -68,14 +69,9 @@ class RecordsService:
     # ------------------------------------------------------------ object types
 
     def define_types_from_file(self, path: str) -> list[ObjectTypeInfo]:
+        data = read_yaml_file(path)
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
             parsed = ObjectTypesFile.model_validate(data)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"{path} is not valid YAML: {exc}") from None
         except ValidationError as exc:
             details = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
             raise InvalidInput(f"{path} does not describe object types", details) from None
@@ -89,6 +85,19 @@ class RecordsService:
                 f"object type '{object_type.name}' uses reserved field names: {sorted(clash)}"
             )
         fields = [f.model_dump(mode="json", exclude_none=True) for f in object_type.fields]
+        what = f"object type '{object_type.name}'"
+        check_text(
+            ObjectTypeRow,
+            {
+                "name": object_type.name,
+                "label": object_type.label,
+                "title_field": object_type.title_field,
+            },
+            what,
+        )
+        problems = json_problems(fields, "fields")
+        if problems:
+            raise InvalidInput(f"{what} cannot be saved", problems)
         with self.context.write() as session:
             self.context.require(session, ADMINS, "define object types")
             row = session.scalar(
@@ -135,6 +144,8 @@ class RecordsService:
                 clean[name] = convert(field.get("type", "text"), raw, field.get("options"))
             except ValueProblem as exc:
                 problems.append(f"{name}: {exc}")
+                continue
+            problems += json_problems(clean[name], name)
         if creating:
             for name, field in fields.items():
                 if name not in clean and field.get("default") is not None:
@@ -146,6 +157,7 @@ class RecordsService:
                 and clean.get(name) in (None, "")
             ):
                 problems.append(f"{name}: is required")
+        problems += text_problems(RecordRow, {"owner": owner})
         if problems:
             raise InvalidInput(f"the {object_type.label} cannot be saved", problems)
         return clean, owner, owner_given
@@ -213,6 +225,8 @@ class RecordsService:
             return record_info(row, session.get_one(ObjectTypeRow, row.object_type_id))
 
     def list(self, object_type: str, *, limit: int = 100, offset: int = 0) -> list[RecordInfo]:
+        if limit < 0 or offset < 0:  # SQLite would take a negative limit as "no limit"
+            raise InvalidInput("a limit and an offset cannot be negative")
         with self.context.read() as session:
             self.context.require(session, ANYONE, "list records")
             type_row = find_type(session, object_type)
