@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 import weakref
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import ColumnElement, literal_column, select
@@ -48,27 +49,18 @@ _open_step = (
     .where(_step_runs.c.stage_run_id == _stage_runs.c.id, _step_runs.c.status.in_(_OPEN))
     .exists()
 )
-# Stage visits in progress with no step open, of runs in progress (not suspended): the
-# visits from ix_stage_runs_in_progress, the open steps from ix_step_runs_open_by_visit
-# (migration 0006), both partial indexes of what is open, so the cost follows the runs in
-# progress, never the history.
-CANDIDATES = (
-    select(
-        _stage_runs.c.id,
-        _stage_runs.c.run_id,
-        _stage_runs.c.stage,
-        _runs.c.version_id,
-        _runs.c.orchestration_id,
-        _runs.c.updated_at,
-    )
-    .select_from(_stage_runs.join(_runs, _runs.c.id == _stage_runs.c.run_id))
-    .where(
-        _stage_runs.c.status == _IN_PROGRESS,
-        _runs.c.status == RunStatus.IN_PROGRESS,
-        ~_open_step,
-    )
-    .limit(MAX_FOUND)
+# Stage visits in progress with no step open, from two partial indexes of what is open
+# (migration 0006): the visits from ix_stage_runs_in_progress, their open steps from
+# ix_step_runs_open_by_visit, index only (a hash anti-join on PostgreSQL). The cost follows
+# the runs in progress, never the history. Their runs are read afterwards, by key, for the
+# few visits found: joined in the same statement, PostgreSQL would read every run in
+# progress for them.
+IDLE_VISITS = select(_stage_runs.c.id, _stage_runs.c.run_id, _stage_runs.c.stage).where(
+    _stage_runs.c.status == _IN_PROGRESS, ~_open_step
 )
+_RUNS_OF = select(
+    _runs.c.id, _runs.c.version_id, _runs.c.orchestration_id, _runs.c.updated_at
+).where(_runs.c.status == RunStatus.IN_PROGRESS)  # a suspended run is not stalled
 
 
 @dataclass(frozen=True)
@@ -94,8 +86,19 @@ def find_stalled(session: Session) -> list[Stalled]:
     none open is stalled. One that exits on an expression is stalled only if it holds: with
     every step done it may be waiting, rightly, for a record to change.
     """
+    visits = list(islice(session.execute(IDLE_VISITS), MAX_FOUND))
+    runs: dict[int, tuple[int, int, dt.datetime]] = {}
+    for start in range(0, len(visits), 500):
+        chunk = [run_id for _, run_id, _ in visits[start : start + 500]]
+        for run_id, version_id, oid, updated in session.execute(
+            _RUNS_OF.where(_runs.c.id.in_(chunk))
+        ):
+            runs[run_id] = (version_id, oid, updated)
     found: list[Stalled] = []
-    for stage_run_id, run_id, name, version_id, oid, updated in session.execute(CANDIDATES):
+    for stage_run_id, run_id, name in visits:
+        if run_id not in runs:
+            continue
+        version_id, oid, updated = runs[run_id]
         stage = definition_for(session, version_id).definition.stage(name)
         if stage is None:
             continue
