@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.cli import arguments, commands, people
 from engine.cli import runs as runs_cli
+from engine.cli import scenarios as scenarios_cli
 from engine.cli.output import UsageError, error
 from engine.files import UnreadableFile
 from engine.services.errors import BatonError
@@ -231,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="a JSON object")
 
     people.add_parsers(groups, _add, _json_flag)
+    scenarios_cli.add_parser(groups, [_AFTER])
 
     p = groups.add_parser(
         "worker", help="run background steps, timers and e-mail", parents=[_AFTER]
