@@ -133,3 +133,26 @@ class CalendarsService:
                 return load_calendar(session, calendar).shift(start, duration)
             except (CalendarError, ValueError) as exc:
                 raise InvalidInput(str(exc)) from None
+
+    def preview(
+        self,
+        start: dt.datetime,
+        duration: str,
+        *,
+        timezone: str,
+        hours: dict[str, Any],
+        holidays: tuple[str, ...] | None = None,
+        hours_per_day: float = 8.0,
+        name: str = "this calendar",
+    ) -> dt.datetime:
+        """When work assigned at ``start`` falls due after ``duration`` under a calendar as a
+        form shows it, before it is saved: the same checks and words as ``define``."""
+        days = [str(d) for d in holidays or ()]
+        _check(name, timezone, hours, days, hours_per_day)
+        with self.context.read() as session:
+            self.context.require(session, ANYONE, "work out due dates")
+        try:
+            calendar = build_calendar(name, timezone, hours, days, hours_per_day)
+            return calendar.shift(start, duration)
+        except (CalendarError, ValueError) as exc:
+            raise InvalidInput(str(exc)) from None

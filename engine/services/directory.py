@@ -421,7 +421,8 @@ class DirectoryService:
         before: Cursor | None = None,
         from_end: bool = False,
     ) -> list[UserInfo]:
-        """One page of people, by username, filtered in SQL (see ``queries.paged``)."""
+        """One page of people, by username, filtered in SQL (see ``queries.paged``); a
+        row's cursor is ``(username, username)``."""
         if not 1 <= limit <= 1000:
             raise InvalidInput(f"a page holds 1 to 1000 rows, not {limit}")
         if offset < 0:
@@ -432,10 +433,10 @@ class DirectoryService:
             conditions = _people_conditions(where or PeopleFilter())
             if conditions:
                 query = query.where(and_(*conditions))
-            query, reverse = paged(
+            query, reverse = paged(  # usernames are unique: the name alone is the cursor
                 query,
                 User.username,
-                User.id,
+                User.username,
                 descending=False,
                 limit=limit,
                 offset=offset,
@@ -447,13 +448,6 @@ class DirectoryService:
             if reverse:
                 users.reverse()
             return _infos(session, users)
-
-    def person_cursor(self, username: str) -> Cursor:
-        """The keyset cursor of a person in the people list (their username and id)."""
-        with self.context.read() as session:
-            self.context.require(session, ANYONE, "list people")
-            user = find_user(session, username)
-            return (user.username, user.id)
 
     def open_work(self, username: str) -> dict[str, int]:
         """What deactivating ``username`` would touch: their claims and their own open work."""
@@ -480,6 +474,28 @@ class DirectoryService:
             return {"claims": int(claims or 0), "assigned": int(own or 0)}
 
     # ------------------------------------------------------------ groups and queues
+
+    def check_group(
+        self, kind: str, name: str | None = None, *, email: str | None = None
+    ) -> dict[str, str]:
+        """What ``create_group`` would refuse in these values, by field (empty: nothing)."""
+        if kind not in GROUP_KINDS:
+            raise InvalidInput(f"'{kind}' is not group or queue")
+        problems: dict[str, str] = {}
+        if email and "@" not in email:
+            problems["email"] = f"'{email}' is not an e-mail address"
+        if name is not None:
+            if not USERNAME.match(name):
+                problems["name"] = (
+                    f"'{name}' is not a {kind} name: use letters, digits, '.', '_' or '-'"
+                )
+            else:
+                with self.context.read() as session:
+                    self.context.require(session, ANYONE, f"list {kind}s")
+                    taken = select(Group.id).where(Group.kind == kind, Group.name == name)
+                    if session.scalar(taken) is not None:
+                        problems["name"] = f"{kind} '{name}' already exists"
+        return problems
 
     def update_group(
         self,
@@ -551,6 +567,8 @@ class DirectoryService:
             raise InvalidInput(
                 f"'{name}' is not a {kind} name: use letters, digits, '.', '_' or '-'"
             )
+        if email and "@" not in email:
+            raise InvalidInput(f"'{email}' is not an e-mail address")
         with self.context.write() as session:
             self.context.require(session, ADMINS, f"create {kind}s")
             if session.scalar(select(Group.id).where(Group.kind == kind, Group.name == name)):

@@ -3,6 +3,7 @@ renamed and given an address, queues' open work, test e-mail, and failed mail re
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -49,8 +50,9 @@ def test_people_are_paged_and_filtered_in_sql(b: Baton) -> None:
     assert b.directory.count_people() == 32
     first = b.directory.people(limit=10)
     assert names(first) == sorted(names(b.directory.users()))[:10]
-    second = b.directory.people(limit=10, after=("bob", b.directory.person_cursor("bob")[1]))
+    second = b.directory.people(limit=10, after=("bob", "bob"))
     assert names(second)[0] == "carol"
+    assert names(b.directory.people(limit=2, before=("carol", "carol"))) == ["alice", "bob"]
     assert names(b.directory.people(limit=3, from_end=True)) == ["temp_23", "temp_24", "zed"]
     # the text matches username, name and e-mail; LIKE's wildcards are plain characters
     assert names(b.directory.people(PeopleFilter(text="WORKER 1"), limit=50))[:2] == [
@@ -226,3 +228,40 @@ def test_saving_the_mail_form_keeps_the_password_it_never_shows(b: Baton) -> Non
         "port": "0 is not a port number",
         "sender": "'x' is not an e-mail address to send from",
     }
+
+
+def test_a_new_groups_values_are_checked_as_typed(b: Baton) -> None:
+    assert b.directory.check_group("queue", "billing", email="bill@x.org") == {}
+    assert b.directory.check_group("queue", "legal", email="nope") == {
+        "name": "queue 'legal' already exists",
+        "email": "'nope' is not an e-mail address",
+    }
+    assert b.directory.check_group("group", "legal") == {}  # a group may share a queue's name
+    assert "is not a queue name" in b.directory.check_group("queue", "a b")["name"]
+    with pytest.raises(InvalidInput, match="not an e-mail address"):
+        b.directory.create_group("queue", "billing", email="nope")
+
+
+def test_a_calendar_is_previewed_as_the_form_shows_it_before_it_is_saved(b: Baton) -> None:
+    monday_10 = dt.datetime(2026, 12, 7, 10, tzinfo=dt.UTC)  # London is on UTC in December
+    hours = {"mon": [["09:00", "12:30"], ["13:30", "17:30"]], "tue": [["09:00", "17:00"]]}
+    due = b.calendars.preview(
+        monday_10, "1 business day", timezone="Europe/London", hours=hours, hours_per_day=7.5
+    )
+    assert due == dt.datetime(2026, 12, 8, 10, tzinfo=dt.UTC)  # 6.5 h Monday, 1 h Tuesday
+    skipped = b.calendars.preview(
+        monday_10, "1 business day", timezone="UTC", hours=hours, holidays=("2026-12-08",)
+    )
+    assert skipped.date() == dt.date(2026, 12, 14)  # Tuesday is a holiday: the next Monday
+    for wrong, words in [
+        ({"timezone": "Mars/Base"}, "'Mars/Base' is not a known time zone"),
+        ({"hours": {"mon": [["09:00"]]}}, "write each interval as"),
+        ({"hours": {}}, "has no working hours on any day"),
+        ({"hours_per_day": 0}, "a business day must be 0–24 hours long"),
+    ]:
+        spec: dict[str, Any] = {"timezone": "UTC", "hours": hours, **wrong}
+        with pytest.raises(InvalidInput, match=words):
+            b.calendars.preview(monday_10, "1 business day", **spec)
+    with pytest.raises(InvalidInput, match="'2 busness days' is not a duration"):
+        b.calendars.preview(monday_10, "2 busness days", timezone="UTC", hours=hours)
+    assert b.calendars.list() == []  # nothing was saved
