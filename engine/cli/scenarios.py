@@ -66,7 +66,9 @@ def run_once(args: argparse.Namespace, out: Callable[[str], None] = print) -> in
         cwd = Path.cwd()
         for result in results:
             mark = "PASS" if result.passed else "FAIL"
-            out(f"{mark}  {_short(result.file, cwd)}:{result.line}  {result.name}  ({result.seconds:.2f} s)")
+            out(
+                f"{mark}  {_short(result.file, cwd)}:{result.line}  {result.name}  ({result.seconds:.2f} s)"
+            )
             if result.failure is not None:
                 out(result.failure.describe(_short(result.file, cwd)))
         if args.coverage:
@@ -80,7 +82,11 @@ def run_once(args: argparse.Namespace, out: Callable[[str], None] = print) -> in
         spent = time.perf_counter() - began
         out(
             f"{len(results) - failed} passed, {failed} failed"
-            + (f", {len(suite.problems) + len(missing)} files refused" if suite.problems or missing else "")
+            + (
+                f", {len(suite.problems) + len(missing)} files refused"
+                if suite.problems or missing
+                else ""
+            )
             + f" in {spent:.1f} s"
         )
         if args.junit:
@@ -100,7 +106,9 @@ def _short(path: str, cwd: Path) -> str:
 
 
 def _print_coverage(coverage: Any, out: Callable[[str], None]) -> None:
-    out(f"coverage of {coverage.orchestration}: {coverage.reached}/{len(coverage.items)} ({coverage.percent:.0f} %)")
+    out(
+        f"coverage of {coverage.orchestration}: {coverage.reached}/{len(coverage.items)} ({coverage.percent:.0f} %)"
+    )
     rows = [
         (item.kind, item.element, item.name, len(item.scenarios) or "NOT REACHED")
         for item in coverage.items
@@ -155,7 +163,9 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if not args.paths:
-        print("name the scenario files or folders to run, e.g. baton test resources/", file=sys.stderr)
+        print(
+            "name the scenario files or folders to run, e.g. baton test resources/", file=sys.stderr
+        )
         return 2
     if args.jobs is not None and not 1 <= args.jobs <= 64:
         print(f"--jobs {args.jobs}: use 1 to 64 processes", file=sys.stderr)

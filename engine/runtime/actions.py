@@ -10,6 +10,9 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -270,8 +273,29 @@ def plugin_actions() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group="baton.actions")}
 
 
+# Who answers external calls made in this context: the real world, unless something that
+# must never reach it (a scenario of ``baton test``) answers them itself.
+_answerer: ContextVar[Callable[[ExternalCall], Any] | None] = ContextVar(
+    "baton_external_answerer", default=None
+)
+
+
+@contextmanager
+def answered_by(answer: Callable[[ExternalCall], Any] | None) -> Iterator[None]:
+    """External calls made in this block go to ``answer`` (which returns the action's result
+    or raises ActionFailed) instead of the network or a plugin; None: to the real world."""
+    token = _answerer.set(answer)
+    try:
+        yield
+    finally:
+        _answerer.reset(token)
+
+
 def call_external(call: ExternalCall) -> Any:
     """Make the call; raises ActionFailed. Runs outside any transaction."""
+    answer = _answerer.get()
+    if answer is not None:
+        return answer(call)
     action = call.action
     if isinstance(action, HttpRequest):
         body = call.inputs.get("body")

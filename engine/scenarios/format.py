@@ -1,0 +1,630 @@
+"""The scenario file format (``format: 1``): what a test of an orchestration says, as values.
+
+A file names the orchestration it tests, a setup (people, calendars, record types, records,
+the moment the clock starts) and a list of scenarios, each a start and a list of steps. A step
+is a mapping with one action key (``complete``, ``advance``, ``expect`` …). The file is read
+with the definition reader, so every problem is reported at once with its line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.definitions.durations import parse_duration
+from engine.definitions.problems import DefinitionError, Path, Problem
+from engine.definitions.reader import RawDefinition, read_file, read_text
+from engine.text import did_you_mean
+
+FORMAT_VERSION = 1
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------- setup
+
+
+class Person(Model):
+    username: str
+    role: Literal["admin", "supervisor", "user"] = "user"
+    email: str | None = None
+    display_name: str | None = None
+
+
+class RecordSpec(Model):
+    type: str = Field(description="Object type of the record")
+    values: dict[str, Any] = Field(default_factory=dict)
+    owner: str | None = None
+
+
+class Stub(Model):
+    """An answer to an external action (HTTP request or Python action), instead of the call."""
+
+    step: str | None = Field(default=None, description="Answer the calls of this step")
+    action: str | None = Field(default=None, description="Answer this Python action")
+    url: str | None = Field(default=None, description="Answer HTTP calls whose URL holds this")
+    method: str | None = None
+    status: int = Field(default=200, description="HTTP status of the answer")
+    respond: Any = Field(default=None, description="The answer's body (HTTP) or value (Python)")
+    fail: str | None = Field(default=None, description="Fail the call with this message")
+    delay: str | None = Field(
+        default=None, description="The call takes this long (e.g. 40 seconds)"
+    )
+    times: int | None = Field(default=None, ge=1, description="Answer only this many calls")
+    real: bool = Field(default=False, description="Make the real call (the scenario asks for it)")
+
+
+class Setup(Model):
+    directory: str | None = Field(
+        default=None, description="A file of users, queues and groups (the demo's format)"
+    )
+    people: list[str | Person] = Field(default_factory=list)
+    queues: dict[str, list[str]] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    calendars: str | list[dict[str, Any]] | None = Field(
+        default=None, description="A calendars file, or a list of calendars"
+    )
+    calendar: dict[str, Any] | None = Field(
+        default=None, description="One calendar (made the default)"
+    )
+    object_types: str | list[dict[str, Any]] | None = Field(
+        default=None, description="An object types file, or a list of object types"
+    )
+    records: dict[str, RecordSpec] = Field(
+        default_factory=dict, description="Records made before each scenario, by alias"
+    )
+    orchestrations: list[str] = Field(
+        default_factory=list, description="Other definition files the tested one starts"
+    )
+    now: Any = Field(default=None, description="When the clock starts, e.g. 2026-03-06T15:00 UTC")
+    stubs: list[Stub] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- steps
+
+
+class Acting(Model):
+    as_: str | None = Field(default=None, alias="as", description="Who does it")
+    refused: str | None = Field(
+        default=None, description="The action must be refused with a message holding this text"
+    )
+
+
+class Start(Acting):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    record: str | RecordSpec | None = Field(
+        default=None, description="A setup record's alias, or a record to create (record-triggered)"
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Fields saved on the setup record, which starts the run"
+    )
+
+
+class Complete(Acting):
+    step: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+    outcome: str | None = None
+    comment: str | None = None
+
+
+class Claim(Acting):
+    step: str
+
+
+class Reassign(Acting):
+    step: str
+    to: str = Field(description="user:NAME, queue:NAME, group:NAME or a username")
+    reason: str = "reassigned by the scenario"
+
+
+class Advance(Model):
+    by: str | None = Field(default=None, description="e.g. 2 hours, 2 business days")
+    until: Any = Field(
+        default=None, description="A moment, 'next timer', or 'done' (until the run ends)"
+    )
+
+
+class PublishEvent(Acting):
+    name: str
+    key: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class SaveRecord(Acting):
+    record: str | int | None = Field(
+        default=None, description="Alias or id of the record to update (default: the run's)"
+    )
+    type: str | None = Field(default=None, description="Object type, to create a record")
+    values: dict[str, Any] = Field(default_factory=dict)
+    owner: str | None = None
+    alias: str | None = Field(default=None, description="Name the new record for later steps")
+
+
+INTERVENTIONS = (
+    "suspend",
+    "resume",
+    "resume_failed",
+    "retry",
+    "skip",
+    "jump",
+    "cancel",
+    "migrate",
+)
+
+
+class Intervene(Acting):
+    action: Literal[
+        "suspend", "resume", "resume_failed", "retry", "skip", "jump", "cancel", "migrate"
+    ]
+    reason: str = "done by the scenario"
+    step: str | None = None
+    stage: str | None = None
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = None
+    definition: str | None = Field(
+        default=None, description="With migrate: a definition file, stored as the new version"
+    )
+
+
+class WorkExpect(Model):
+    step: str
+    assigned_to: str | None = None
+    claimed_by: str | None = None
+    status: str | None = Field(default=None, description="Default: open (Assigned or Claimed)")
+    due: Any = None
+    priority: str | int | None = None
+    completed_by: str | None = None
+
+
+class EmailExpect(Model):
+    to: str | None = None
+    subject: str | None = None
+    subject_contains: str | None = None
+    body_contains: str | None = None
+
+
+class LogExpect(Model):
+    event: str
+    stage: str | None = None
+    step: str | None = None
+    actor: str | None = None
+    message_contains: str | None = None
+
+
+class Expect(Model):
+    status: str | None = Field(default=None, description="The run's status")
+    stage: str | None = Field(default=None, description="The element the run is at")
+    stages: dict[str, str] = Field(default_factory=dict, description="Stage → status")
+    steps: dict[str, str] = Field(
+        default_factory=dict, description="Step (or stage.step) → status of its latest visit"
+    )
+    work: list[WorkExpect] = Field(default_factory=list)
+    no_open_work: bool = False
+    variables: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    record: dict[str, Any] = Field(default_factory=dict, description="The run's record fields")
+    records: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    emails: list[EmailExpect] = Field(default_factory=list)
+    log: list[str | LogExpect] = Field(default_factory=list)
+    error: str | None = Field(default=None, description="The run's error holds this text")
+
+
+ACTIONS: dict[str, type[BaseModel] | None] = {
+    "expect": Expect,
+    "complete": Complete,
+    "claim": Claim,
+    "release": Claim,
+    "reassign": Reassign,
+    "run_background": None,  # 'all' or a step name
+    "advance": Advance,  # or a duration
+    "publish_event": PublishEvent,
+    "save_record": SaveRecord,
+    "intervene": Intervene,
+}
+
+
+class ScenarioModel(Model):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    now: Any = None
+    stubs: list[Stub] = Field(default_factory=list)
+    start: Start = Field(default_factory=Start)
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FileModel(Model):
+    format: int
+    orchestration: str = Field(description="A definition file (beside this one) or a stored name")
+    version: int | None = Field(default=None, description="With a stored name: which version")
+    setup: Setup = Field(default_factory=Setup)
+    scenarios: list[ScenarioModel] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- loaded values
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a scenario: its action, its typed body, and where it stands."""
+
+    action: str
+    body: Any
+    line: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    line: int
+    path: Path
+    start: Start
+    start_line: int
+    steps: list[Step]
+    stubs: list[Stub]
+    now: dt.datetime
+    zone: dt.tzinfo
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    path: str
+    orchestration: str
+    version: int | None
+    setup: Setup
+    scenarios: list[Scenario]
+    now: dt.datetime
+    zone: dt.tzinfo
+    raw: RawDefinition = field(repr=False)
+
+    @property
+    def folder(self) -> FilePath:
+        return FilePath(self.path).resolve().parent
+
+    def resolve(self, relative: str) -> str:
+        """A path written in the file, relative to the file."""
+        return str((self.folder / relative).resolve())
+
+    def line_of(self, path: Path) -> int:
+        return self.raw.line_of(path) or 1
+
+    @property
+    def names_a_file(self) -> bool:
+        return self.orchestration.endswith((".yaml", ".yml", ".json")) or "/" in self.orchestration
+
+
+# ---------------------------------------------------------------- moments and durations
+
+
+def parse_moment(value: Any, zone: dt.tzinfo | None = None) -> dt.datetime:
+    """``2026-03-06T15:00 Europe/London`` (a zone name or offset may follow; else ``zone``,
+    else UTC) → an aware datetime. YAML may have read it as a date or datetime already."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text, _, name = value.strip().partition(" ")
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not a moment; write e.g. 2026-03-06T15:00 Europe/London"
+            ) from None
+        if name.strip():
+            zone = zone_named(name.strip())
+            moment = moment.replace(tzinfo=None)
+    else:
+        raise ValueError(
+            f"{json.dumps(value, default=str)} is not a moment (e.g. 2026-03-06T15:00)"
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone or dt.UTC)
+    return moment
+
+
+def zone_named(name: str) -> dt.tzinfo:
+    if name.upper() in ("UTC", "Z"):
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not a known time zone (e.g. Europe/London)") from None
+
+
+def _zone_of(value: Any) -> dt.tzinfo:
+    if isinstance(value, str) and " " in value.strip():
+        return zone_named(value.strip().partition(" ")[2].strip())
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.tzinfo
+    return dt.UTC
+
+
+def check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _shape_problems(exc: ValidationError, prefix: Path) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        path: Path = (
+            *prefix,
+            *(p for p in error["loc"] if not str(p).startswith(("function-", "union["))),
+        )
+        kind = error["type"]
+        if kind == "missing":
+            problems.append(Problem(path[:-1], f"missing required field '{path[-1]}'"))
+        elif kind == "extra_forbidden":
+            problems.append(Problem(path, f"unknown field '{path[-1]}'"))
+        elif kind in ("literal_error", "enum"):
+            expected = (error.get("ctx") or {}).get("expected")
+            problems.append(
+                Problem(
+                    path, f"{json.dumps(error.get('input'), default=str)} is not one of {expected}"
+                )
+            )
+        else:
+            shown = json.dumps(error.get("input"), default=str)[:60]
+            problems.append(Problem(path, f"{error['msg']} (got {shown})"))
+    return _dedupe(problems)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    """A value that fits none of a union's shapes gives one problem per shape: keep the first
+    for each place."""
+    seen: set[tuple[Path, str]] = set()
+    out = []
+    for problem in problems:
+        if (problem.path, problem.message) in seen:
+            continue
+        seen.add((problem.path, problem.message))
+        out.append(problem)
+    return out
+
+
+def _step(item: Any, path: Path, problems: list[Problem], raw: RawDefinition) -> Step | None:
+    if not isinstance(item, dict) or not item:
+        problems.append(Problem(path, "a step is a mapping with one action, e.g. advance: 2 hours"))
+        return None
+    names = list(item)
+    actions = [n for n in names if n in ACTIONS]
+    unknown = [n for n in names if n not in ACTIONS]
+    for name in unknown:
+        problems.append(
+            Problem(
+                (*path, str(name)),
+                f"'{name}' is not a step{did_you_mean(str(name), ACTIONS)}; use one of "
+                f"{', '.join(ACTIONS)}",
+            )
+        )
+    if len(actions) > 1:
+        problems.append(Problem(path, f"one action per step, not {', '.join(actions)}"))
+    if len(actions) != 1 or unknown:
+        return None
+    action = actions[0]
+    body = item[action]
+    where = (*path, action)
+    model = ACTIONS[action]
+    if action == "run_background":
+        if not isinstance(body, str) or not body.strip():
+            problems.append(Problem(where, "write run_background: all, or the name of a step"))
+            return None
+    elif action == "advance" and isinstance(body, str | int | float):
+        body = {"by": str(body)}
+    if model is not None:
+        if body is None:
+            body = {}
+        try:
+            body = model.model_validate(body)
+        except ValidationError as exc:
+            problems.extend(_shape_problems(exc, where))
+            return None
+    if isinstance(body, Advance):
+        problems.extend(_advance_problems(body, where))
+    line = raw.line_of(path) or 1
+    return Step(action, body, line, path)
+
+
+def _advance_problems(body: Advance, where: Path) -> list[Problem]:
+    if (body.by is None) == (body.until is None):
+        return [Problem(where, "say how far: advance: 2 hours, or advance: {until: …}")]
+    if body.by is not None:
+        try:
+            check_duration(body.by)
+        except ValueError as exc:
+            return [Problem((*where, "by"), str(exc))]
+    elif isinstance(body.until, str) and body.until.strip() in ("next timer", "done"):
+        return []
+    else:
+        try:
+            parse_moment(body.until)
+        except ValueError as exc:
+            return [Problem((*where, "until"), f"{exc}, or 'next timer', or 'done'")]
+    return []
+
+
+def _stub_problems(stubs: list[Stub], where: Path) -> list[Problem]:
+    problems = []
+    for index, stub in enumerate(stubs):
+        if stub.delay is not None:
+            try:
+                check_duration(stub.delay)
+            except ValueError as exc:
+                problems.append(Problem((*where, index, "delay"), str(exc)))
+        if not (stub.step or stub.action or stub.url):
+            problems.append(
+                Problem((*where, index), "say which calls the stub answers: step, action or url")
+            )
+    return problems
+
+
+def validate(raw: RawDefinition, source: str) -> ScenarioFile:
+    """The scenario file, or a DefinitionError listing every problem with its place."""
+    data = raw.data
+    if not isinstance(data, dict):
+        raise DefinitionError(
+            [Problem((), "a scenario file is a mapping with format, orchestration and scenarios")],
+            source,
+        )
+    problems: list[Problem] = []
+    version = data.get("format")
+    if version is None:
+        problems.append(Problem((), f"missing 'format' (write format: {FORMAT_VERSION})"))
+    elif version != FORMAT_VERSION:
+        problems.append(
+            Problem(
+                ("format",), f"format {version!r} is not {FORMAT_VERSION}, the one this Baton reads"
+            )
+        )
+    scenarios_data = data.get("scenarios")
+    top = {k: v for k, v in data.items() if k != "scenarios"}
+    top["format"] = FORMAT_VERSION
+    top["scenarios"] = [{"name": "x"}]
+    model: FileModel | None = None
+    try:
+        model = FileModel.model_validate(top)
+    except ValidationError as exc:
+        problems.extend(_shape_problems(exc, ()))
+    zone: dt.tzinfo = dt.UTC
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    if model is not None:
+        problems.extend(_stub_problems(model.setup.stubs, ("setup", "stubs")))
+        if model.setup.now is not None:
+            try:
+                zone = _zone_of(model.setup.now)
+                now = parse_moment(model.setup.now)
+            except ValueError as exc:
+                problems.append(Problem(("setup", "now"), str(exc)))
+    scenarios: list[Scenario] = []
+    if not isinstance(scenarios_data, list) or not scenarios_data:
+        problems.append(Problem(("scenarios",), "list at least one scenario under 'scenarios:'"))
+        scenarios_data = []
+    names: dict[str, int] = {}
+    for index, item in enumerate(scenarios_data):
+        path: Path = ("scenarios", index)
+        if not isinstance(item, dict):
+            problems.append(Problem(path, "a scenario is a mapping with name, start and steps"))
+            continue
+        shape = {k: v for k, v in item.items() if k != "steps"}
+        try:
+            scenario = ScenarioModel.model_validate({**shape, "steps": []})
+        except ValidationError as exc:
+            problems.extend(_shape_problems(exc, path))
+            scenario = None
+        steps_data = item.get("steps", [])
+        steps: list[Step] = []
+        if not isinstance(steps_data, list):
+            problems.append(Problem((*path, "steps"), "steps are a list"))
+            steps_data = []
+        for number, entry in enumerate(steps_data):
+            step = _step(entry, (*path, "steps", number), problems, raw)
+            if step is not None:
+                steps.append(step)
+        if scenario is None:
+            continue
+        problems.extend(_stub_problems(scenario.stubs, (*path, "stubs")))
+        if scenario.name in names:
+            problems.append(
+                Problem(
+                    (*path, "name"),
+                    f"another scenario on line {names[scenario.name]} has this name: give each its own",
+                )
+            )
+        line = raw.line_of(path) or 1
+        names.setdefault(scenario.name, line)
+        scenario_now, scenario_zone = now, zone
+        if scenario.now is not None:
+            try:
+                scenario_zone = _zone_of(scenario.now)
+                scenario_now = parse_moment(scenario.now, zone)
+            except ValueError as exc:
+                problems.append(Problem((*path, "now"), str(exc)))
+        scenarios.append(
+            Scenario(
+                scenario.name,
+                line,
+                path,
+                scenario.start,
+                raw.line_of((*path, "start")) or line,
+                steps,
+                scenario.stubs,
+                scenario_now,
+                scenario_zone,
+            )
+        )
+    if problems or model is None:
+        raise DefinitionError(_located(raw, problems), source)
+    return ScenarioFile(
+        source, model.orchestration, model.version, model.setup, scenarios, now, zone, raw
+    )
+
+
+def _located(raw: RawDefinition, problems: list[Problem]) -> list[Problem]:
+    located = []
+    for p in problems:
+        if p.line is None:
+            position = raw.position_of(p.path)
+            p = Problem(p.path, p.message, *(position or (None, None)))
+        located.append(p)
+    return sorted(located, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def load_scenario_file(path: str) -> ScenarioFile:
+    """Read and check the shape of a scenario file (names are checked by ``references``)."""
+    try:
+        raw = read_file(path)
+    except DefinitionError as exc:
+        raise DefinitionError(exc.problems, path) from None
+    return validate(raw, path)
+
+
+def load_scenario_text(text: str, source: str) -> ScenarioFile:
+    try:
+        raw = read_text(text, kind="yaml")
+    except DefinitionError as exc:
+        raise DefinitionError(exc.problems, source) from None
+    return validate(raw, source)
+
+
+def scenario_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files, for editors (steps: one action key each)."""
+    schema = FileModel.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    step_choices = []
+    for name, model in ACTIONS.items():
+        if model is None:
+            body: dict[str, Any] = {"type": "string", "description": "'all' or a step name"}
+        else:
+            defs.setdefault(model.__name__, model.model_json_schema(ref_template="#/$defs/{model}"))
+            for sub, sub_schema in defs[model.__name__].pop("$defs", {}).items():
+                defs.setdefault(sub, sub_schema)
+            body = {"$ref": f"#/$defs/{model.__name__}"}
+            if name == "advance":
+                body = {"anyOf": [body, {"type": "string", "description": "a duration"}]}
+        step_choices.append(
+            {
+                "type": "object",
+                "properties": {name: body},
+                "required": [name],
+                "additionalProperties": False,
+            }
+        )
+    defs["ScenarioModel"]["properties"]["steps"] = {
+        "type": "array",
+        "items": {"oneOf": step_choices},
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"Baton scenario file (format {FORMAT_VERSION})"
+    return schema

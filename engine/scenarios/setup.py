@@ -1,0 +1,165 @@
+"""A scenario file's world: its definition, people, calendars, record types and records, built
+once per file into a template SQLite database that each scenario gets a fresh copy of."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.clock import Clock, using
+from engine.definitions import DefinitionError, Orchestration, load_file
+from engine.definitions.objects import ObjectType
+from engine.definitions.problems import Problem
+from engine.scenarios.format import Person, ScenarioFile
+from engine.services.baton import Baton
+from engine.services.errors import BatonError
+
+
+@dataclass
+class World:
+    """What a file's scenarios run in: the tested definition and the names that exist."""
+
+    definition: Orchestration
+    users: dict[str, str] = field(default_factory=dict)  # username → email
+    queues: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)  # alias → id
+    object_types: dict[str, set[str]] = field(default_factory=dict)  # type → field names
+    template: str = ""
+
+
+def _yaml(path: str) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _problem(file: ScenarioFile, where: tuple[str | int, ...], message: str) -> DefinitionError:
+    line = file.line_of(where)
+    return DefinitionError([Problem(where, message, line)], file.path)
+
+
+def tested_definition(file: ScenarioFile, source: Baton | None) -> Orchestration:
+    """The orchestration the file tests: from its definition file, or stored in ``source``."""
+    if file.names_a_file:
+        path = file.resolve(file.orchestration)
+        if not Path(path).is_file():
+            raise _problem(file, ("orchestration",), f"there is no definition file {path}")
+        return load_file(path)
+    if source is None:
+        raise _problem(
+            file,
+            ("orchestration",),
+            f"'{file.orchestration}' names a stored orchestration: give a definition file, "
+            "or a database with --db",
+        )
+    try:
+        return source.definitions.get(file.orchestration, file.version)[1]
+    except BatonError as exc:
+        raise _problem(file, ("orchestration",), exc.message) from None
+
+
+def _people(file: ScenarioFile, world: World) -> list[Person]:
+    setup = file.setup
+    people: list[Person] = []
+    if setup.directory:
+        data = _yaml(file.resolve(setup.directory)) or {}
+        people += [Person.model_validate(u) for u in data.get("users", [])]
+        for kind, target in (("queues", world.queues), ("groups", world.groups)):
+            for group in data.get(kind, []):
+                target[str(group["name"])] = [str(m) for m in group.get("members", [])]
+    for person in setup.people:
+        people.append(Person(username=person) if isinstance(person, str) else person)
+    world.queues.update(setup.queues)
+    world.groups.update(setup.groups)
+    if not any(p.username == "admin" for p in people):
+        people.insert(0, Person(username="admin", role="admin"))
+    return people
+
+
+def build_world(file: ScenarioFile, folder: str, source: Baton | None = None) -> World:
+    """Check the setup and build the template database in ``folder``."""
+    definition = tested_definition(file, source)
+    world = World(definition)
+    people = _people(file, world)
+    path = str(Path(folder) / "template.sqlite3")
+    with using(Clock(frozen_at=file.now)):
+        baton = Baton(path, upgrade=True)
+        try:
+            _fill(file, world, baton, people)
+        except BatonError as exc:
+            raise _problem(file, ("setup",), exc.describe()) from None
+        finally:
+            baton.close()
+    _checkpoint(path)
+    world.template = path
+    return world
+
+
+def _fill(file: ScenarioFile, world: World, baton: Baton, people: list[Person]) -> None:
+    system = baton.as_user(None)
+    for person in people:
+        email = person.email or f"{person.username}@example.com"
+        system.directory.create_user(
+            person.username, display_name=person.display_name, email=email, role=person.role
+        )
+        world.users[person.username] = email
+    for kind, groups in (("queue", world.queues), ("group", world.groups)):
+        for name, members in groups.items():
+            system.directory.create_group(kind, name)
+            for member in members:
+                system.directory.add_member(kind, name, member)
+    setup = file.setup
+    if isinstance(setup.calendars, str):
+        system.calendars.define_from_file(file.resolve(setup.calendars))
+    elif setup.calendars:
+        for item in setup.calendars:
+            _calendar(system, item)
+    if setup.calendar:
+        _calendar(system, {**setup.calendar, "default": True})
+    if isinstance(setup.object_types, str):
+        types = system.records.define_types_from_file(file.resolve(setup.object_types))
+    else:
+        types = [
+            system.records.define_type(ObjectType.model_validate(t))
+            for t in setup.object_types or []
+        ]
+    for info in types:
+        world.object_types[info.name] = {f["name"] for f in info.fields}
+    for alias, spec in setup.records.items():
+        record = system.records.create(spec.type, dict(spec.values), owner=spec.owner)
+        world.records[alias] = record.id
+    for other in setup.orchestrations:
+        system.definitions.import_file(file.resolve(other), activate=True)
+    system.definitions.save(world.definition, activate=True)
+
+
+def _calendar(system: Baton, item: dict[str, Any]) -> None:
+    spec = dict(item)
+    system.calendars.define(
+        str(spec.pop("name", "scenario")),
+        timezone=str(spec.pop("timezone", "UTC")),
+        hours=spec.pop("hours", {}),
+        holidays=[str(d) for d in spec.pop("holidays", [])],
+        hours_per_day=float(spec.pop("hours_per_day", 8.0)),
+        default=bool(spec.pop("default", False)),
+    )
+
+
+def _checkpoint(path: str) -> None:
+    """Fold the WAL into the file, so that a plain copy of it is the whole database."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        connection.close()
+
+
+def fresh_copy(world: World, path: str) -> str:
+    shutil.copyfile(world.template, path)
+    return path

@@ -1,0 +1,129 @@
+"""Scenario files and folders run as a suite: every file checked first (shape and names, every
+problem at once), then its scenarios run, in several processes when there are enough of them
+to pay for starting the processes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.definitions.problems import DefinitionError
+from engine.scenarios.format import ScenarioFile, load_scenario_file
+from engine.scenarios.references import check_references
+from engine.scenarios.runner import ScenarioResult, run_scenarios
+from engine.scenarios.setup import World, build_world
+from engine.services.baton import Baton
+
+# Below this many scenarios one process is quicker than starting others.
+PARALLEL_FROM = 24
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Suite:
+    """Checked scenario files, ready to run; ``problems`` holds the files that were refused."""
+
+    files: list[ScenarioFile] = field(default_factory=list)
+    problems: list[DefinitionError] = field(default_factory=list)
+    worlds: dict[str, World] = field(default_factory=dict)  # by file path
+    folder: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="baton-test-")
+    )
+
+    @property
+    def count(self) -> int:
+        return sum(len(f.scenarios) for f in self.files)
+
+    def close(self) -> None:
+        self.folder.cleanup()
+
+
+def is_scenario_file(path: Path) -> bool:
+    """A YAML file whose top level names an orchestration and lists scenarios."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:20000]
+    except OSError:
+        return False
+    return "\nscenarios:" in f"\n{head}" and "\norchestration:" in f"\n{head}"
+
+
+def find_files(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Scenario files among ``paths`` (folders searched in depth), and paths that are missing."""
+    found: list[str] = []
+    missing: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += [
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.suffix in SUFFIXES and p.is_file() and is_scenario_file(p)
+            ]
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            missing.append(given)
+    return list(dict.fromkeys(found)), missing
+
+
+def load_suite(paths: Sequence[str], source: Baton | None = None) -> tuple[Suite, list[str]]:
+    """Read and check every scenario file under ``paths``; the missing paths are returned."""
+    found, missing = find_files(paths)
+    suite = Suite()
+    for number, path in enumerate(found):
+        folder = Path(suite.folder.name) / f"file-{number}"
+        folder.mkdir()
+        try:
+            file = load_scenario_file(path)
+            world = build_world(file, str(folder), source)
+            check_references(file, world)
+        except DefinitionError as exc:
+            if exc.source is None:
+                exc = DefinitionError(exc.problems, path)
+            suite.problems.append(exc)
+            continue
+        suite.files.append(file)
+        suite.worlds[file.path] = world
+    return suite, missing
+
+
+def _run_file(path: str, names: list[str] | None, source_url: str | None) -> list[ScenarioResult]:
+    """Run scenarios of one file in this process (a worker process's entry point)."""
+    file = load_scenario_file(path)
+    source = Baton(source_url) if source_url else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="baton-test-") as folder:
+            world = build_world(file, folder, source)
+            return run_scenarios(file, world, names)
+    finally:
+        if source is not None:
+            source.close()
+
+
+def run_suite(
+    suite: Suite, *, jobs: int | None = None, source_url: str | None = None
+) -> list[ScenarioResult]:
+    """Every scenario of the suite; results in file order, scenarios in file order."""
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if suite.count >= PARALLEL_FROM else 1
+    chunks: list[tuple[str, list[str]]] = []
+    for file in suite.files:
+        names = [s.name for s in file.scenarios]
+        size = max(1, -(-len(names) // jobs))
+        chunks += [(file.path, names[i : i + size]) for i in range(0, len(names), size)]
+    if jobs <= 1 or len(chunks) <= 1:
+        return [
+            result
+            for file in suite.files
+            for result in run_scenarios(file, suite.worlds[file.path])
+        ]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_run_file, path, names, source_url) for path, names in chunks]
+        return [r for future in futures for r in future.result()]
+
+
+__all__ = ["Suite", "World", "find_files", "load_suite", "run_suite"]
