@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -24,11 +26,13 @@ from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.menus import MainMenus
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.placeholder import PlaceholderPanel
 from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession, describe_user
 from desktop_app.signin import SignInDialog
+from desktop_app.start_run import StartRunDialog
 from engine.services.dto import UserInfo
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
@@ -44,6 +48,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.engine = engine
         self.signin: SignInDialog | None = None
+        self._leaving = False  # set once unsaved work was saved or let go: then close
         self.setWindowTitle("Baton")
         self.setObjectName("mainWindow")
 
@@ -92,6 +97,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
 
+        self.menus = MainMenus(self)
         self._toolbar()
         self.database = QLabel(session.baton.db.display_url)
         self.engine_state = QLabel("engine starting")
@@ -123,20 +129,8 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Main")
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
-        refresh = QAction("Refresh", self)
-        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
-        refresh.triggered.connect(lambda: self.inbox.refresh())
-        bar.addAction(refresh)
-        dark = QAction("Dark theme", self)
-        dark.setCheckable(True)
-        dark.setChecked(self.settings.value("theme", "light") == "dark")
-        dark.setShortcut(QKeySequence("Ctrl+Shift+D"))
-        dark.toggled.connect(self._theme)
-        bar.addAction(dark)
-        connect = QAction("Database…", self)
-        connect.setObjectName("chooseDatabase")
-        connect.triggered.connect(self._choose_database)
-        bar.addAction(connect)
+        bar.addAction(self.menus.refresh)
+        bar.addAction(self.menus.start_run)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -161,12 +155,46 @@ class MainWindow(QMainWindow):
         self.session.switch_user(user)
         self.show()
 
-    def _theme(self, dark: bool) -> None:
+    # ------------------------------------------------------------ commands of the menus
+
+    def panel_row(self, panel: QWidget) -> int:
+        return self.stack.indexOf(panel)
+
+    def in_designer(self, command: Callable[[], object]) -> None:
+        """A Designer command from the menu: show the Designer, then do it there."""
+        if not self.may_see(self.panel_row(self.designer)):
+            self.say("Designing orchestrations is for supervisors and admins")
+            return
+        self.navigation.setCurrentRow(self.panel_row(self.designer))
+        command()
+
+    def refresh_panel(self) -> None:
+        """F5: the panel shown reads its data again."""
+        refresh = getattr(self.stack.currentWidget(), "refresh", None)
+        if callable(refresh):
+            refresh()
+
+    def start_run(self) -> None:
+        """Run → Start a run: of the orchestration open in the Designer when it is shown."""
+        orchestration = None
+        if self.stack.currentWidget() is self.designer:
+            orchestration = self.designer.document.name or None
+        if self.session.is_staff:
+            self.runs.runs.start_run(orchestration)
+            return
+        dialog = StartRunDialog(self.session, self, orchestration=orchestration)
+        dialog.started.connect(lambda run: self.say(f"Started run {run.id} of {run.orchestration}"))
+        dialog.open()
+
+    def set_dark(self, dark: bool) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             self.settings.setValue("theme", theme.apply(app, "dark" if dark else "light"))
 
-    def _choose_database(self) -> None:
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def choose_database(self) -> None:
         current = str(self.settings.value("database/url", "") or "")
         url, ok = QInputDialog.getText(
             self,
@@ -189,9 +217,19 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 800)
 
-    def closeEvent(self, event: object) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting asks first when Designer changes are not saved; Cancel keeps everything."""
+        if not self._leaving:
+            event.ignore()
+            self.designer.versions.leave_then(self._close_now)
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.engine.stop()
         self.session.close()
         tasks.wait_for_all()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        super().closeEvent(event)
+
+    def _close_now(self) -> None:
+        self._leaving = True
+        self.designer.forget_recovery()
+        self.close()

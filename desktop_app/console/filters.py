@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks
+from desktop_app.flow_layout import FlowLayout, labelled
 from desktop_app.messages import show_error
 from desktop_app.session import AppSession
 from engine.runtime.statuses import RunStatus, WorkStatus
@@ -114,8 +115,7 @@ class FilterBar(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.row = QHBoxLayout(self)
-        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row = FlowLayout(self)  # wraps on a narrow window
         self.catalog = Catalog()
         self._quiet = False
         # Every bar filters by these; each bar places them among its own.
@@ -128,8 +128,7 @@ class FilterBar(QWidget):
         self.orchestration.currentTextChanged.connect(lambda _: self._names())
 
     def _add(self, label: str, widget: QWidget) -> None:
-        self.row.addWidget(QLabel(label))
-        self.row.addWidget(widget)
+        self.row.addWidget(labelled(label, widget))
         if isinstance(widget, QComboBox) and widget.isEditable():  # typed: when typing ends
             widget.activated.connect(self._changed)
             line = widget.lineEdit()
@@ -205,7 +204,6 @@ class RunFilterBar(FilterBar):
         self._add("to", self.started_to)
         self._add("Record", self.record)
         self._add("Assignee", self.assignee)
-        self.row.addStretch(1)
 
     def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
         return [(self.stage, self.catalog.stages)]
@@ -262,7 +260,6 @@ class WorkFilterBar(FilterBar):
         self._add("Record", self.record)
         self._add("Created", self.created_from)
         self._add("to", self.created_to)
-        self.row.addStretch(1)
 
     def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
         return [(self.stage, self.catalog.stages), (self.step, self.catalog.steps)]

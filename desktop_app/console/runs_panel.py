@@ -8,7 +8,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -24,8 +23,10 @@ from desktop_app.console.filters import Catalog, RunFilterBar, SavedViews
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
 from desktop_app.console.paged_model import ROW_ROLE, Column, PagedModel, pager
 from desktop_app.console.run_detail import REFRESH_MS, RunDetailWindow, took, when
+from desktop_app.flow_layout import FlowLayout
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
+from desktop_app.start_run import StartRunDialog
 from engine.services.dto import RunOutcome, RunSummary
 from engine.services.queries import RunFilter
 
@@ -105,9 +106,8 @@ class ConsoleList(QWidget):
         self.error = QLabel("")
         self.error.setStyleSheet("color: #b42318")
         self.error.setWordWrap(True)
-        self.action_row = QHBoxLayout()
+        self.action_row = FlowLayout()  # saved views and the buttons, wrapping when narrow
         self.action_row.addWidget(self.views)
-        self.action_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(bar)
@@ -137,6 +137,10 @@ class ConsoleList(QWidget):
 
     def filter(self) -> Any:
         return self.bar.value(self.sort, self.descending)
+
+    def refresh(self) -> None:
+        """F5: count again and re-read the rows on screen."""
+        self.model.reload()
 
     def apply(self) -> None:
         try:
@@ -208,6 +212,10 @@ class RunsList(ConsoleList):
 
     def __init__(self, session: AppSession) -> None:
         super().__init__(session, "runs", RunFilterBar(), COLUMNS, ("started", True))
+        self.start_button = QPushButton("Start a run…")
+        self.start_button.setObjectName("startRunFromList")
+        self.start_button.clicked.connect(lambda: self.start_run())
+        self.action_row.addWidget(self.start_button)
         self.open_button = QPushButton("Open")
         self.open_button.setObjectName("openRun")
         self.open_button.clicked.connect(self.open_selected)
@@ -229,6 +237,13 @@ class RunsList(ConsoleList):
             return (row.started_at, row.id) if where.sort == "started" else (row.id, row.id)
 
         return (lambda: console.count_runs(where)), pager(console.runs, where), cursor
+
+    def start_run(self, orchestration: str | None = None) -> StartRunDialog:
+        """The start dialog; the new run opens in its detail window."""
+        dialog = StartRunDialog(self.session, self, orchestration=orchestration)
+        dialog.started.connect(lambda run: self.open_run(run.id))
+        dialog.open()
+        return dialog
 
     def _double_clicked(self, index: Any) -> None:
         row = index.data(ROW_ROLE)
@@ -285,6 +300,13 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+
+    def refresh(self) -> None:
+        """F5: the tab shown, read again."""
+        if self.tabs.currentWidget() is self.attention:
+            self.attention.refresh()
+        else:
+            self.runs.refresh()
 
     def _tab(self, index: int) -> None:
         if self.tabs.widget(index) is self.attention:

@@ -23,6 +23,7 @@ class DesignDocument(QObject):
     changed = Signal()
     selection_changed = Signal(object)  # Key
     read_only_changed = Signal(bool)
+    saved = Signal()  # what is shown is now what is stored
 
     def __init__(self, data: Data, *, read_only: bool = False) -> None:
         super().__init__()
@@ -73,6 +74,7 @@ class DesignDocument(QObject):
     def mark_saved(self) -> None:
         self.saved_data = copy.deepcopy(self._data)
         self.stack.setClean()
+        self.saved.emit()
 
     def set_read_only(self, read_only: bool) -> None:
         self.read_only = read_only

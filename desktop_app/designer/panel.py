@@ -25,11 +25,13 @@ from desktop_app.designer.catalog import Catalog, read_catalog
 from desktop_app.designer.document import NOTHING, DesignDocument
 from desktop_app.designer.history_overlay import DAYS, overlay
 from desktop_app.designer.properties import PropertyPanel
+from desktop_app.designer.recovery import Recovery
 from desktop_app.designer.review_panel import ReviewPanel
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.tryit import TryItPanel
 from desktop_app.designer.versions import VersionsBar
 from desktop_app.designer.view import CanvasView
+from desktop_app.menus import with_shortcut_tip
 from desktop_app.session import AppSession
 from engine.definitions import editing
 from engine.definitions.editing import EditError, new_definition
@@ -98,6 +100,8 @@ class DesignerPanel(QWidget):
         self._inspected_generation = -1
         self._inspect()
         self._loaded = False
+        self.recovery = Recovery(self)
+        self._offered_recovery = False
 
     # ------------------------------------------------------------ loading
 
@@ -190,6 +194,7 @@ class DesignerPanel(QWidget):
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
+            with_shortcut_tip(action)
         if edit:
             self.edit_actions.append(action)
         return action
@@ -204,7 +209,7 @@ class DesignerPanel(QWidget):
         for action in (undo, redo):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
-            bar.addAction(action)
+            bar.addAction(with_shortcut_tip(action))
         bar.addSeparator()
         for text, slot, key in (
             ("Add stage", self.add_stage, "Ctrl+Shift+S"),
@@ -218,15 +223,18 @@ class DesignerPanel(QWidget):
         bar.addAction(self.delete_action)
         self._action("Rename", self.properties.focus_name, "F2", edit=True)
         self._action("Copy", self.copy_selected, QKeySequence.StandardKey.Copy)
+        self._action("Cut", self.cut_selected, QKeySequence.StandardKey.Cut, edit=True)
         self._action("Paste", self.paste, QKeySequence.StandardKey.Paste, edit=True)
         self._action("Move up", lambda: self.move_selected(-1), "Alt+Up", edit=True)
         self._action("Move down", lambda: self.move_selected(1), "Alt+Down", edit=True)
         self._action("Move left", lambda: self.move_selected(-1), "Alt+Left", edit=True)
         self._action("Move right", lambda: self.move_selected(1), "Alt+Right", edit=True)
         bar.addSeparator()
-        bar.addAction(self._action("Zoom in", self.view.zoom_in, "Ctrl+="))
-        bar.addAction(self._action("Zoom out", self.view.zoom_out, "Ctrl+-"))
-        bar.addAction(self._action("Fit", self.view.fit, "Ctrl+0"))
+        self.zoom_in_action = self._action("Zoom in", self.view.zoom_in, "Ctrl+=")
+        self.zoom_out_action = self._action("Zoom out", self.view.zoom_out, "Ctrl+-")
+        self.fit_action = self._action("Fit", self.view.fit, "Ctrl+0")
+        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            bar.addAction(action)
         bar.addSeparator()
         self.try_action = self._action("Try it", self.start_trying, "Ctrl+R")
         bar.addAction(self.try_action)
@@ -377,6 +385,13 @@ class DesignerPanel(QWidget):
         QApplication.clipboard().setText(json.dumps({"baton": kind, "item": node}))
         self.status.emit(f"Copied {element if step is None else f'{element}.{step}'}")
 
+    def cut_selected(self) -> None:
+        """Copy, then delete (one undoable step for the delete)."""
+        if self.document.selection[0] is None or self.document.read_only:
+            return
+        self.copy_selected()
+        self.delete_selected()
+
     def paste(self) -> None:
         try:
             pasted = json.loads(QApplication.clipboard().text())
@@ -402,3 +417,18 @@ class DesignerPanel(QWidget):
         self._record_fields()
         self.view.fit()
         self.document.select(NOTHING)
+        if not self._offered_recovery:  # once something is open, work a crash left is offered
+            self._offered_recovery = True
+            self.recovery.offer()
+
+    def restore_unsaved(self, data: dict[str, Any]) -> None:
+        """Work kept from before a crash, opened as unsaved changes (saving makes a draft)."""
+        self.versions.current = None
+        self.open_data(data, read_only=False)
+        self.document.saved_data = {}  # not saved until it is saved
+        self.document.changed.emit()
+        self.versions.show_document()
+        self.status.emit(f"Restored the unsaved changes to {self.document.name}: save to keep them")
+
+    def forget_recovery(self) -> None:
+        self.recovery.forget()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from desktop_app import tasks
 from desktop_app.designer.document import DesignDocument, Key
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
+from desktop_app.flow_layout import FlowLayout, labelled
 from desktop_app.messages import show_error
 from engine.definitions import Orchestration, to_data
 from engine.definitions.diff import Change, diff
@@ -59,18 +61,21 @@ class VersionsBar(QWidget):
         self.panel = panel
         self.infos: dict[str, OrchestrationInfo] = {}
         self.current: VersionInfo | None = None  # the version the document came from
+        self.unsaved_box: QMessageBox | None = None  # the Save/Discard/Cancel question, if open
         self.orchestrations = QComboBox()
         self.orchestrations.setObjectName("orchestrationChoice")
+        # Chosen with the mouse (or its label's mnemonic), never by Tab from the canvas, where
+        # a typed letter would open another orchestration.
+        self.orchestrations.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.orchestrations.setMinimumWidth(220)
         self.version_choice = QComboBox()
         self.version_choice.setObjectName("versionChoice")
-        self.version_choice.setMinimumWidth(380)
-        layout = QHBoxLayout(self)
+        self.version_choice.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.version_choice.setMinimumWidth(300)
+        layout = FlowLayout(self)  # wraps on a narrow window
         layout.setContentsMargins(8, 6, 8, 2)
-        layout.addWidget(QLabel("Orchestration"))
-        layout.addWidget(self.orchestrations)
-        layout.addWidget(QLabel("Version"))
-        layout.addWidget(self.version_choice)
+        layout.addWidget(labelled("Orchestration", self.orchestrations))
+        layout.addWidget(labelled("Version", self.version_choice))
         self.buttons: dict[str, QPushButton] = {}
         for text, slot in (
             ("New…", self.new),
@@ -86,7 +91,6 @@ class VersionsBar(QWidget):
             button.clicked.connect(slot)
             self.buttons[text] = button
             layout.addWidget(button)
-        layout.addStretch(1)
         self.orchestrations.activated.connect(lambda _: self._open_latest())
         self.version_choice.activated.connect(lambda _: self._open_chosen())
         panel.document.read_only_changed.connect(self._read_only)
@@ -140,11 +144,12 @@ class VersionsBar(QWidget):
             self.open(self.orchestrations.currentText(), int(number))
 
     def open(self, name: str, number: int | None) -> None:
-        if not self._may_leave():
-            self._fill_versions()
-            return
         baton = self.panel.session.service
-        tasks.run(lambda: baton.definitions.get(name, number), self._opened, self._error)
+        self.leave_then(
+            lambda: tasks.run(
+                lambda: baton.definitions.get(name, number), self._opened, self._error
+            )
+        )
 
     def _opened(self, result: tuple[VersionInfo, Orchestration]) -> None:
         info, definition = result
@@ -157,16 +162,49 @@ class VersionsBar(QWidget):
         self._fill_versions()
         self._title()
 
-    def _may_leave(self) -> bool:
-        if not self.panel.document.modified or self.panel.document.read_only:
-            return True
-        answer = QMessageBox.question(
-            self,
+    def leave_then(self, go: Callable[[], None]) -> None:
+        """Leave the document for something else, then ``go``: at once when nothing would be
+        lost, else after asking Save (go once saved) / Discard / Cancel (keep everything)."""
+        document = self.panel.document
+        if not document.modified or document.read_only:
+            go()
+            return
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             "Unsaved changes",
-            f"The changes to {self.panel.document.name} are not saved. Leave them?",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            f"The changes to {document.name} are not saved.",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            self,
         )
-        return answer == QMessageBox.StandardButton.Discard
+        box.setObjectName("unsavedChanges")
+        box.setInformativeText("Save them as a draft before leaving it?")
+        box.setDefaultButton(buttons.Save)
+        self.unsaved_box = box
+
+        def answered(_result: int) -> None:
+            self.unsaved_box = None
+            answer = box.standardButton(box.clickedButton())
+            if answer == buttons.Save:
+                self.save(then=lambda _info: go())
+            elif answer == buttons.Discard:
+                self.panel.forget_recovery()
+                go()
+            else:
+                self.show_document()  # Cancel: the bar shows what is open, as before
+
+        box.finished.connect(answered)
+        box.open()
+
+    def show_document(self) -> None:
+        """Point the bar back at the open document (a choice was cancelled)."""
+        name = self.panel.document.name
+        self.orchestrations.blockSignals(True)
+        if self.orchestrations.findText(name) < 0:
+            self.orchestrations.addItem(name)
+        self.orchestrations.setCurrentText(name)
+        self.orchestrations.blockSignals(False)
+        self._fill_versions()
 
     def _clean_changed(self, _clean: bool) -> None:
         self._title()
@@ -186,8 +224,9 @@ class VersionsBar(QWidget):
     # ------------------------------------------------------------ new, copy, save, activate
 
     def new(self) -> None:
-        if not self._may_leave():
-            return
+        self.leave_then(self._new)
+
+    def _new(self) -> None:
         name, ok = QInputDialog.getText(
             self, "New orchestration", "Name (letters, digits and _, e.g. vendor_onboarding):"
         )
@@ -273,8 +312,9 @@ class VersionsBar(QWidget):
     # ------------------------------------------------------------ files
 
     def import_file(self) -> None:
-        if not self._may_leave():
-            return
+        self.leave_then(self._import_file)
+
+    def _import_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import a definition", "", "Definitions (*.yaml *.yml *.json)"
         )

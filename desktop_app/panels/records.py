@@ -27,7 +27,8 @@ from desktop_app.messages import describe
 from desktop_app.panels.form import FieldEditor
 from desktop_app.panels.inbox import ItemPane
 from desktop_app.session import AppSession
-from engine.services.dto import ObjectTypeInfo, RecordInfo
+from desktop_app.start_run import StartRunDialog
+from engine.services.dto import ObjectTypeInfo, RecordInfo, RunSummary
 from engine.services.errors import InvalidInput
 
 Index = QModelIndex | QPersistentModelIndex
@@ -96,6 +97,12 @@ class RecordPage(QWidget):
         self.save.setProperty("role", "primary")
         self.save.setEnabled(False)
         self.save.clicked.connect(self._save)
+        self.start = QPushButton("Start a run…")
+        self.start.setObjectName("startRunOnRecord")
+        self.start.setToolTip("Start an orchestration about this record")
+        self.start.setEnabled(False)
+        self.start.clicked.connect(self.start_run)
+        row.addWidget(self.start)
         row.addWidget(self.save)
         layout.addLayout(row)
         guide = QLabel("Work Guide — your open work for this record")
@@ -139,6 +146,29 @@ class RecordPage(QWidget):
             )
         self.problem.hide()
         self.save.setEnabled(True)
+        self.start.setEnabled(True)
+        self.reload_guide()
+
+    def start_run(self) -> StartRunDialog | None:
+        """The orchestrations that may start on this record; the run opens (for staff) in its
+        detail window, else the status bar names it."""
+        if self.record is None or self.kind is None:
+            return None
+        dialog = StartRunDialog(
+            self.session, self, record_id=self.record.id, object_type=self.kind.name
+        )
+        dialog.started.connect(self._started)
+        dialog.open()
+        return dialog
+
+    def _started(self, run: RunSummary) -> None:
+        self.saved.emit(f"Started run {run.id} of {run.orchestration}")
+        if self.session.is_staff:
+            from desktop_app.console.run_detail import RunDetailWindow
+
+            window = RunDetailWindow(self.session, run.id, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.show()
         self.reload_guide()
 
     def reload_guide(self) -> None:
@@ -256,6 +286,11 @@ class RecordsPanel(QWidget):
         layout.addWidget(splitter)
         session.user_changed.connect(lambda _: self._load_types())
         self._load_types()
+
+    def refresh(self) -> None:
+        """F5: the kinds of record, the records and the open record's Work Guide again."""
+        self._load_types()
+        self.page.reload_guide()
 
     def _load_types(self) -> None:
         tasks.run(self.session.service.records.types, self._types)
