@@ -5,6 +5,11 @@ of a UTF-16 pair, which is not text) and a JSON number that is not finite; SQLit
 of them silently, and Python cannot read back an integer of thousands of digits. The service
 checks them first and names the field and the limit. Column lengths come from the models, so
 a change of column changes the check with it.
+
+Services call ``check_text``/``check_json`` on what they are given, to name it well; and every
+row a service session adds or changes through the ORM (users, groups, definitions, records,
+calendars, settings …: runtime rows go through ``Tx`` and carry engine-made values) is
+checked once more as it is flushed, so no service can forget.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String, event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from engine.services.errors import InvalidInput
 from engine.store.base import Base
@@ -101,3 +108,49 @@ def check_json(value: Any, where: str, what: str) -> None:
     problems = json_problems(value, where)
     if problems:
         raise InvalidInput(f"{what} cannot be saved", problems)
+
+
+def _stored(model: type[Any]) -> list[tuple[str, str, bool]]:
+    """(attribute, column, is JSON) of each text or JSON column of ``model``."""
+    found = _STORED.get(model)
+    if found is None:
+        found = []
+        for attr in sa_inspect(model).column_attrs:
+            column = attr.columns[0]
+            kind = column.type
+            is_json = isinstance(kind, JSON)  # JSONData too: JSON with a JSONB variant
+            if isinstance(kind, String) or is_json:
+                found.append((attr.key, column.name, is_json))
+        _STORED[model] = found
+    return found
+
+
+_STORED: dict[type[Any], list[tuple[str, str, bool]]] = {}
+
+
+def _row_problems(obj: Any, new: bool) -> list[str]:
+    model = type(obj)
+    state = sa_inspect(obj)
+    texts: dict[str, str | None] = {}
+    problems: list[str] = []
+    for key, column, is_json in _stored(model):
+        if key not in obj.__dict__ or (not new and not state.attrs[key].history.has_changes()):
+            continue  # only what this transaction gives the row
+        value = obj.__dict__[key]
+        if is_json:
+            problems += json_problems(value, column)
+        elif isinstance(value, str):
+            texts[column] = value
+    return text_problems(model, texts) + problems
+
+
+@event.listens_for(Session, "before_flush")
+def _check_rows(session: Session, _context: Any, _instances: Any) -> None:
+    for rows, new in ((session.new, True), (session.dirty, False)):
+        for obj in rows:
+            if isinstance(obj, Base):
+                problems = _row_problems(obj, new)
+                if problems:
+                    table = str(getattr(obj, "__tablename__", type(obj).__name__))
+                    noun = table.replace("_", " ").removesuffix("s")
+                    raise InvalidInput(f"the {noun} cannot be saved", problems)

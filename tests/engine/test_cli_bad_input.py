@@ -223,6 +223,8 @@ CASES: list[tuple[list[str], int, str]] = [
     (["groups", "list", "--bogus"], 2, "unrecognized arguments"),
     (["queues", "list", "--bogus"], 2, "unrecognized arguments"),
     (["users", "create", "x", "--role", "boss"], 2, "invalid choice: 'boss'"),
+    (["users", "create", "x", "--name", "N" * 300], 1, "display_name: is 300 characters long"),
+    (["groups", "create", "g", "--label", "L" * 300], 1, "label: is 300 characters long; at most"),
     (["users", "show", "nobody"], 1, "no user named 'nobody'"),
     (["users", "list", "--bogus"], 2, "unrecognized arguments"),
     (["users", "set-role", "nobody", "admin"], 1, "no user named 'nobody'"),
@@ -522,6 +524,21 @@ def test_the_worker_service_refuses_a_lease_out_of_range(demo_db: str) -> None:
 # ------------------------------------------------------------ the same on PostgreSQL
 
 
+def test_every_row_a_service_saves_is_checked_against_its_columns(baton: Baton) -> None:
+    """Not only the services that check their input: a row the ORM flushes is checked too,
+    so SQLite refuses what PostgreSQL would, naming the column and its length."""
+    with pytest.raises(InvalidInput) as refused:
+        baton.directory.create_group("group", "g", label="L" * 300)
+    assert refused.value.message == "the group cannot be saved"
+    assert refused.value.details == ["label: is 300 characters long; at most 200 fit"]
+    with pytest.raises(InvalidInput, match="cannot be saved") as refused:
+        baton.directory.create_user("x", display_name="a\x00b")
+    assert refused.value.details == [
+        "display_name: contains a NUL character (\\x00), which cannot be stored"
+    ]
+    assert not baton.directory.groups("group") and not baton.directory.users()
+
+
 @pytest.fixture
 def pg_demo(postgres_url: str) -> str:
     assert main(["--db", postgres_url, "demo"]) == 0
@@ -546,6 +563,8 @@ PG_CASES: Sequence[tuple[list[str], str]] = [
     ),
     (["records", "list", "customer", "--limit", "-1"], "out of range"),
     (["runs", "show", HUGE], "out of range"),
+    (["groups", "create", "g", "--label", "L" * 300], "label: is 300 characters long; at most 200"),
+    (["users", "create", "x", "--name", "N" * 300], "display_name: is 300 characters long"),
 ]
 
 
