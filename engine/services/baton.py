@@ -25,6 +25,7 @@ from engine.services.events import EventsService
 from engine.services.outbox import OutboxService
 from engine.services.records import RecordsService
 from engine.services.runs import RunsService
+from engine.services.salesforce import SalesforceService
 from engine.services.settings import SettingsService
 from engine.services.work import WorkService
 from engine.services.worker import WorkerService
@@ -76,6 +77,7 @@ class Baton:
         self.console = ConsoleService(self._context)
         self.attention = AttentionService(self._context)
         self.dashboards = DashboardsService(self._context)
+        self.salesforce = SalesforceService(self.definitions, self.records)
 
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""
