@@ -31,6 +31,7 @@ from desktop_app.designer.document import DesignDocument
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
 from desktop_app.messages import show_error
+from desktop_app.screen import fit_to_screen
 from desktop_app.session import AppSession
 from engine import clock
 from engine.definitions import Orchestration, to_data
@@ -154,7 +155,7 @@ class RunDetailWindow(QDialog):
         layout.addWidget(self.header)
         layout.addLayout(actions)
         layout.addWidget(split, 1)
-        self.resize(1200, 820)
+        fit_to_screen(self, 1200, 820)
         # Live: changes announced by the engine (a step done, work completed elsewhere) are
         # gathered for a moment, then the run is read again.
         self._pending = QTimer(self)

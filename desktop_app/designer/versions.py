@@ -34,6 +34,7 @@ from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
 from desktop_app.flow_layout import FlowLayout, labelled
 from desktop_app.messages import show_error
+from desktop_app.screen import fit_to_screen
 from engine.definitions import Orchestration, to_data
 from engine.definitions.diff import Change, diff
 from engine.definitions.editing import new_definition
@@ -404,7 +405,7 @@ class DiffDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("diffDialog")
         self.setWindowTitle(f"Compare versions of {info.label}")
-        self.resize(1400, 820)
+        fit_to_screen(self, 1400, 820)
         self.session = session
         self.info = info
         self.old_choice, self.new_choice = QComboBox(), QComboBox()
