@@ -5,17 +5,25 @@ and record types as the real one, and nothing of it reaching the real one.
     run_id = trial.start({"amount": 5000})
     trial.complete(item_id, "alice", {"risk": "low"}, outcome="approve")
     state = trial.state(run_id)   # statuses of stages and steps, open work and who may do it
+    trial.advance(by="2 business days")   # time travel: timers, waits, escalations fire
+
+A trial keeps a time of its own (``trial.clock``): travelling in it never moves the real
+database's time, and what was done is journaled so the session can be recorded as a scenario
+(``engine.scenarios.recording``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.clock import Clock, using
 from engine.definitions import DefinitionError, load_data
 from engine.definitions.objects import ObjectType
+from engine.runtime import timetravel
 from engine.runtime.statuses import WorkStatus
 from engine.services.baton import Baton
 from engine.services.definitions import definition_error
@@ -42,11 +50,22 @@ class TrialState:
     variables: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Done:
+    """One thing done in a trial, at the trial's time: for recording it as a scenario."""
+
+    at: dt.datetime
+    action: str  # start | complete | advance
+    details: dict[str, Any]
+
+
 class Trial:
     def __init__(self, scratch: Baton, name: str, owner: str) -> None:
         self.scratch = scratch
         self.name = name
         self.owner = owner
+        self.clock = Clock()
+        self.journal: list[Done] = []
 
     @classmethod
     def open(cls, source: Baton, data: dict[str, Any], folder: str | Path) -> Trial:
@@ -95,6 +114,15 @@ class Trial:
 
     def start(self, inputs: dict[str, Any], record: dict[str, Any] | None = None) -> int:
         """Start a run: with ``record`` (record-triggered drafts) by creating that record."""
+        at = self.clock.now()
+        with using(self.clock):
+            run_id = self._start(inputs, record)
+        self.journal.append(
+            Done(at, "start", {"inputs": dict(inputs), "record": record, "run": run_id})
+        )
+        return run_id
+
+    def _start(self, inputs: dict[str, Any], record: dict[str, Any] | None) -> int:
         _, definition = self.scratch.definitions.get(self.name)
         if definition.trigger is not None:
             before = {r.id for r in self.scratch.runs.list(orchestration=self.name)}
@@ -114,6 +142,10 @@ class Trial:
 
     def drive(self) -> int:
         """Run background steps and due timers until nothing is left to do now."""
+        with using(self.clock):
+            return self._drive()
+
+    def _drive(self) -> int:
         passes = 0
         while passes < MAX_WORKER_PASSES:
             report = self.scratch.worker.run_once()
@@ -131,15 +163,60 @@ class Trial:
         outcome: str | None = None,
         comment: str | None = None,
     ) -> None:
-        self.scratch.as_user(user).work.complete(
-            item_id, values, outcome=outcome, comment=comment or None
+        at = self.clock.now()
+        with using(self.clock):
+            item = self.scratch.as_user(user).work.complete(
+                item_id, values, outcome=outcome, comment=comment or None
+            )
+            self._drive()
+        self.journal.append(
+            Done(
+                at,
+                "complete",
+                {
+                    "run": item.run_id,
+                    "step": item.step,
+                    "as": user,
+                    "fields": dict(values),
+                    "outcome": outcome,
+                    "comment": comment or None,
+                },
+            )
         )
-        self.drive()
+
+    def advance(self, *, by: str | None = None, next_due: bool = False) -> dt.datetime:
+        """Travel in the trial's time: ``by`` a duration ('3 hours', '2 business days' in the
+        orchestration's calendar) or to the ``next_due`` moment (the next timer, wait or retry). What
+        falls due on the way happens at its own moment. Returns the trial's new time."""
+        if (by is None) == (not next_due):
+            raise InvalidInput("advance by a duration, or to the next due moment")
+        with using(self.clock):
+            if by is not None:
+                _, definition = self.scratch.definitions.get(self.name)
+                target = self.scratch.calendars.due(self.clock.now(), by, definition.calendar)
+                journey = timetravel.travel(self.scratch.db, self.clock, target, self._drive)
+                if journey.cut_short:
+                    raise InvalidInput(
+                        f"time stopped after {timetravel.MAX_STOPS} due moments: a step keeps falling due"
+                    )
+            elif timetravel.to_next_due(self.scratch.db, self.clock, self._drive) is None:
+                raise InvalidInput("nothing in this trial is waiting on time")
+        self.journal.append(Done(self.clock.now(), "advance", {"by": by}))
+        return self.clock.now()
+
+    def now(self) -> dt.datetime:
+        """The trial's time."""
+        return self.clock.now()
 
     def details(self, item_id: int, user: str) -> Any:
-        return self.scratch.as_user(user).work.details(item_id)
+        with using(self.clock):
+            return self.scratch.as_user(user).work.details(item_id)
 
     def state(self, run_id: int) -> TrialState:
+        with using(self.clock):
+            return self._state(run_id)
+
+    def _state(self, run_id: int) -> TrialState:
         detail = self.scratch.runs.show(run_id, log_limit=200)
         open_items = [
             OpenItem(item, self._people(item))
