@@ -283,6 +283,10 @@ def settings_smtp(args: argparse.Namespace) -> int:
         shown = baton.settings.smtp()
         print(shown if shown is not None else "no mail server set: e-mail waits in the outbox")
         return 0
+    if args.ca_file:  # read when mail is sent: a path that cannot be read is refused now
+        from engine.files import read_text
+
+        read_text(args.ca_file)
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     shown = baton.settings.set_smtp(
         args.host,

@@ -234,6 +234,12 @@ CASES: list[tuple[list[str], int, str]] = [
     (["users", "owner", "nobody"], 1, "no user named 'nobody'"),
     (["settings", "smtp", "--host", "h", "--port", HUGE], 2, "out of range: use 1 to 65,535"),
     (["outbox", "list", "--status", "bogus"], 2, "invalid choice: 'bogus'"),
+    (
+        ["settings", "smtp", "--host", "h", "--ca-file", "{tmp}/none.pem"],
+        2,
+        "cannot read {tmp}/none",
+    ),
+    (["settings", "smtp", "--host", "h", "--ca-file", "{files}/a_folder"], 2, "is a folder"),
     # the worker and the demo: no negative, zero or absurd numbers
     (
         ["worker", "--once", "--lease", "-5"],
@@ -429,6 +435,29 @@ def test_a_read_only_database_is_said_to_be_read_only(
         subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
         path.chmod(0o644)
     assert dump(str(path)) == before
+
+
+def test_a_database_in_a_read_only_folder_says_so(
+    demo_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only mount: SQLite cannot make the -wal and -shm files it needs beside it."""
+    folder = tmp_path / "mount"
+    folder.mkdir()
+    path = folder / "baton.sqlite3"
+    shutil.copy(demo_template, path)
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK) and shutil.which("chattr"):  # root: the immutable flag
+        subprocess.run(["chattr", "+i", str(folder)], check=False, capture_output=True)
+    try:
+        for args in (["runs", "list"], ["records", "create", "customer", "--set", "name=x"]):
+            code, out = run(capsys, str(path), *args)
+            assert code == 2, out
+            assert f"cannot open {path}: SQLite could not open it or create its -wal" in out
+            assert "Traceback" not in out
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=False, capture_output=True)
+        folder.chmod(0o755)
+    assert path.read_bytes() == demo_template.read_bytes()
 
 
 def test_a_database_locked_by_another_program_at_open(
