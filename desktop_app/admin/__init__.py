@@ -1,0 +1,1 @@
+"""The Admin panel: people, groups and queues, calendars, mail, object types."""

@@ -1,0 +1,241 @@
+"""The Admin panel through its widgets, as an admin uses it: people, queues and their
+members (with the picker), a business calendar with its preview, and the mail settings with
+a test message to a real SMTP server (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QListWidget, QWidget
+
+from desktop_app.admin.panel import AdminPanel
+from desktop_app.session import AppSession
+from engine.services.baton import Baton
+
+WAIT = 15000
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def admin(demo: Baton) -> Iterator[AppSession]:
+    session = AppSession.open(demo, "admin")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def panel(qtbot, admin: AppSession) -> AdminPanel:  # type: ignore[no-untyped-def]
+    panel = AdminPanel(admin)
+    qtbot.addWidget(panel)
+    panel.resize(1366 - 170, 700)  # the window's share of a 1366×768 screen
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def child(parent: QWidget, kind: type, name: str) -> Any:
+    found = parent.findChild(kind, name)
+    assert found is not None, f"no {kind.__name__} named {name}"
+    return found
+
+
+def type_into(qtbot, widget: QWidget, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Click into a field, select what is there and type over it, as a person does."""
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(widget, text)
+
+
+def click(qtbot, button: QWidget) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def choose_tab(qtbot, panel: AdminPanel, title: str) -> None:  # type: ignore[no-untyped-def]
+    bar = panel.tabs.tabBar()
+    index = next(i for i in range(panel.tabs.count()) if panel.tabs.tabText(i) == title)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert panel.tabs.currentIndex() == index
+
+
+def row_of(items: QListWidget, text: str) -> int:
+    for row in range(items.count()):
+        item = items.item(row)
+        if item is not None and text in item.text():
+            return row
+    return -1
+
+
+def test_an_admin_creates_a_user_a_queue_with_two_members_a_calendar_and_sends_a_test_mail(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton, smtp: tuple[Inbox, int]
+) -> None:
+    said: list[str] = []
+    panel.status.connect(said.append)
+
+    # ---- a new person
+    people = panel.people
+    qtbot.waitUntil(lambda: people.list.model.total == demo.directory.count_people(), timeout=WAIT)
+    click(qtbot, people.list.new)
+    form = people.form
+    type_into(qtbot, form.username, "alice")  # taken: said as typed, in the engine's words
+    qtbot.waitUntil(lambda: form.fields.problems["username"].text() != "", timeout=WAIT)
+    assert form.fields.problems["username"].text() == "user 'alice' already exists"
+    type_into(qtbot, form.username, "nina")
+    qtbot.waitUntil(lambda: form.fields.problems["username"].isHidden(), timeout=WAIT)
+    type_into(qtbot, form.name, "Nina Berg")
+    type_into(qtbot, form.email, "nina@example.com")
+    type_into(qtbot, form.password, "short")
+    qtbot.waitUntil(lambda: "at least 8" in form.fields.problems["password"].text(), timeout=WAIT)
+    type_into(qtbot, form.password, "a long passphrase")
+    qtbot.waitUntil(lambda: form.fields.problems["password"].isHidden(), timeout=WAIT)
+    click(qtbot, form.save)
+    qtbot.waitUntil(lambda: "Created nina" in said, timeout=WAIT)
+    nina = demo.directory.user("nina")
+    assert (nina.display_name, nina.email, nina.role) == ("Nina Berg", "nina@example.com", "user")
+    assert demo.directory.authenticate("nina", "a long passphrase").username == "nina"
+    type_into(qtbot, people.list.text, "nina")
+    qtbot.waitUntil(
+        lambda: people.list.model.total == 1 and people.list.model.row(0) is not None,
+        timeout=WAIT,
+    )
+    assert people.list.count.text() == "1 person"
+
+    # ---- a queue with two members: one chosen from the picker, one typed
+    choose_tab(qtbot, panel, "Queues")
+    queues = panel.queues
+    qtbot.waitUntil(lambda: queues.list.count() > 0, timeout=WAIT)
+    click(qtbot, queues.new)
+    group = queues.form
+    type_into(qtbot, group.name, "billing")
+    type_into(qtbot, group.label_, "Billing")
+    type_into(qtbot, group.email, "billing@example.com")
+    click(qtbot, group.save)
+    qtbot.waitUntil(lambda: row_of(queues.list, "Billing — billing") >= 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: group.member_box.isVisible(), timeout=WAIT)
+    picker = group.picker
+    type_into(qtbot, picker, "Nina B")
+    popup = picker.completer_.popup()
+    qtbot.waitUntil(lambda: popup.isVisible() and popup.model().rowCount() == 1, timeout=WAIT)
+    assert popup.model().index(0, 0).data() == "Nina Berg — nina (user)"
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert picker.text() == "nina"
+    click(qtbot, group.add)
+    qtbot.waitUntil(lambda: group.members.count() == 1, timeout=WAIT)
+    type_into(qtbot, picker, "frank")  # a name typed, not chosen, is taken as typed
+    qtbot.waitUntil(lambda: popup.isVisible(), timeout=WAIT)  # suggestions open: Enter anyway
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: group.members.count() == 2, timeout=WAIT)
+    [billing] = [g for g in demo.directory.groups("queue") if g.name == "billing"]
+    assert (billing.label, billing.email, billing.members) == (
+        "Billing",
+        "billing@example.com",
+        ["frank", "nina"],
+    )
+    assert (
+        "0 open work item(s)" in group.work.text()
+        and "2 of 2 member(s) active" in group.work.text()
+    )
+
+    # ---- a calendar, with its preview as typed
+    choose_tab(qtbot, panel, "Calendars")
+    calendars = panel.calendars
+    click(qtbot, calendars.new)
+    cal = calendars.form
+    type_into(qtbot, cal.name, "lisbon_office")
+    type_into(qtbot, cal.zone.lineEdit(), "Europe/Lisbon")
+    type_into(qtbot, cal.days["mon"], "09:00-13:00, 14:00-18:00")
+    type_into(qtbot, cal.days["fri"], "09:00-25:00")
+    qtbot.waitUntil(lambda: "'25:00'" in cal.answer.text(), timeout=WAIT)  # the engine's words
+    type_into(qtbot, cal.days["fri"], "09:00-15:00")
+    type_into(qtbot, cal.holidays, "2026-12-25")
+    qtbot.waitUntil(lambda: cal.answer.text().startswith("falls due at "), timeout=WAIT)
+    assert "(Europe/Lisbon)" in cal.answer.text()
+    click(qtbot, cal.default)
+    click(qtbot, cal.save)
+    qtbot.waitUntil(lambda: "Saved calendar lisbon_office" in said, timeout=WAIT)
+    [lisbon] = [c for c in demo.calendars.list() if c.name == "lisbon_office"]
+    assert lisbon.timezone == "Europe/Lisbon" and lisbon.is_default
+    assert lisbon.hours["mon"] == [["09:00", "13:00"], ["14:00", "18:00"]]
+    assert lisbon.hours["fri"] == [["09:00", "15:00"]] and lisbon.holidays == ["2026-12-25"]
+    qtbot.waitUntil(lambda: row_of(calendars.list, "lisbon_office") >= 0, timeout=WAIT)
+
+    # ---- the mail server, and a test message through it
+    inbox, port = smtp
+    choose_tab(qtbot, panel, "Mail")
+    mail = panel.mail.smtp
+    type_into(qtbot, mail.host, "127.0.0.1")
+    type_into(qtbot, mail.port, str(port))
+    mail.security.setFocus()
+    qtbot.keyClicks(mail.security, "none")
+    assert mail.security.currentText() == "none"
+    type_into(qtbot, mail.send_from, "baton@example.com")
+    click(qtbot, mail.save)
+    qtbot.waitUntil(
+        lambda: any(s.startswith("Saved the mail settings") for s in said), timeout=WAIT
+    )
+    type_into(qtbot, mail.recipient, "nina@example.com")
+    click(qtbot, mail.test)
+    qtbot.waitUntil(lambda: mail.result.text().startswith("Sent:"), timeout=WAIT)
+    [message] = inbox.messages
+    assert (message["To"], message["From"]) == ("nina@example.com", "baton@example.com")
+    assert message["Subject"] == "[Baton] Test message"
+
+
+def test_a_test_message_the_server_cannot_take_shows_the_servers_words(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = int(sock.getsockname()[1])  # nothing listens here
+    demo.settings.set_smtp("127.0.0.1", port=closed, security="none", timeout=2)
+    choose_tab(qtbot, panel, "Mail")
+    mail = panel.mail.smtp
+    qtbot.waitUntil(lambda: mail.host.text() == "127.0.0.1", timeout=WAIT)
+    type_into(qtbot, mail.recipient, "nina@example.com")
+    click(qtbot, mail.test)
+    qtbot.waitUntil(
+        lambda: mail.test.isEnabled() and "could not be sent" in mail.result.text(), timeout=WAIT
+    )
+    assert f"127.0.0.1:{closed}" in mail.result.text() and "refused" in mail.result.text().lower()
+
+
+def test_the_admin_lists_pass_the_model_tester(
+    qtmodeltester, qtbot, panel: AdminPanel, demo: Baton
+) -> None:  # type: ignore[no-untyped-def]
+    people = panel.people.list.model
+    qtbot.waitUntil(lambda: people.total > 0 and people.row(0) is not None, timeout=WAIT)
+    qtmodeltester.check(people, force_py=True)
+    choose_tab(qtbot, panel, "Mail")
+    outbox = panel.mail.outbox.model
+    qtbot.waitUntil(
+        lambda: outbox.total == demo.mail.count() and outbox.row(0) is not None, timeout=WAIT
+    )
+    qtmodeltester.check(outbox, force_py=True)
+    assert QApplication.instance() is not None
