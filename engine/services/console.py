@@ -4,11 +4,12 @@ person's saved views of them. Staff only (admins and supervisors)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, RunSummary, WorkItemInfo
@@ -134,17 +135,27 @@ class ConsoleService:
         f = where or WorkFilter()
         if f.sort == "due" and (after is not None or before is not None):
             raise InvalidInput("work sorted by due date is paged by offset")
+        page = Page(_limit(limit), offset, after, before, from_end)
+        return self._work_page(f, page, WORK_SORTS[f.sort], undated_last=f.sort == "due")
+
+    def _work_page(
+        self,
+        f: WorkFilter,
+        page: Page,
+        key: Any,
+        *,
+        undated_last: bool = False,
+        also: Sequence[ColumnElement[bool]] = (),
+    ) -> list[WorkItemInfo]:
         with self.context.read() as session:
             self.context.require(session, STAFF, "list work items")
             query = select(WorkItemRow, OrchestrationRow.name).join(
                 OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id
             )
-            query = query.where(*work_conditions(session, f))
-            if f.sort == "due":  # nullable: paged by offset, items without a due date last
+            query = query.where(*work_conditions(session, f), *also)
+            if undated_last:  # nullable: paged by offset, items without a due date last
                 undated = case((WorkItemRow.due_at.is_(None), 1), else_=0)
-                query = query.order_by(undated.desc() if from_end else undated.asc())
-            page = Page(_limit(limit), offset, after, before, from_end)
-            key = WORK_SORTS[f.sort]
+                query = query.order_by(undated.desc() if page.from_end else undated.asc())
             rows = _read(session.execute, query, key, WorkItemRow.id, f.descending, page)
             titles = record_titles(session, {w.record_id for w, _ in rows if w.record_id})
             return [
@@ -158,6 +169,61 @@ class ConsoleService:
             conditions = work_conditions(session, where or WorkFilter())
             query = select(func.count()).select_from(WorkItemRow).where(*conditions)
             return int(session.scalar(query) or 0)
+
+    # ------------------------------------------------------------ export
+
+    def stream_runs(
+        self, where: RunFilter | None = None, *, page_size: int = MAX_PAGE
+    ) -> Iterator[list[RunSummary]]:
+        """Every run of the filter, in its order, a page at a time (for an export).
+
+        Each page is read by keyset after the last one, in a transaction of its own, so a
+        million runs are never in memory at once and no page costs more than the first.
+        Runs started while it reads come in only if they sort after where it has got to."""
+        f = where or RunFilter()
+        cursor: Cursor | None = None
+        while True:
+            rows = self.runs(f, limit=page_size, after=cursor)
+            if rows:
+                yield rows
+            if len(rows) < page_size:
+                return
+            last = rows[-1]
+            cursor = (last.started_at, last.id) if f.sort == "started" else (last.id, last.id)
+
+    def stream_work_items(
+        self, where: WorkFilter | None = None, *, page_size: int = MAX_PAGE
+    ) -> Iterator[list[WorkItemInfo]]:
+        """Every work item of the filter, in the list's order, a page at a time by keyset.
+        Sorted by due date, the dated items come first by (due, id), then the undated by id,
+        as the list shows them."""
+        f = where or WorkFilter()
+        _limit(page_size)
+        if f.sort != "due":
+            yield from self._stream_work(f, WORK_SORTS[f.sort], (), page_size)
+            return
+        dated = (WorkItemRow.due_at.is_not(None),)
+        yield from self._stream_work(f, WorkItemRow.due_at, dated, page_size)
+        yield from self._stream_work(f, WorkItemRow.id, (WorkItemRow.due_at.is_(None),), page_size)
+
+    def _stream_work(
+        self, f: WorkFilter, key: Any, also: Sequence[ColumnElement[bool]], page_size: int
+    ) -> Iterator[list[WorkItemInfo]]:
+        by_id = key is WorkItemRow.id
+        cursor: Cursor | None = None
+        while True:
+            rows = self._work_page(f, Page(page_size, after=cursor), key, also=also)
+            if rows:
+                yield rows
+            if len(rows) < page_size:
+                return
+            last = rows[-1]
+            value = (
+                last.id
+                if by_id
+                else (last.due_at if key is WorkItemRow.due_at else last.created_at)
+            )
+            cursor = (value, last.id)
 
     # ------------------------------------------------------------ saved views
 

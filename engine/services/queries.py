@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
 from engine.runtime.statuses import RunStatus, WorkStatus
+from engine.services import search
 from engine.services.definitions import find_orchestration
 from engine.services.dto import Data
 from engine.services.errors import InvalidInput
@@ -56,6 +57,11 @@ class RunFilter(Data):
     started_to: dt.datetime | None = None  # exclusive
     record_id: int | None = None
     assignee: str | None = None  # open work assigned to, or claimed by, this person or queue
+    variable: str | None = None  # search: the variable named so (None: any) ...
+    variable_value: str | None = None  # ... has this value (see engine.services.search)
+    record_field: str | None = None  # the run's record has this field (None: any) ...
+    record_value: str | None = None  # ... with this value
+    error_text: str | None = None  # the run's error says this
     sort: str = "started"
     descending: bool = True
 
@@ -149,6 +155,23 @@ def run_conditions(session: Session, f: RunFilter) -> list[ColumnElement[bool]]:
             or_(WorkItemRow.assignee == f.assignee, WorkItemRow.claimed_by == f.assignee),
         )
         conditions.append(RunRow.id.in_(holders))
+    conditions.extend(search_conditions(f))
+    return conditions
+
+
+def search_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
+    """What the runs must hold: a variable's value, a record field's, words of the error."""
+    conditions: list[ColumnElement[bool]] = []
+    for name, value, what, condition in (
+        (f.variable, f.variable_value, "variable", search.variable_condition),
+        (f.record_field, f.record_value, "record field", search.record_condition),
+    ):
+        if value not in (None, ""):
+            conditions.append(condition(name, str(value)))
+        elif name:
+            raise InvalidInput(f"say which value of the {what} '{name}' to look for")
+    if f.error_text:
+        conditions.append(search.error_condition(f.error_text))
     return conditions
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,15 @@ def record_titles(session: Session, record_ids: set[int | None]) -> dict[int | N
     return {record.id: record_info(record, kind).title for record, kind in rows}
 
 
+def _infos(session: Session, rows: Sequence[Any]) -> list[WorkItemInfo]:
+    """Rows of (work item, orchestration name) as the lists show them, with record titles."""
+    titles = record_titles(session, {item.record_id for item, _ in rows if item.record_id})
+    return [
+        dataclasses.replace(work_item_info(item, name), record_title=titles.get(item.record_id))
+        for item, name in rows
+    ]
+
+
 class WorkService:
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
@@ -145,29 +154,75 @@ class WorkService:
         the title, stage, step, orchestration or assignee; ``hide_claimed_by_others`` leaves
         out what someone else has claimed (theirs until released). ``sort`` is one of
         ``INBOX_SORTS``."""
+        with self.context.read() as session:
+            query = self._list_query(
+                session,
+                user,
+                record_id,
+                include_closed,
+                hide_claimed_by_others,
+                text,
+                sort,
+                descending,
+            )
+            rows = session.execute(query.limit(limit).offset(offset)).all()
+            return _infos(session, rows)
+
+    def stream(
+        self,
+        *,
+        user: str | None = None,
+        include_closed: bool = False,
+        hide_claimed_by_others: bool = False,
+        text: str | None = None,
+        sort: str = "priority",
+        descending: bool = False,
+        page_size: int = 1000,
+    ) -> Iterator[Sequence[WorkItemInfo]]:
+        """Every item ``list`` would page through with the same filters, a page at a time
+        (for an export). One query read as it goes, in one read transaction: the pages are
+        one moment's list (the Inbox's sorts have no unique key to read by keyset), and no
+        more than a page is held at once."""
+        with self.context.read() as session:
+            query = self._list_query(
+                session,
+                user,
+                None,
+                include_closed,
+                hide_claimed_by_others,
+                text,
+                sort,
+                descending,
+            )
+            result = session.execute(query.execution_options(yield_per=page_size))
+            for rows in result.partitions():
+                yield _infos(session, rows)
+
+    def _list_query(
+        self,
+        session: Session,
+        user: str | None,
+        record_id: int | None,
+        include_closed: bool,
+        hide_claimed_by_others: bool,
+        text: str | None,
+        sort: str,
+        descending: bool,
+    ) -> Any:
         if sort not in INBOX_SORTS:
             raise InvalidInput(
                 f"cannot sort work by '{sort}': choose one of {', '.join(INBOX_SORTS)}"
             )
-        with self.context.read() as session:
-            user = self._whose_work(session, user, "list work")
-            conditions = self._conditions(
-                session, user, record_id, include_closed, hide_claimed_by_others, text
-            )
-            query = (
-                select(WorkItemRow, OrchestrationRow.name)
-                .join(OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id)
-                .where(*conditions)
-                .order_by(*_ordering(sort, descending))
-            )
-            rows = session.execute(query.limit(limit).offset(offset)).all()
-            titles = record_titles(session, {item.record_id for item, _ in rows if item.record_id})
-            return [
-                dataclasses.replace(
-                    work_item_info(item, name), record_title=titles.get(item.record_id)
-                )
-                for item, name in rows
-            ]
+        user = self._whose_work(session, user, "list work")
+        conditions = self._conditions(
+            session, user, record_id, include_closed, hide_claimed_by_others, text
+        )
+        return (
+            select(WorkItemRow, OrchestrationRow.name)
+            .join(OrchestrationRow, OrchestrationRow.id == WorkItemRow.orchestration_id)
+            .where(*conditions)
+            .order_by(*_ordering(sort, descending))
+        )
 
     @staticmethod
     def _conditions(

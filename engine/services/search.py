@@ -1,0 +1,100 @@
+"""Searching runs by what is in them: a variable's value, a record's field, the error text.
+
+A variable or a field is JSON in its row (``runs.variables``, ``records.data``). Named, its
+value is read with the database's own JSON path (SQLite ``json_extract``, PostgreSQL
+``->>``) and compared as text, ignoring case, so ``amount = 120`` finds the number 120 and
+the text "120" alike, and ``flag = true`` a JSON true on both databases. Unnamed, the
+value is looked for anywhere in the JSON's text. No index can serve either (the names are
+each orchestration's own), so both scan the rows the other filters leave; the list reads
+them in its sort order and stops at a page, which keeps the first page quick (see
+docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Text, cast, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from engine.services.errors import InvalidInput
+from engine.store.models import RecordRow, RunRow
+
+MAX_NAME = 200
+
+
+class JsonMember(FunctionElement[str]):
+    """The text of one top-level member of a JSON column: strings as themselves, numbers
+    and booleans as JSON writes them ('120', 'true'), absent or null as NULL."""
+
+    type = Text()
+    inherit_cache = False  # the member's name is part of the SQL: nothing to cache on
+    name = "json_member"
+
+    def __init__(self, column: Any, member: str) -> None:
+        self.member = member
+        super().__init__(column)
+
+
+@compiles(JsonMember, "sqlite")
+def _member_sqlite(element: JsonMember, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    doc = compiler.process(column, **kw)
+    quoted = element.member.replace("\\", "\\\\").replace('"', '\\"')
+    path = compiler.process(literal('$."' + quoted + '"', Text), **kw)
+    # json_extract gives SQLite's 1/0 for true/false: json_type tells them from numbers.
+    return (
+        f"CASE json_type({doc}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        f"ELSE CAST(json_extract({doc}, {path}) AS TEXT) END"
+    )
+
+
+@compiles(JsonMember, "postgresql")
+def _member_postgresql(element: JsonMember, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    doc = compiler.process(column, **kw)
+    return f"({doc} ->> {compiler.process(literal(element.member, Text), **kw)})"
+
+
+def _checked_name(name: str, what: str) -> str:
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"a {what} name has at most {MAX_NAME} characters")
+    return name
+
+
+def json_matches(column: Any, name: str | None, value: str, what: str) -> ColumnElement[bool]:
+    """``column`` (JSON) has member ``name`` equal to ``value`` (ignoring case), or, with no
+    name, mentions ``value`` anywhere in its text."""
+    wanted = value.strip().lower()
+    if not wanted:
+        raise InvalidInput(f"say which {what} value to look for")
+    member = _checked_name(name or "", what)
+    if member:
+        return func.lower(JsonMember(column, member)) == wanted
+    text = func.lower(cast(column, Text))
+    forms = dict.fromkeys([wanted, json.dumps(wanted)[1:-1]])  # as typed, and JSON-escaped
+    return or_(*(text.contains(form, autoescape=True) for form in forms))
+
+
+def variable_condition(name: str | None, value: str) -> ColumnElement[bool]:
+    """Runs whose variable ``name`` is ``value`` (or, unnamed, whose variables mention it)."""
+    return json_matches(RunRow.variables, name, value, "variable")
+
+
+def record_condition(field: str | None, value: str) -> ColumnElement[bool]:
+    """Runs about a record whose field ``field`` is ``value`` (or that mentions it)."""
+    records = select(RecordRow.id).where(json_matches(RecordRow.data, field, value, "field"))
+    return RunRow.record_id.in_(records)
+
+
+def error_condition(text: str) -> ColumnElement[bool]:
+    """Runs whose error says ``text`` (ignoring case)."""
+    wanted = text.strip().lower()
+    if not wanted:
+        raise InvalidInput("say which words of the error to look for")
+    return func.lower(RunRow.error).contains(wanted, autoescape=True)
