@@ -69,9 +69,11 @@ def resolve_url(url: str | None = None) -> str:
 def describe_url(url: str) -> str:
     """The URL as it may be shown to people: no password."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # e.g. a port that is not a number
-        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    # The driver is ours, not the person's: show the URL as they would write it.
+    return shown.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _url_problem(exc: Exception) -> str:

@@ -611,6 +611,10 @@ def test_postgresql_refuses_alike(
         (["calendars", "define", str(calendar)], "name: is 300 characters long; at most 100"),
     ]
     before = dump(pg_demo)
+    absent = pg_demo.rsplit("/", 1)[0] + "/no_such_database"
+    code, out = run(capsys, absent, "runs", "list")
+    assert code == 2 and "cannot reach the database postgresql://" in out, out
+    assert 'database "no_such_database" does not exist' in out and "Traceback" not in out
     for args, says in cases:
         code, out = run(capsys, pg_demo, *args)
         assert code in (1, 2), (args, out)
