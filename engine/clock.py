@@ -35,6 +35,20 @@ class Clock:
             raise ValueError("time only moves forward")
         self.offset += delta
 
+    @contextmanager
+    def held(self) -> Iterator[Clock]:
+        """Stop a ticking clock while the block runs (time travel lands on exact moments),
+        then let it tick on from where it stood."""
+        if self.frozen_at is not None:
+            yield self
+            return
+        self.frozen_at, self.offset = self.now(), dt.timedelta(0)
+        try:
+            yield self
+        finally:
+            self.offset = self.frozen_at + self.offset - dt.datetime.now(dt.UTC)
+            self.frozen_at = None
+
 
 _current: ContextVar[Clock | None] = ContextVar("baton_clock", default=None)
 

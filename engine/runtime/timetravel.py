@@ -79,9 +79,10 @@ def travel(
 def to_next_due(db: Database, clock: Clock, do_due: Callable[[], object]) -> dt.datetime | None:
     """Jump to the next due moment and do what falls due there; None if nothing is waiting
     on time (the clock then stays where it is)."""
-    moment = next_due(db, clock.now())
-    if moment is None:
-        return None
-    clock.advance(moment - clock.now())
-    do_due()
-    return moment
+    with clock.held():
+        moment = next_due(db, clock.now())
+        if moment is None:
+            return None
+        clock.advance(moment - clock.now())
+        do_due()
+        return moment
