@@ -183,6 +183,30 @@ class Connect(EditCommand):
         )
 
 
+class AddForm(EditCommand):
+    """'New form…' of a step's Form: a new form, named after the step, which it now uses."""
+
+    def __init__(self, document: DesignDocument, stage: str, step: str) -> None:
+        selection = document.selection
+
+        def edit(data: Data) -> tuple[Data, Key]:
+            out, _ = editing.add_form(data, stage, step)
+            return out, selection
+
+        super().__init__(document, f"New form for {stage}.{step}", edit)
+
+
+class AddField(EditCommand):
+    def __init__(self, document: DesignDocument, form: str, kind: str) -> None:
+        selection = document.selection
+
+        def edit(data: Data) -> tuple[Data, Key]:
+            out, _ = editing.add_field(data, form, kind)
+            return out, selection
+
+        super().__init__(document, f"Add {kind} field to {form}", edit)
+
+
 class PasteSteps(EditCommand):
     def __init__(self, document: DesignDocument, stage: str, steps: list[Data]) -> None:
         def edit(data: Data) -> tuple[Data, Key]:
@@ -216,6 +240,8 @@ ALL = (
     MoveStep,
     SetProperty,
     Connect,
+    AddForm,
+    AddField,
     PasteSteps,
     PasteElement,
 )

@@ -93,14 +93,28 @@ def _union_members(annotation: Any) -> list[type[BaseModel]]:
     return [a for a in typing.get_args(annotation) if _model_of(a)]
 
 
-def _tag(model: type[BaseModel]) -> str:
+def _literal_tag(model: type[BaseModel]) -> str | None:
+    """The fixed ``type`` or ``kind`` that tells a member of a union apart (``send_email``);
+    None when the model has none — a form field's ``type`` is a setting, not a tag."""
     for key in ("type", "kind"):
         info = model.model_fields.get(key)
-        if info is not None:
-            args = typing.get_args(info.annotation)
-            if args:
-                return str(args[0])
-    return model.__name__
+        if info is not None and typing.get_origin(info.annotation) is typing.Literal:
+            return str(typing.get_args(info.annotation)[0])
+    return None
+
+
+def _fixed(info: Any) -> bool:
+    return typing.get_origin(info.annotation) is typing.Literal
+
+
+def _type_tag(model: type[BaseModel]) -> str | None:
+    """The fixed ``type`` an entry of this model carries, if it has one."""
+    info = model.model_fields.get("type")
+    return str(typing.get_args(info.annotation)[0]) if info is not None and _fixed(info) else None
+
+
+def _tag(model: type[BaseModel]) -> str:
+    return _literal_tag(model) or model.__name__
 
 
 def model_form(
@@ -122,7 +136,7 @@ def model_form(
     names = only or tuple(sorted(model.model_fields, key=lambda n: n != "name"))
     for name in names:
         info = model.model_fields[name]
-        if name in skip or name in ("kind", "type", "format"):
+        if name in skip or name == "format" or (name in ("kind", "type") and _fixed(info)):
             continue
 
         def change(new: Any, merge: bool, name: str = name) -> None:
@@ -440,9 +454,8 @@ class ListEditor(QWidget):
             item = self.items[row]
 
             def changed(new: dict[str, Any], merge: bool, row: int = row) -> None:
-                model = self._model(self.items[row])
-                tag = _tag(model)
-                if "type" in model.model_fields:
+                tag = _type_tag(self._model(self.items[row]))
+                if tag is not None:
                     new = {"type": tag, **new}
                 self.items[row] = new
                 self.change(list(self.items), merge)
@@ -526,8 +539,8 @@ def _describe(item: Any) -> str:
 def _blank(model: type[BaseModel], number: int) -> dict[str, Any]:
     """A new entry with its required fields filled with placeholders."""
     out: dict[str, Any] = {}
-    tag = _tag(model)
-    if "type" in model.model_fields:
+    tag = _type_tag(model)
+    if tag is not None:
         out["type"] = tag
     placeholders = {
         "name": f"item_{number}",

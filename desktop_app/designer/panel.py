@@ -96,6 +96,7 @@ class DesignerPanel(QWidget):
         self.scene.open_requested.connect(self._open)
         self.view.navigate.connect(self._navigate)
         self.review.chosen.connect(self.document.select)
+        self.properties.refused.connect(self.status.emit)
         self._was_read_only = False
         self._inspected_generation = -1
         self._inspect()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QScrollArea,
@@ -19,15 +20,19 @@ from PySide6.QtWidgets import (
 from desktop_app.designer import commands
 from desktop_app.designer.document import NOTHING, DesignDocument, Key
 from desktop_app.designer.fields import Context, field_editor
+from desktop_app.designer.form_builder import FormBuilder, FormsEditor
 from engine.definitions import editing
 from engine.definitions.editing import EditError
 from engine.definitions.inspection import expression_names
 from engine.definitions.model import BackgroundStep, Decision, InteractiveStep, Orchestration, Stage
 
 SKIP = ("kind", "name", "steps", "elements", "format")
+NEW_FORM = "New form…"
 
 
 class PropertyPanel(QScrollArea):
+    refused = Signal(str)  # an edit that cannot be made, and why
+
     def __init__(self, document: DesignDocument) -> None:
         super().__init__()
         self.setObjectName("propertyPanel")
@@ -91,7 +96,7 @@ class PropertyPanel(QScrollArea):
             "Stage.next": onward,
             "Decision.default": onward,
             "Outcome.next": onward,
-            "InteractiveStep.form": sorted((data.get("forms") or {}).keys()),
+            "InteractiveStep.form": [*sorted((data.get("forms") or {}).keys()), NEW_FORM],
             **self.directory,
         }
         return Context(
@@ -144,20 +149,67 @@ class PropertyPanel(QScrollArea):
                 continue
 
             def change(value: Any, merge: bool, field_name: str = field_name) -> None:
-                self._set(owner, field_name, value, merge)
+                if field_name == "form" and value == NEW_FORM and element and step:
+                    self._push(lambda: commands.AddForm(self.document, element, step))
+                else:
+                    self._set(owner, field_name, value, merge)
 
-            editor = field_editor(
-                info,
-                field_name,
-                node.get(field_name),
-                change,
-                context,
-                f"{owner}.{field_name}",
-                model.__name__,
-            )
+            editor: QWidget
+            if field_name == "forms" and owner is None:
+                editor = FormsEditor(
+                    node.get("forms") or {}, change, self._add_field, context, "forms"
+                )
+            else:
+                editor = field_editor(
+                    info,
+                    field_name,
+                    node.get(field_name),
+                    change,
+                    context,
+                    f"{owner}.{field_name}",
+                    model.__name__,
+                )
             label = QLabel(field_name.replace("_", " ").capitalize())
             label.setToolTip(info.description or "")
             form.addRow(label, editor)
+        if model is InteractiveStep:
+            self._step_form(layout, node, context)
+
+    def _step_form(self, layout: QVBoxLayout, node: dict[str, Any], context: Context) -> None:
+        """The step's own form, built right here (it is the orchestration's form of that
+        name: steps sharing it share the changes)."""
+        name = node.get("form")
+        forms = self.document.data.get("forms") or {}
+        if not isinstance(name, str) or not isinstance(forms.get(name), dict):
+            return
+        box = QGroupBox(f"Form “{name}”")
+        box.setObjectName("stepForm")
+        inner = QVBoxLayout(box)
+
+        def changed(new: dict[str, Any], merge: bool) -> None:
+            self._set(None, "forms", {**(self.document.data.get("forms") or {}), name: new}, merge)
+
+        inner.addWidget(
+            FormBuilder(
+                forms[name],
+                changed,
+                lambda kind: self._add_field(name, kind),
+                context,
+                f"forms.{name}",
+            )
+        )
+        layout.addWidget(box)
+
+    def _add_field(self, form: str, kind: str) -> None:
+        self._push(lambda: commands.AddField(self.document, form, kind))
+
+    def _push(self, make: Any) -> None:
+        try:
+            command = make()
+        except EditError as exc:
+            self.refused.emit(str(exc))
+            return
+        self.document.push(command)
 
     def _name_editor(self, element: str, step: str | None) -> QWidget:
         box = QWidget()

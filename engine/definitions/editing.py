@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from engine.definitions.model import END, FORMAT_VERSION, is_valid_name
+from engine.definitions.model import END, FORMAT_VERSION, FieldType, is_valid_name
 
 Data = dict[str, Any]
 # Keys whose text is prose, never an expression: a rename leaves them alone.
@@ -153,11 +153,29 @@ def _check_name(name: str, what: str) -> None:
 # ---------------------------------------------------------------- adding
 
 
+def derived_label(name: str) -> str:
+    """The label a name reads as: ``credit_check`` → "Credit check"."""
+    return name.replace("_", " ").capitalize()
+
+
+def _label_for(name: str, label: str) -> str:
+    """``label``, unless the name had to differ from it (``new_stage_2``): then the name's."""
+    return label if _slug(label) == name else derived_label(name)
+
+
+def relabel(label: Any, old: str, new: str) -> Any:
+    """The label after renaming ``old`` to ``new``: one that was derived from the old name
+    ("New stage" of ``new_stage``) follows the new name; one written by hand is kept."""
+    if not isinstance(label, str) or _slug(label) != old:
+        return label
+    return new.replace("_", " ").title() if label.istitle() and " " in label else derived_label(new)
+
+
 def add_stage(data: Data, index: int | None = None, label: str = "New stage") -> tuple[Data, str]:
     out = _copy(data)
     name = unique_name(label, set(element_names(out)))
     items = elements(out)
-    items.insert(len(items) if index is None else index, _stage(name, label))
+    items.insert(len(items) if index is None else index, _stage(name, _label_for(name, label)))
     return out, name
 
 
@@ -172,7 +190,12 @@ def add_decision(data: Data, index: int | None = None, label: str = "Decide") ->
     items = elements(out)
     at = len(items) if index is None else index
     name = unique_name(label, set(element_names(out)))
-    decision: Data = {"kind": "decision", "name": name, "label": label, "outcomes": []}
+    decision: Data = {
+        "kind": "decision",
+        "name": name,
+        "label": _label_for(name, label),
+        "outcomes": [],
+    }
     decision["default"] = items[at]["name"] if at < len(items) else END
     items.insert(at, decision)
     return out, name
@@ -186,7 +209,7 @@ def add_step(
     out = _copy(data)
     label = "New task" if kind == "interactive" else "New action"
     name = unique_name(label, all_step_names(out))
-    new: Data = {"kind": kind, "name": name, "label": label}
+    new: Data = {"kind": kind, "name": name, "label": _label_for(name, label)}
     if kind == "background":
         new["actions"] = []
     items = steps(stage(out, stage_name))
@@ -202,7 +225,81 @@ def add_outcome(data: Data, decision_name: str, label: str = "New outcome") -> t
     outcomes = decision.setdefault("outcomes", [])
     name = unique_name(label, {str(o.get("name")) for o in outcomes})
     following = decision.get("default") or END
-    outcomes.append({"name": name, "label": label, "when": "False", "next": following})
+    outcomes.append(
+        {"name": name, "label": _label_for(name, label), "when": "False", "next": following}
+    )
+    return out, name
+
+
+# ---------------------------------------------------------------- forms
+
+FIELD_TYPES = tuple(kind.value for kind in FieldType)
+PLACEHOLDER_OPTIONS = ("Option 1", "Option 2")
+
+
+def forms(data: Data) -> dict[str, Data]:
+    value = data.setdefault("forms", {})
+    if not isinstance(value, dict):
+        raise EditError("'forms' is not a mapping of form names to forms")
+    return value
+
+
+def form(data: Data, name: str) -> Data:
+    found = (data.get("forms") or {}).get(name)
+    if not isinstance(found, dict):
+        raise EditError(f"there is no form named '{name}'")
+    return found
+
+
+def add_form(data: Data, stage_name: str, step_name: str) -> tuple[Data, str]:
+    """A new empty form for an interactive step, named after it, which the step now uses."""
+    out = _copy(data)
+    owner = step(out, stage_name, step_name)
+    if owner.get("kind") == "background":
+        raise EditError(f"'{step_name}' is a background step: only interactive steps have forms")
+    name = unique_name(f"{step_name}_form", set(forms(out)))
+    forms(out)[name] = {"title": str(owner.get("label") or derived_label(step_name))}
+    owner["form"] = name
+    return out, name
+
+
+def retype_field(field: Data, kind: str) -> Data:
+    """``field`` as a ``kind`` field: a picklist gets options to start from, other types
+    lose theirs, and a default that no longer suits is dropped."""
+    if kind not in FIELD_TYPES:
+        raise EditError(f"'{kind}' is not a field type (one of {', '.join(FIELD_TYPES)})")
+    out = copy.deepcopy(field)
+    out["type"] = kind
+    if kind == "picklist":
+        out.setdefault("options", list(PLACEHOLDER_OPTIONS))
+    else:
+        out.pop("options", None)
+    default = out.get("default")
+    if default is not None and not _suits(kind, default, out.get("options") or []):
+        out.pop("default")
+    return out
+
+
+def _suits(kind: str, value: Any, options: list[Any]) -> bool:
+    if kind == "checkbox":
+        return isinstance(value, bool)
+    if kind in ("number", "currency"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "picklist":
+        return value in options
+    return isinstance(value, str)
+
+
+def add_field(data: Data, form_name: str, kind: str, index: int | None = None) -> tuple[Data, str]:
+    """A new field of type ``kind`` in a form, named after its type (``date_2`` …)."""
+    out = _copy(data)
+    owner = form(out, form_name)
+    fields = owner.setdefault("fields", [])
+    if not isinstance(fields, list):
+        raise EditError(f"the fields of form '{form_name}' are not a list")
+    name = unique_name(kind, {str(f.get("name")) for f in fields if isinstance(f, dict)})
+    new = retype_field({"name": name, "label": derived_label(name)}, kind)
+    fields.insert(len(fields) if index is None else index, new)
     return out, name
 
 
@@ -292,7 +389,10 @@ def rename_element(data: Data, old: str, new: str) -> Data:
     out = _copy(data)
     if new != old and new in element_names(out):
         raise EditError(f"there is already a stage or decision named '{new}'")
-    element(out, old)["name"] = new
+    renamed = element(out, old)
+    renamed["name"] = new
+    if "label" in renamed:
+        renamed["label"] = relabel(renamed["label"], old, new)
     for other in elements(out):
         for port in PORTS:
             if other.get(port) == old:
@@ -310,7 +410,10 @@ def rename_step(data: Data, stage_name: str, old: str, new: str) -> Data:
     if new != old and new in {s.get("name") for s in steps(stage(out, stage_name))}:
         raise EditError(f"stage '{stage_name}' already has a step named '{new}'")
     owner = stage(out, stage_name)
-    step(out, stage_name, old)["name"] = new
+    renamed = step(out, stage_name, old)
+    renamed["name"] = new
+    if "label" in renamed:
+        renamed["label"] = relabel(renamed["label"], old, new)
     for other in owner.get("steps") or []:
         start = other.get("start")
         if isinstance(start, dict) and start.get("steps"):

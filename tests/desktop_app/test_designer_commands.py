@@ -65,6 +65,8 @@ CASES: dict[str, Callable[[DesignDocument], commands.EditCommand]] = {
     "MoveStep": lambda d: commands.MoveStep(d, "review", "finance", "intake", 0),
     "SetProperty": lambda d: commands.SetProperty(d, "review.legal", "due", "5 days"),
     "Connect": lambda d: commands.Connect(d, "intake", "fault", "activation"),
+    "AddForm": lambda d: commands.AddForm(d, "review", "legal"),
+    "AddField": lambda d: commands.AddField(d, "review", "date"),
     "PasteSteps": lambda d: commands.PasteSteps(
         d, "intake", [editing.step(d.data, "review", "legal")]
     ),

@@ -160,3 +160,65 @@ def test_inspection_places_problems_and_findings(onboarding: dict[str, Any]) -> 
     result = inspect(unheard)
     assert result.valid
     assert [(f.severity, f.element) for f in result.findings] == [("critical", None)]
+
+
+def test_a_label_derived_from_a_name_follows_a_rename(onboarding: dict[str, Any]) -> None:
+    data, name = editing.add_stage(onboarding)
+    assert editing.element(data, name)["label"] == "New stage"
+    data = editing.rename_element(data, name, "credit_check")
+    assert editing.element(data, "credit_check")["label"] == "Credit check"
+    data, again = editing.add_stage(data)
+    data, third = editing.add_stage(data)
+    assert (again, third) == ("new_stage", "new_stage_2")
+    assert editing.element(data, third)["label"] == "New stage 2", "the label reads as the name"
+    data = editing.rename_element(data, third, "pricing")
+    assert editing.element(data, "pricing")["label"] == "Pricing"
+    data = editing.rename_element(data, "review", "assessment")
+    assert editing.element(data, "assessment")["label"] == "Assessment"
+    # a label written by hand stays as written
+    data = editing.rename_step(data, "intake", "record_request", "log")
+    assert editing.step(data, "intake", "log")["label"] == "Record the request"
+    data, task = editing.add_step(data, "pricing")
+    data = editing.rename_step(data, "pricing", task, "quote")
+    assert editing.step(data, "pricing", "quote")["label"] == "Quote"
+    assert editing.relabel("Customer Onboarding", "customer_onboarding", "vendor_intake") == (
+        "Vendor Intake"
+    )
+
+
+def test_forms_and_typed_fields_are_added_valid(onboarding: dict[str, Any]) -> None:
+    data, stage = editing.add_stage(onboarding, 1, "Pricing")
+    data, task = editing.add_step(data, stage)
+    data, form = editing.add_form(data, stage, task)
+    assert form == "new_task_form"
+    assert editing.step(data, stage, task)["form"] == form
+    assert editing.form(data, form) == {"title": "New task"}
+    for kind in editing.FIELD_TYPES:
+        data, _ = editing.add_field(data, form, kind)
+    data, second = editing.add_field(data, form, "date")
+    assert second == "date_2"
+    fields = editing.form(data, form)["fields"]
+    assert [f["type"] for f in fields] == [*editing.FIELD_TYPES, "date"]
+    picklist = next(f for f in fields if f["type"] == "picklist")
+    assert picklist["options"] == ["Option 1", "Option 2"]
+    problems = [p for p in inspect(data).problems if p.where.startswith("forms")]
+    assert problems == [], [p.message for p in problems]
+    with pytest.raises(EditError, match="not a field type"):
+        editing.add_field(data, form, "colour")
+    with pytest.raises(EditError, match="only interactive steps have forms"):
+        editing.add_form(data, "activation", "activate_account")
+
+
+def test_retyping_a_field_drops_what_no_longer_suits() -> None:
+    picklist = {"name": "risk", "type": "picklist", "options": ["low", "high"], "default": "low"}
+    assert editing.retype_field(picklist, "text") == {
+        "name": "risk",
+        "type": "text",
+        "default": "low",
+    }
+    assert editing.retype_field(picklist, "number") == {"name": "risk", "type": "number"}
+    assert editing.retype_field({"name": "a", "default": 3}, "picklist") == {
+        "name": "a",
+        "type": "picklist",
+        "options": ["Option 1", "Option 2"],
+    }
