@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks, theme
 from desktop_app.account import AccountBar
+from desktop_app.admin.panel import AdminPanel
 from desktop_app.console.dashboards import DashboardsPanel
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
@@ -28,7 +29,6 @@ from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.menus import MainMenus
 from desktop_app.panels.inbox import InboxPanel
-from desktop_app.panels.placeholder import PlaceholderPanel
 from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession, describe_user
 from desktop_app.signin import SignInDialog
@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self.work_items = WorkItemsPanel(session)
         self.work_items.status.connect(self.say)
         self.dashboards = DashboardsPanel(session)
+        self.admin = AdminPanel(session)
+        self.admin.status.connect(self.say)
         panels: list[QWidget] = [
             self.inbox,
             self.records,
@@ -74,7 +76,7 @@ class MainWindow(QMainWindow):
             self.runs,
             self.work_items,
             self.dashboards,
-            PlaceholderPanel(PANELS[6]),
+            self.admin,
         ]
         self.panel_actions: list[QAction] = []
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):

@@ -274,6 +274,14 @@ class CalendarsSection(QWidget):
         generation = self.generation
         tasks.run(calendars.list, lambda found: self._fill(generation, found))
 
+    def clear(self) -> None:
+        """Someone else signed in: nothing of the previous person's view stays."""
+        self.generation += 1
+        self.chosen = None
+        self.calendars = []
+        self.list.clear()
+        self.form.show_calendar(None)
+
     def _fill(self, generation: int, calendars: list[CalendarInfo]) -> None:
         if generation != self.generation:
             return

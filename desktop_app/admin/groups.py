@@ -257,6 +257,15 @@ class GroupsSection(QWidget):
             self._failed,
         )
 
+    def clear(self) -> None:
+        """Someone else signed in: nothing of the previous person's view stays."""
+        self.generation += 1
+        self.chosen = None
+        self.statuses = []
+        self.list.clear()
+        self.form.picker.clear()
+        self.form.show_group(None)
+
     def _failed(self, exc: BaseException) -> None:
         self.problem.setText(refusal(exc)[0])
         self.problem.show()

@@ -298,3 +298,19 @@ class MailSection(QWidget):
     def reload(self) -> None:
         self.smtp.reload()
         self.outbox.refilter()
+
+    def clear(self) -> None:
+        """Someone else signed in: nothing of the previous person's view stays."""
+        for line in (
+            self.smtp.host,
+            self.smtp.username,
+            self.smtp.password,
+            self.smtp.send_from,
+            self.smtp.ca_file,
+            self.smtp.recipient,
+        ):
+            line.clear()
+        self.smtp.result.hide()
+        self.smtp.problem.hide()
+        self.outbox.chosen = None
+        self.outbox.model.configure(lambda: 0, lambda how: [], None)

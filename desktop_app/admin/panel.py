@@ -65,6 +65,8 @@ class AdminPanel(QWidget):
     def _user_changed(self) -> None:
         """Nothing of the previous person's view stays: every section loads afresh."""
         self.loaded.clear()
+        for section in self.sections:
+            section.clear()
         self._load_current()
 
     def _changed(self, kinds: frozenset[str]) -> None:

@@ -380,3 +380,9 @@ class PeopleSection(QWidget):
 
     def reload(self) -> None:
         self.list.refilter()
+
+    def clear(self) -> None:
+        """Someone else signed in: nothing of the previous person's view stays."""
+        self.list.table.clearSelection()
+        self.list.text.clear()
+        self.form.show_user(None)

@@ -239,3 +239,22 @@ def test_the_admin_lists_pass_the_model_tester(
     )
     qtmodeltester.check(outbox, force_py=True)
     assert QApplication.instance() is not None
+
+
+def test_nothing_of_the_previous_admin_stays_when_someone_else_signs_in(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, admin: AppSession, demo: Baton
+) -> None:
+    people = panel.people
+    qtbot.waitUntil(lambda: people.list.model.row(0) is not None, timeout=WAIT)
+    qtbot.mouseClick(
+        people.list.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=people.list.table.visualRect(people.list.model.index(0, 0)).center(),
+    )
+    qtbot.waitUntil(lambda: people.form.user is not None, timeout=WAIT)
+    choose_tab(qtbot, panel, "Queues")
+    qtbot.waitUntil(lambda: panel.queues.list.count() > 0, timeout=WAIT)
+    admin.switch_user(demo.directory.user("carol"))  # a supervisor: no Admin panel
+    assert people.form.user is None and people.form.username.text() == ""
+    assert panel.queues.list.count() == 0 and panel.queues.form.status is None
+    assert panel.loaded == set()  # and nothing is read for someone who may not see it
