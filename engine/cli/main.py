@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.cli import arguments, commands, people
 from engine.cli import runs as runs_cli
+from engine.cli import salesforce as salesforce_cli
 from engine.cli import scenarios as scenarios_cli
 from engine.cli.output import UsageError, error
 from engine.files import UnreadableFile
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--activate", action="store_true", help="activate the imported versions")
+    salesforce_cli.add_parser(defs, _add)
     p = _add(defs, "export", commands.definitions_export, "write a version out as a file")
     p.add_argument("name")
     p.add_argument("--version", type=arguments.version, help="version number (default: the latest)")

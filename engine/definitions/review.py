@@ -18,10 +18,16 @@ from engine.definitions.model import (
     Decision,
     InteractiveStep,
     Orchestration,
+    PythonAction,
     Stage,
 )
 from engine.definitions.problems import Path, describe_position, format_path
 from engine.definitions.reader import RawDefinition
+
+
+# What an importer writes as a Python action's name where it could not carry something over
+# (e.g. an Apex action): the action fails with that name until someone replaces it.
+NOT_CARRIED_OVER = "not carried over from Salesforce"
 
 
 class Severity(StrEnum):
@@ -194,6 +200,20 @@ def review(
                         f"step '{where}' goes to queue '{step.assignee.queue}', which has no members",
                         f"add people to queue {step.assignee.queue}, or assign it elsewhere",
                     )
+            if isinstance(step, BackgroundStep):
+                for number_, action in enumerate(step.actions):
+                    if isinstance(action, PythonAction) and action.action.startswith(
+                        NOT_CARRIED_OVER
+                    ):
+                        add(
+                            "not_carried_over",
+                            Severity.critical,
+                            (*step_path, "actions", number_),
+                            stage.name,
+                            step.name,
+                            f"step '{where}' holds a placeholder: {action.action}",
+                            "replace it with Baton actions that do the same work",
+                        )
             if isinstance(step, BackgroundStep) and step.on_failure is None and not stage.fault:
                 add(
                     "no_failure_handling",

@@ -8,7 +8,8 @@ report of every element; ``engine.services.salesforce`` stores them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -124,8 +125,29 @@ def convert(paths: list[str]) -> Converted:
         report = convert_orchestration(flow, project)
         result.report.files.append(report)
         result.definitions[report.name] = check(report)
+    _relative(result.report, paths)
     if not project.named and not project.bad and not project.objects:
         empty = FileReport(", ".join(paths), "skipped")
         empty.add("files", Outcome.problem, "", "no Salesforce flow or object files found")
         result.report.files.append(empty)
     return result
+
+
+def _relative(report: ImportReport, paths: list[str]) -> None:
+    """Files named relative to the folder the admin gave, so the report stays readable."""
+    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    folders = [os.path.dirname(f) if os.path.basename(f) == "flows" else f for f in folders]
+    try:
+        base = os.path.commonpath([os.path.abspath(f or ".") for f in folders])
+    except ValueError:  # different drives
+        return
+
+    def show(path: str) -> str:
+        if not path or (not os.path.isabs(path) and not os.path.exists(path)):
+            return path
+        relative = os.path.relpath(os.path.abspath(path), base)
+        return path if relative.startswith("..") else relative
+
+    for file_report in report.files:
+        file_report.file = show(file_report.file)
+        file_report.entries = [replace(e, file=show(e.file)) for e in file_report.entries]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.definitions.review import NOT_CARRIED_OVER
 from engine.salesforce.expressions import (
     Scope,
     Untranslatable,
@@ -27,7 +28,7 @@ from engine.salesforce.project import FlowFile, Project
 from engine.salesforce.report import FileReport, Outcome
 from engine.salesforce.xml import Node
 
-PLACEHOLDER = "not carried over from Salesforce"
+PLACEHOLDER = NOT_CARRIED_OVER
 MAX_ELEMENTS_WALKED = 500
 MAX_SUBFLOW_DEPTH = 5
 KINDS = (

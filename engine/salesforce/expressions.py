@@ -225,6 +225,11 @@ def condition(
     operator = node.value("operator") or ""
     if not left_text:
         raise Untranslatable("the condition has no left side")
+    if operator in _UNSUPPORTED:
+        raise Untranslatable(f"operator {operator}: {_UNSUPPORTED[operator]}")
+    if operator not in OPERATORS and operator not in ("IsNull", "IsBlank", "IsChanged"):
+        known = ", ".join([*OPERATORS, "IsNull", "IsBlank", "IsChanged"])
+        raise Untranslatable(f"unknown operator '{operator}' (known: {known})")
     left = left_of(left_text) if left_of else reference(left_text, scope)
     right_node = node.get("rightValue") or node.get("value")
     if operator in ("IsNull", "IsBlank"):
@@ -239,11 +244,6 @@ def condition(
         if wanted:
             return f"old is not None and {left} != {before}", "changed: compared with old"
         return f"old is None or {left} == {before}", "not changed: compared with old"
-    if operator in _UNSUPPORTED:
-        raise Untranslatable(f"operator {operator}: {_UNSUPPORTED[operator]}")
-    if operator not in OPERATORS:
-        known = ", ".join([*OPERATORS, "IsNull", "IsBlank", "IsChanged"])
-        raise Untranslatable(f"unknown operator '{operator}' (known: {known})")
     right = value(right_node, scope)
     if right == "None" and operator in ("EqualTo", "NotEqualTo"):
         blank = f"is_blank({left})"
@@ -348,7 +348,7 @@ def formula(text: str, scope: Scope) -> str:
         if match is None or match.end() == position:
             if not text[position:].strip():
                 break
-            raise Untranslatable(f"the formula cannot be read at '{text[position:][:20]}'")
+            raise Untranslatable(f"the formula cannot be read at '{text[position:].strip()[:20]}'")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
