@@ -257,18 +257,20 @@ def versions(database: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     import PySide6
-    import sqlalchemy
 
-    try:
-        baton = version("baton")
-    except PackageNotFoundError:  # a source tree that was not installed
-        baton = "(not installed)"
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:  # a source tree that was not installed
+            return "(not installed)"
+
+    baton = of("baton")
     return "\n".join(
         [
             f"Baton {baton}",
             f"Python {platform.python_version()} on {sys.platform}",
             f"Qt {PySide6.QtCore.qVersion()}, PySide6 {PySide6.__version__}",
-            f"SQLAlchemy {sqlalchemy.__version__}",
+            f"SQLAlchemy {of('SQLAlchemy')}",
             f"Database: {database}",
         ]
     )

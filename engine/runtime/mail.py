@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import random
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -133,7 +135,27 @@ def _message(row: OutboxRec, settings: SmtpSettings) -> EmailMessage:
     domain = settings.sender.rpartition("@")[2] or "baton.local"
     message["Message-ID"] = f"<baton-outbox-{row.id}@{domain}>"
     message.set_content(row.body)
+    message.add_alternative(html_of(row.body), subtype="html")
     return message
+
+
+_LINK = re.compile(r"\b(?:baton|https?)://[^\s<>\"')]+")
+
+
+def html_of(text: str) -> str:
+    """The plain text as a small HTML part: the same words, its links clickable."""
+    parts, last = [], 0
+    for found in _LINK.finditer(text):
+        parts.append(html.escape(text[last : found.start()]))
+        link = html.escape(found.group(0), quote=True)
+        parts.append(f'<a href="{link}">{link}</a>')
+        last = found.end()
+    parts.append(html.escape(text[last:]))
+    body = "".join(parts).replace("\n", "<br>\n")
+    return (
+        '<!DOCTYPE html><html><body style="font-family: sans-serif; font-size: 14px;">'
+        f"{body}</body></html>"
+    )
 
 
 def _is_due(row: OutboxRec, now: dt.datetime) -> bool:

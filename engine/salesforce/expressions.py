@@ -192,14 +192,15 @@ def template(text: str, scope: Scope) -> str:
 
 # ---------------------------------------------------------------- conditions
 
+_EMPTY = "; comparing with an empty value is an error in Baton, false in Salesforce"
 # operator → (Baton template, how it reads)
 OPERATORS: dict[str, tuple[str, str]] = {
     "EqualTo": ("{l} == {r}", "equal to: =="),
     "NotEqualTo": ("{l} != {r}", "not equal to: !="),
-    "GreaterThan": ("{l} > {r}", "greater than: >"),
-    "LessThan": ("{l} < {r}", "less than: <"),
-    "GreaterThanOrEqualTo": ("{l} >= {r}", "at least: >="),
-    "LessThanOrEqualTo": ("{l} <= {r}", "at most: <="),
+    "GreaterThan": ("{l} > {r}", "greater than: >" + _EMPTY),
+    "LessThan": ("{l} < {r}", "less than: <" + _EMPTY),
+    "GreaterThanOrEqualTo": ("{l} >= {r}", "at least: >=" + _EMPTY),
+    "LessThanOrEqualTo": ("{l} <= {r}", "at most: <=" + _EMPTY),
     "StartsWith": ("starts_with({l}, {r})", "starts with: starts_with()"),
     "EndsWith": ("ends_with({l}, {r})", "ends with: ends_with()"),
     "Contains": ("contains({l}, {r})", "contains: contains()"),

@@ -171,8 +171,34 @@ class OrchestrationConverter:
         if self.forms:
             data["forms"] = self.forms
         data["elements"] = elements
+        self.semantics(elements)
         self.report.definition = data
         return self.report
+
+    def semantics(self, elements: list[dict[str, Any]]) -> None:
+        """Where Baton behaves differently from Salesforce, said once per orchestration."""
+        stages = [e for e in elements if e["kind"] == "stage"]
+        people = [s for e in stages for s in e["steps"] if s["kind"] == "interactive"]
+        if people:
+            self.add(
+                "work items of a failed run",
+                Outcome.approximated,
+                "Canceled",
+                "Salesforce marks them Completed; Baton cancels open work items when the run fails",
+                self.root,
+            )
+        for stage in stages:
+            if stage.get("exit") and any(s["kind"] == "interactive" for s in stage["steps"]):
+                self.add(
+                    f"stage {stage['name']} exit",
+                    Outcome.approximated,
+                    "unfinished steps Discontinued, their work items Canceled",
+                    "Salesforce leaves the work item of a step its stage's exit ended Completed",
+                    self._stage_node(stage["name"]),
+                )
+
+    def _stage_node(self, name: str) -> Node | None:
+        return next((s.node for s in self.stages.values() if s.name == name), None)
 
     def variables(self) -> list[dict[str, Any]]:
         out = []

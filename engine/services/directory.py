@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,7 +18,7 @@ from engine.runtime.work import reassign, release_claim
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from engine.services.permissions import ADMINS, ANYONE, ROLES
+from engine.services.permissions import ADMIN, ADMINS, ANYONE, ROLES
 from engine.services.queries import Cursor, paged
 from engine.store.base import utcnow
 from engine.store.log import write_log
@@ -155,6 +156,7 @@ def user_info(session: Session, user: User) -> UserInfo:
         active=user.active,
         groups=[n for k, n in rows if k == "group"],
         queues=[n for k, n in rows if k == "queue"],
+        time_zone=user.time_zone,
     )
 
 
@@ -644,6 +646,31 @@ class DirectoryService:
             else:
                 row.value = {"username": username}
                 row.updated_at = utcnow()
+
+    def set_time_zone(self, username: str, zone: str | None) -> UserInfo:
+        """The zone times in ``username``'s e-mails are shown in (None: the calendar's).
+
+        People set their own; admins anyone's."""
+        if zone:
+            zone = zone.strip()
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidInput(
+                    f"'{zone}' is not a time zone (write one like Europe/London or UTC)"
+                ) from None
+        with self.context.write() as session:
+            who = self.context.require(session, ANYONE, "set a time zone")
+            if who.username is not None and who.username != username and who.role != ADMIN:
+                raise PermissionDenied(
+                    f"{who.describe()} cannot set {username}'s time zone: people set their own, "
+                    "admins anyone's"
+                )
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user named '{username}'")
+            user.time_zone = zone or None
+            return user_info(session, user)
 
     def owner(self) -> str | None:
         with self.context.read() as session:

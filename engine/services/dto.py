@@ -172,6 +172,7 @@ class UserInfo(Data):
     active: bool
     groups: list[str] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
+    time_zone: str | None = None  # for times in their e-mails; None: the calendar's zone
 
 
 @dataclass(frozen=True)

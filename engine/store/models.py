@@ -56,6 +56,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # An IANA zone ("Europe/London") for times in this person's e-mails; None: the calendar's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Group(Base):

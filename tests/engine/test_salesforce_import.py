@@ -229,6 +229,13 @@ def test_loan_report_names_every_element_with_its_file_and_line(loan: Any) -> No
         "$Record.Amount__c GreaterThan 100000.0",
     )
     assert logic.became == "record.Amount__c > 100000"
+    # Where Baton behaves differently, the report says so instead of changing it silently.
+    failed = entry(report, "work items of a failed run")
+    assert (
+        failed.outcome is Outcome.approximated and "Salesforce marks them Completed" in failed.note
+    )
+    assert "Completed" in entry(report, "stage Risk_Committee exit").note
+    assert "an error in Baton, false in Salesforce" in logic.note
     findings = " ".join(report.findings)
     assert "nobody is told when a run fails" in findings
     assert "sets no max_visits" in findings  # the Go To loop

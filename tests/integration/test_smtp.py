@@ -64,6 +64,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def part(message: Message, content_type: str) -> str:
+    """The decoded text of the message's part of ``content_type``."""
+    for piece in message.walk():
+        if piece.get_content_type() == content_type:
+            payload = piece.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError(f"no {content_type} part")
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int, Controller]]:
     inbox = Inbox()
@@ -96,10 +106,15 @@ def test_assignment_mail_is_delivered_and_useful(b: Baton, smtp: Any) -> None:
     assert message["From"] == "baton@example.com"
     assert message["Subject"] == "[Baton] New work: Approve the purchase"
     assert message["Message-ID"].startswith("<baton-outbox-")
-    body = message.get_payload(decode=True).decode()
+    body = part(message, "text/plain")
     item = b.runs.show(run.id).work_items[0]
     assert "Purchase Approval" in body and f"run {run.id}" in body
     assert f"item {item.id}" in body and "Due:" in body
+    # The link opens the item in the app, for the person it was meant for; the HTML part
+    # says the same with the link clickable.
+    link = f"baton://work/{item.id}?for=alice"
+    assert link in body
+    assert f'<a href="{link}">' in part(message, "text/html")
     assert statuses(b) == ["sent"]
     b.worker.run_once()
     assert len(inbox.messages) == 1  # never twice
