@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,21 +11,40 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions.objects import ObjectType, ObjectTypesFile
+from engine.runtime import supervision
 from engine.runtime.context import record_context
+from engine.runtime.statuses import RunStatus
 from engine.services.context import ServiceContext
 from engine.services.datafiles import read_yaml_file
-from engine.services.dto import ObjectTypeInfo, RecordInfo
+from engine.services.dto import Data, ObjectTypeInfo, RecordInfo
 from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.services.limits import check_text, json_problems, text_problems
-from engine.services.permissions import ADMINS, ANYONE
+from engine.services.permissions import ADMINS, ANYONE, STAFF
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.ids import next_id
+from engine.store.log import write_log
 from engine.store.models import ObjectTypeRow, RecordRow
+from engine.store.rows import RunRec, Tx, WorkItemRec
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
 
 RESERVED_FIELDS = {"id", "owner", "created_at", "updated_at"}
+OPEN_RUN_CHOICES = ("cancel", "keep")
+_runs = RunRec.table()
+_work = WorkItemRec.table()
+
+
+@dataclass(frozen=True)
+class RecordRemoval(Data):
+    """What deleting a record did to the runs that were about it."""
+
+    record_id: int
+    title: str
+    runs_canceled: list[int]
+    runs_kept: list[int]  # open runs that go on without their record
+    runs_unlinked: int  # every run that pointed at it, finished ones included
+
 
 # Called inside the saving transaction: (session, record, previous data or None, actor).
 RecordHook = Callable[[Session, RecordRow, dict[str, Any] | None, str | None], object]
@@ -238,3 +258,71 @@ class RecordsService:
                 .offset(offset)
             )
             return [record_info(r, type_row) for r in rows]
+
+    def delete(
+        self, record_id: int, *, open_runs: str | None = None, reason: str = ""
+    ) -> RecordRemoval:
+        """Delete a record (admins and supervisors), in one transaction.
+
+        Runs about it that are still open (in progress, suspended or failed) need a choice:
+        ``open_runs="cancel"`` cancels each with ``reason`` (their work leaves every inbox);
+        ``"keep"`` lets them go on without their record. Without a choice, a record with open
+        runs is refused, naming them, and nothing changes. Every run that pointed at the
+        record keeps its history and a log entry saying the record was deleted."""
+        if open_runs is not None and open_runs not in OPEN_RUN_CHOICES:
+            raise InvalidInput(f"'{open_runs}' is not what to do with open runs: cancel or keep")
+        if open_runs == "cancel" and not reason.strip():
+            raise InvalidInput("say why the record's open runs are canceled (a reason is required)")
+        with self.context.write() as session:
+            who = self.context.require(session, STAFF, "delete records")
+            row = session.get(RecordRow, record_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"no record with id {record_id}")
+            title = record_title(row, session.get_one(ObjectTypeRow, row.object_type_id))
+            tx = Tx.of(session)
+            runs = tx.query(
+                RunRec,
+                select(_runs)
+                .where(_runs.c.record_id == record_id)
+                .order_by(_runs.c.id)
+                .with_for_update(),
+            )
+            still_open = [
+                r.id for r in runs if r.status not in (RunStatus.COMPLETED, RunStatus.CANCELED)
+            ]
+            if still_open and open_runs is None:
+                listed = ", ".join(str(i) for i in still_open[:10]) + (
+                    " …" if len(still_open) > 10 else ""
+                )
+                raise Conflict(
+                    f"{title} (record {record_id}) has {len(still_open)} open run(s) ({listed}); "
+                    "say whether to cancel them (with a reason) or keep them going without it"
+                )
+            canceled: list[int] = []
+            if open_runs == "cancel":
+                because = f"record {record_id} ({title}) was deleted: {reason.strip()}"
+                for run_id in still_open:
+                    supervision.cancel(session, run_id, who.username, because)
+                    canceled.append(run_id)
+            for run in tx.query(
+                RunRec, select(_runs).where(_runs.c.record_id == record_id).with_for_update()
+            ):
+                run.record_id = None
+                write_log(
+                    session,
+                    run.id,
+                    "record_deleted",
+                    actor=who.username,
+                    message=f"record {record_id} ({title}) was deleted"
+                    + (f": {reason.strip()}" if reason.strip() else ""),
+                )
+            for item in tx.query(
+                WorkItemRec, select(_work).where(_work.c.record_id == record_id).with_for_update()
+            ):
+                item.record_id = None
+            tx.flush()  # the runs and their work let go of the record before it goes
+            session.delete(row)
+            session.flush()
+            note(session, "records")
+            kept = [] if open_runs == "cancel" else still_open
+            return RecordRemoval(record_id, title, canceled, kept, len(runs))
