@@ -17,7 +17,9 @@ class AppSession(QObject):
     previous person's view, nor the rights that went with it, stays on screen.
     """
 
-    changed = Signal(object)  # frozenset of kinds: "runs", "work", "records" …
+    # A Change (engine.services.notices): the frozenset of kinds ("runs", "work", "records" …)
+    # one commit changed, with the ids of its rows and the origin of the call that made it.
+    changed = Signal(object)
     user_changed = Signal(str)
 
     def __init__(self, baton: Baton, user: UserInfo) -> None:

@@ -4,10 +4,18 @@ The row count comes from SQL (``count``); rows arrive in blocks of ``BLOCK`` whe
 first asks for them, in the background. A block is read by keyset from a neighbouring block
 already loaded (cheap at any depth), else by offset from the nearer end. At most ``KEEP``
 blocks stay in memory; a row not loaded yet shows "…" until its block arrives.
+
+A change announced elsewhere (``reload``) does not reset the table: the count and the blocks
+on screen (and those holding selected rows) are read again in one background call, and the
+rows are replaced in place. Rows that came or went are inserted or removed at the end, and
+the selection and current row follow their rows by id (``key``) to where they are now — or
+let go of a row that is no longer among the rows read again — so a supervisor's selection
+and scroll position survive other people's work.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +28,8 @@ from engine.services.console import Page
 
 BLOCK = 200
 KEEP = 60
+SCREEN = 4  # the blocks last looked at: what a refresh reads again first
+REREAD = 12  # at most this many blocks are read again on a refresh
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 
@@ -32,6 +42,16 @@ class Column:
     tip: Callable[[Any], str | None] | None = None
     colour: Callable[[Any], str | None] | None = None
     width: int = 100
+
+
+def _by_offset(block: int, total: int) -> Page:
+    """How to read ``block`` of ``total`` rows by offset, from the nearer end."""
+    start = block * BLOCK
+    limit = max(0, min(BLOCK, total - start))
+    rest = total - start - BLOCK
+    if rest < start:
+        return Page(limit, offset=max(rest, 0), from_end=True)
+    return Page(limit, offset=start)
 
 
 def pager(read: Callable[..., list[Any]], where: Any) -> Callable[[Page], list[Any]]:
@@ -60,16 +80,18 @@ class PagedModel(QAbstractTableModel):
         count: Callable[[], int],
         fetch: Callable[[Page], list[Any]],
         cursor: Callable[[Any], Any] | None = None,
+        key: Callable[[Any], Any] = operator.attrgetter("id"),
     ) -> None:
         super().__init__()
         self.columns = list(columns)
         self._count = count
         self._fetch = fetch
         self.cursor = cursor  # a row's keyset cursor, or None when paging by offset only
+        self.key = key  # what a row is known by across refreshes
         self.total = 0
         self.blocks: OrderedDict[int, list[Any]] = OrderedDict()
         self.pending: set[int] = set()
-        self.generation = 0
+        self.latest = tasks.Latest()  # a refresh or a new filter drops older answers
         self.sorted_by: tuple[str, bool] = ("", False)
 
     # ------------------------------------------------------------ loading
@@ -85,28 +107,97 @@ class PagedModel(QAbstractTableModel):
         self.reload(keep_rows=False)
 
     def reload(self, *, keep_rows: bool = True) -> None:
-        """Count again and re-read the blocks on screen (a change was announced)."""
-        self.generation += 1
-        generation = self.generation
+        """Count again and re-read the blocks on screen (a change was announced), changing the
+        rows in place; without ``keep_rows``, forget every row first (a new filter)."""
         if not keep_rows:
+            self.pending.clear()
             self.beginResetModel()
             self.total = 0
             self.blocks.clear()
             self.endResetModel()
-        self.pending.clear()
-        tasks.run(self._count, lambda total: self._counted(generation, total), self._failed)
-
-    def _counted(self, generation: int, total: int) -> None:
-        if generation != self.generation:
+            self.latest.run(self._count, self._counted, self._failed)
             return
-        stale = list(self.blocks)
+        wanted = self._wanted()
+        self.pending.clear()  # their answers are dropped: the refresh reads them
+        count, fetch = self._count, self._fetch
+
+        def reread() -> tuple[int, dict[int, list[Any]]]:
+            total = count()
+            return total, {b: fetch(_by_offset(b, total)) for b in wanted if b * BLOCK < total}
+
+        self.latest.run(reread, self._refreshed, self._failed)
+
+    def _wanted(self) -> list[int]:
+        """The blocks to read again: those last looked at, then any holding a selected (or
+        otherwise remembered) row, then any the view was waiting for."""
+        wanted = list(self.blocks)[-SCREEN:][::-1]
+        for index in self.persistentIndexList():
+            wanted.append(index.row() // BLOCK)
+        wanted.extend(sorted(self.pending))
+        return list(dict.fromkeys(b for b in wanted if b >= 0))[:REREAD]
+
+    def _counted(self, total: int) -> None:
         self.beginResetModel()
         self.total = total
         self.blocks.clear()
         self.endResetModel()
-        for block in stale[-4:]:  # what was on screen comes back first
-            self._load(block)
         self.counted.emit(total)
+
+    def _refreshed(self, answer: tuple[int, dict[int, list[Any]]]) -> None:
+        total, fresh = answer
+        before = self.total
+        if total > before:  # rows came: the table grows at its end
+            self.beginInsertRows(QModelIndex(), before, total - 1)
+            self.total = total
+            self.endInsertRows()
+        self._follow_rows(fresh)
+        if total < before:  # rows went: it shrinks at its end
+            self.beginRemoveRows(QModelIndex(), total, before - 1)
+            self.total = total
+            self.endRemoveRows()
+        self.pending.clear()
+        if self.total:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.total - 1, len(self.columns) - 1)
+            )
+        self.counted.emit(total)
+
+    def _follow_rows(self, fresh: dict[int, list[Any]]) -> None:
+        """Take the rows read again; remembered rows (the selection, the current row: Qt's
+        persistent indexes) follow their ids."""
+        key, old = self.key, self.blocks
+        where = {
+            key(row): b * BLOCK + at for b, rows in fresh.items() for at, row in enumerate(rows)
+        }
+
+        def now(number: int) -> int | None:
+            """Where the row at ``number`` is now: None if unknown (it stays), -1 if gone."""
+            block, at = divmod(number, BLOCK)
+            rows = old.get(block)
+            if rows is None or at >= len(rows):
+                return None
+            found = where.get(key(rows[at]))
+            if found is None:
+                return -1 if block in fresh else None
+            return found
+
+        moved = bool(self.persistentIndexList()) and any(
+            [key(r) for r in old.get(b, ())] != [key(r) for r in rows] for b, rows in fresh.items()
+        )
+        if moved:
+            self.layoutAboutToBeChanged.emit()
+        # LRU order kept: the blocks read again, most recently used last; the rest are stale.
+        order = [b for b in old if b in fresh] + [b for b in fresh if b not in old]
+        self.blocks = OrderedDict((b, fresh[b]) for b in order)
+        if moved:
+            froms, tos = [], []
+            for index in self.persistentIndexList():
+                row = now(index.row())
+                if row is not None and row != index.row():
+                    froms.append(QModelIndex(index))
+                    tos.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
+            self.changePersistentIndexList(froms, tos)
+            self.layoutChanged.emit()
 
     def _failed(self, exc: BaseException) -> None:
         self.failed.emit(exc)
@@ -115,18 +206,14 @@ class PagedModel(QAbstractTableModel):
         if block in self.pending or block * BLOCK >= self.total:
             return  # asked already, or past the end (or not counted yet)
         self.pending.add(block)
-        generation = self.generation
         how = self._how(block, min(BLOCK, self.total - block * BLOCK))
 
         def failed(exc: BaseException) -> None:
             self.pending.discard(block)
             self._failed(exc)
 
-        tasks.run(
-            lambda: self._fetch(how),
-            lambda rows: self._arrived(generation, block, rows),
-            failed,
-        )
+        fetch = self._fetch
+        self.latest.join(lambda: fetch(how), lambda rows: self._arrived(block, rows), failed)
 
     def _how(self, block: int, limit: int) -> Page:
         if self.cursor is not None:
@@ -136,16 +223,10 @@ class PagedModel(QAbstractTableModel):
             after = self.blocks.get(block + 1)
             if after:
                 return Page(limit, before=self.cursor(after[0]))
-        start = block * BLOCK
-        rest = self.total - start - BLOCK
-        if rest < start:
-            return Page(limit, offset=max(rest, 0), from_end=True)
-        return Page(limit, offset=start)
+        return _by_offset(block, self.total)
 
-    def _arrived(self, generation: int, block: int, rows: list[Any]) -> None:
+    def _arrived(self, block: int, rows: list[Any]) -> None:
         self.pending.discard(block)
-        if generation != self.generation:
-            return
         self.blocks[block] = rows
         self.blocks.move_to_end(block)
         while len(self.blocks) > KEEP:

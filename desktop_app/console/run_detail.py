@@ -37,6 +37,7 @@ from engine import clock
 from engine.definitions import Orchestration, to_data
 from engine.definitions.editing import new_definition
 from engine.services.dto import RunDetail, RunOutcome
+from engine.services.notices import Change
 from engine.services.runs import canvas_statuses
 
 # Which operations a run in each status offers (the engine still checks, and says why not).
@@ -165,9 +166,19 @@ class RunDetailWindow(QDialog):
         session.changed.connect(self._announced)
         self.load()
 
-    def _announced(self, kinds: frozenset[str]) -> None:
-        if kinds & {"runs", "work"} and not self._pending.isActive():
+    def _announced(self, change: Change) -> None:
+        if self._concerns(change) and not self._pending.isActive():
             self._pending.start()
+
+    def _concerns(self, change: Change) -> bool:
+        """Whether the notice may be about this run: its rows, or its work items (a claim
+        moves no run row). A notice that does not name its rows may be about anything."""
+        if change.touches("runs", self.run_id):
+            return True
+        work = change.rows("work")
+        if work is None or self.detail is None:
+            return work is None or bool(work)
+        return any(item.id in work for item in self.detail.work_items)
 
     # ------------------------------------------------------------ loading
 

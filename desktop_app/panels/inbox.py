@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks
+from desktop_app.console.export import WORK_COLUMNS, export_rows
 from desktop_app.messages import describe, show_error
 from desktop_app.panels.form import FormView
 from desktop_app.panels.inbox_model import ITEM_ROLE, InboxModel
@@ -43,13 +44,17 @@ class ItemPane(QWidget):
         hint: str = "Choose an item on the left to work on it.",
         *,
         show_record: bool = True,
+        origin: str | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.show_record = show_record  # not on a record's own page, which shows it already
+        # Whose change completing or reassigning here is: the owner refreshes itself on
+        # ``done`` and skips the echo of that change.
+        self.origin = origin
         self.details: ItemDetails | None = None
         self.form: FormView | None = None
-        self.generation = 0
+        self.loads = tasks.Latest()  # a later choice wins over a slower, earlier load
         self.item_id: int | None = None  # the item shown, or being loaded to be shown
         outer = QVBoxLayout(self)
         self.placeholder = QLabel(hint)
@@ -62,20 +67,15 @@ class ItemPane(QWidget):
         outer.addWidget(self.scroller)
 
     def show_item(self, item_id: int | None) -> None:
-        self.generation += 1  # a later choice wins over a slower, earlier load
-        generation = self.generation
         self.item_id = item_id
         if item_id is None:
+            self.loads.drop()
             self.scroller.hide()
             self.placeholder.show()
             self.details = None
             return
         service = self.session.service
-        tasks.run(
-            lambda: service.work.details(item_id),
-            lambda details: self._build(details) if generation == self.generation else None,
-            lambda exc: self._failed(exc) if generation == self.generation else None,
-        )
+        self.loads.run(lambda: service.work.details(item_id), self._build, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self.placeholder.setText(describe(exc))
@@ -165,6 +165,7 @@ class ItemPane(QWidget):
             ),
             lambda done: self.done.emit(f"{done.title} is done"),
             self._refused,
+            origin=self.origin,
         )
 
     def _refused(self, exc: BaseException) -> None:
@@ -199,7 +200,11 @@ class ItemPane(QWidget):
             else:
                 show_error(self, BatonError(outcome.message))
 
-        tasks.run(lambda: service.work.reassign([item_id], target.strip(), reason), report)
+        tasks.run(
+            lambda: service.work.reassign([item_id], target.strip(), reason),
+            report,
+            origin=self.origin,
+        )
 
 
 class InboxPanel(QWidget):
@@ -213,7 +218,10 @@ class InboxPanel(QWidget):
         self.model.query.update(user=session.username, hide_claimed_by_others=True, text=None)
         self.known: set[int] = set()
         self.total: int | None = None
-        self.count_generation = 0
+        self.counts = tasks.Latest()
+        # This panel's own changes (completing, claiming) refresh it when they are done; the
+        # notices they cause are their echo, not news (``_changed``).
+        self.origin = tasks.new_origin("inbox")
 
         self.filter = QLineEdit()
         self.filter.setObjectName("inboxFilter")
@@ -255,6 +263,9 @@ class InboxPanel(QWidget):
         self.show_claimed = QCheckBox("Show work others have claimed")
         self.show_claimed.setObjectName("showClaimed")
         self.show_claimed.toggled.connect(lambda _: self.refresh())
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setObjectName("inboxExport")
+        self.export_button.clicked.connect(lambda: self.export())
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -264,10 +275,11 @@ class InboxPanel(QWidget):
         buttons.addWidget(self.claim)
         buttons.addWidget(self.release)
         buttons.addWidget(self.show_claimed)
+        buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         buttons.addWidget(self.count)
         column.addLayout(buttons)
-        self.pane = ItemPane(session)
+        self.pane = ItemPane(session, origin=self.origin)
         self.pane.done.connect(self._finished)
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -295,6 +307,12 @@ class InboxPanel(QWidget):
             **{k: v for k, v in query.items() if k != "user"},
         )
 
+    def export(self) -> Any:
+        """The work listed, as filtered and sorted, to a CSV file (in the background)."""
+        query, work = dict(self.model.query), self.session.service.work
+        pages = lambda: work.stream(**query)  # noqa: E731
+        return export_rows(self, "work", pages, WORK_COLUMNS, self.total, self.status.emit)
+
     def _filter_changed(self) -> None:
         self.refresh()
 
@@ -303,28 +321,26 @@ class InboxPanel(QWidget):
             self.known.clear()
             self.pane.show_item(None)
         # Work someone else has claimed is theirs for now: it leaves this inbox until released.
-        filters = {
+        filters: dict[str, Any] = {
             "user": self.session.username,
             "hide_claimed_by_others": not self.show_claimed.isChecked(),
             "text": self.filter.text().strip() or None,
         }
         self.model.query = {**self.model.query, **filters}
         self.model.reload()
-        self.count_generation += 1
-        generation, work = self.count_generation, self.session.service.work
-        tasks.run(
+        work = self.session.service.work
+        self.counts.run(
             lambda: work.count(**filters),
-            lambda total: self._counted(generation, total),
+            self._counted,
             lambda _exc: None,  # the list itself shows what went wrong
         )
 
-    def _counted(self, generation: int, total: int) -> None:
-        if generation == self.count_generation:
-            self.total = total
-            self._show_count()
+    def _counted(self, total: int) -> None:
+        self.total = total
+        self._show_count()
 
-    def _changed(self, kinds: frozenset[str]) -> None:
-        if "work" in kinds:
+    def _changed(self, change: frozenset[str]) -> None:
+        if "work" in change and not tasks.echo(change, self.origin):
             self.refresh()
 
     def _loaded(self) -> None:
@@ -335,9 +351,15 @@ class InboxPanel(QWidget):
             self.status.emit(f"{count} new item{'s' if count > 1 else ''} of work arrived")
             from desktop_app.notifications import notify
 
-            notify("New work in Baton", f"{count} new item{'s' if count > 1 else ''} in your inbox")
+            only = next(iter(new)) if count == 1 else None  # a click opens it
+            notify(
+                "New work in Baton",
+                f"{count} new item{'s' if count > 1 else ''} in your inbox",
+                f"baton://work/{only}?for={self.session.username}" if only else None,
+            )
         self.known = ids
         self._keep_selection()
+        self._buttons(self.selected_item())
         self._show_count()
 
     def _show_count(self) -> None:
@@ -352,9 +374,15 @@ class InboxPanel(QWidget):
             text += f" · {len(self.model.items)} shown, scroll for more"
         self.count.setText(text)
 
+    def open_item(self, item_id: int) -> None:
+        """Show this item beside the list (a link, a notification), selected when listed."""
+        self.pane.show_item(item_id)
+        self._keep_selection()
+
     def _keep_selection(self) -> None:
-        """A reload resets the table; select the item still shown beside it again (without
-        showing it anew: the form may be half filled in)."""
+        """Select the item still shown beside it again (a reload keeps the selection on its
+        row, but a filter may have hidden it meanwhile), without showing it anew: the form
+        may be half filled in."""
         shown = self.pane.item_id
         row = next((r for r, item in enumerate(self.model.items) if item.id == shown), None)
         if row is None:
@@ -372,13 +400,17 @@ class InboxPanel(QWidget):
 
     def _selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = self.model.data(current, ITEM_ROLE) if current.isValid() else None
+        self._buttons(item)
+        chosen = item.id if item is not None else None
+        if chosen != self.pane.item_id:
+            self.pane.show_item(chosen)
+
+    def _buttons(self, item: Any) -> None:
+        """Claim and Release as the selected item is now (a reload may have changed it)."""
         self.claim.setEnabled(
             item is not None and item.assignee_kind != "user" and not item.claimed_by
         )
         self.release.setEnabled(item is not None and item.claimed_by == self.session.username)
-        chosen = item.id if item is not None else None
-        if chosen != self.pane.item_id:
-            self.pane.show_item(chosen)
 
     def _claim(self, claim: bool) -> None:
         item = self.selected_item()
@@ -386,7 +418,12 @@ class InboxPanel(QWidget):
             return
         service = self.session.service
         action = service.work.claim if claim else service.work.release
-        tasks.run(lambda: action(item.id), lambda _: self.refresh(), lambda e: show_error(self, e))
+        tasks.run(
+            lambda: action(item.id),
+            lambda _: self.refresh(),
+            lambda e: show_error(self, e),
+            origin=self.origin,
+        )
 
     def _finished(self, message: str) -> None:
         self.status.emit(message)

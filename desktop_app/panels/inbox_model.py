@@ -1,4 +1,10 @@
-"""The Inbox's rows: a person's open work, paged in from the service in the background."""
+"""The Inbox's rows: a person's open work, paged in from the service in the background.
+
+A reload reads again as many rows as are shown and changes the table in place, row by row
+(keyed by work item id): items that went are removed, items that came are inserted where they
+belong, the others are updated and moved if their order changed. The selection and the scroll
+position follow, so new work arriving does not take the item in hand away from the person.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from engine.runtime.statuses import PRIORITY_NAMES
 from engine.services.dto import WorkItemInfo
 
 PAGE = 100
+MAX_RELOAD = 1000  # a reload reads again at most this many of the rows shown
 COLUMNS = ("Item", "Orchestration", "Stage", "Record", "Assigned to", "Due", "Age", "Priority")
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 # The service's sort for each column (None: that column does not sort).
@@ -48,27 +55,62 @@ class InboxModel(QAbstractTableModel):
         self.items: list[WorkItemInfo] = []
         self.exhausted = False
         self.loading = False
-        self.generation = 0
+        self.latest = tasks.Latest()  # a later reload drops older answers, pages included
         self.query: Query = {"sort": "priority", "descending": False}
 
     # ------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        """Start again from the first page (the current rows stay until it arrives)."""
-        self.generation += 1
-        generation, query = self.generation, dict(self.query)
+        """Read the rows shown again, with the current filter and sort (the current rows stay
+        until the answer arrives, and then change in place)."""
+        query, wanted = dict(self.query), min(max(PAGE, len(self.items)), MAX_RELOAD)
         self.loading = True
-        tasks.run(lambda: self.loader(0, PAGE, query), lambda rows: self._replace(generation, rows))
+        loader = self.loader
+        self.latest.run(lambda: loader(0, wanted, query), lambda rows: self._replace(rows, wanted))
 
-    def _replace(self, generation: int, rows: list[WorkItemInfo]) -> None:
-        if generation != self.generation:
-            return  # a newer reload is under way
-        self.beginResetModel()
-        self.items = list(rows)
-        self.exhausted = len(rows) < PAGE
+    def _replace(self, rows: list[WorkItemInfo], wanted: int) -> None:
         self.loading = False
-        self.endResetModel()
+        self.exhausted = len(rows) < wanted
+        if self.items and rows and not {i.id for i in rows} & {i.id for i in self.items}:
+            self.beginResetModel()  # nothing in common (another filter): nothing to keep
+            self.items = list(rows)
+            self.endResetModel()
+        else:
+            self._update_in_place(list(rows))
         self.loaded.emit()
+
+    def _update_in_place(self, rows: list[WorkItemInfo]) -> None:
+        """Make ``items`` equal ``rows`` with row removals, moves and insertions, so Qt's
+        selection and scroll position stay on the items that stay."""
+        new_ids = {item.id for item in rows}
+        for first, last in reversed(
+            _runs([r for r, i in enumerate(self.items) if i.id not in new_ids])
+        ):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self.items[first : last + 1]
+            self.endRemoveRows()
+        kept = {item.id for item in self.items}
+        order = [item for item in rows if item.id in kept]
+        if [i.id for i in order] != [i.id for i in self.items]:
+            self.layoutAboutToBeChanged.emit()
+            now = {item.id: row for row, item in enumerate(order)}
+            persistent = self.persistentIndexList()
+            targets = [
+                self.index(now[self.items[p.row()].id], p.column())
+                if 0 <= p.row() < len(self.items)
+                else QModelIndex()
+                for p in persistent
+            ]
+            self.items = order
+            self.changePersistentIndexList(persistent, targets)
+            self.layoutChanged.emit()
+        for first, last in _runs([r for r, item in enumerate(rows) if item.id not in kept]):
+            self.beginInsertRows(QModelIndex(), first, last)
+            self.items[first:first] = rows[first : last + 1]
+            self.endInsertRows()
+        self.items = rows
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """A click on a header: the service sorts, from the first page again."""
@@ -84,18 +126,16 @@ class InboxModel(QAbstractTableModel):
         return not parent.isValid() and not self.exhausted and not self.loading and bool(self.items)
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self.loading:
+        if not self.canFetchMore(parent):  # (a caller may not have asked)
             return
         self.loading = True
-        generation, offset, query = self.generation, len(self.items), dict(self.query)
-        tasks.run(
-            lambda: self.loader(offset, PAGE, query), lambda rows: self._append(generation, rows)
-        )
+        offset, query, loader = len(self.items), dict(self.query), self.loader
+        self.latest.join(lambda: loader(offset, PAGE, query), self._append)
 
-    def _append(self, generation: int, rows: list[WorkItemInfo]) -> None:
+    def _append(self, rows: list[WorkItemInfo]) -> None:
         self.loading = False
-        if generation != self.generation or not rows:
-            self.exhausted = self.exhausted or not rows
+        if not rows:
+            self.exhausted = True
             return
         self.beginInsertRows(QModelIndex(), len(self.items), len(self.items) + len(rows) - 1)
         self.items.extend(rows)
@@ -157,3 +197,14 @@ class InboxModel(QAbstractTableModel):
             font.setBold(True)
             return font
         return None
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Ascending row numbers as (first, last) runs of consecutive rows."""
+    out: list[tuple[int, int]] = []
+    for row in rows:
+        if out and out[-1][1] == row - 1:
+            out[-1] = (out[-1][0], row)
+        else:
+            out.append((row, row))
+    return out

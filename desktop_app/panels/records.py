@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +27,7 @@ from desktop_app import tasks
 from desktop_app.messages import describe
 from desktop_app.panels.form import FieldEditor
 from desktop_app.panels.inbox import ItemPane
+from desktop_app.panels.record_actions import DeleteRecordDialog, NewRecordDialog
 from desktop_app.session import AppSession
 from desktop_app.start_run import StartRunDialog
 from engine.services.dto import ObjectTypeInfo, RecordInfo, RunSummary
@@ -77,7 +79,10 @@ class RecordPage(QWidget):
         self.record: RecordInfo | None = None
         self.kind: ObjectTypeInfo | None = None
         self.editors: dict[str, FieldEditor] = {}
-        self.guide_generation = 0
+        self.guides = tasks.Latest()  # loads may finish out of order: only the latest counts
+        # Saving the record and doing its work here reload this page when done; the notices
+        # of those changes are their echo (``_changed``).
+        self.origin = tasks.new_origin("record")
         layout = QVBoxLayout(self)
         self.title = QLabel("Choose a record")
         self.title.setProperty("role", "title")
@@ -114,7 +119,10 @@ class RecordPage(QWidget):
         self.guide.currentItemChanged.connect(self._open_work)
         layout.addWidget(self.guide)
         self.item_pane = ItemPane(
-            session, hint="Choose work from the Work Guide to do it here.", show_record=False
+            session,
+            hint="Choose work from the Work Guide to do it here.",
+            show_record=False,
+            origin=self.origin,
         )
         self.item_pane.done.connect(self._work_done)
         layout.addWidget(self.item_pane, 1)
@@ -175,17 +183,9 @@ class RecordPage(QWidget):
         if self.record is None:
             return
         record_id, me, service = self.record.id, self.session.username, self.session.service
-        # Loads run side by side and may finish out of order: only the latest one counts.
-        self.guide_generation += 1
-        generation = self.guide_generation
-        tasks.run(
-            lambda: service.work.list(user=me, record_id=record_id),
-            lambda items: self._fill_guide(generation, items),
-        )
+        self.guides.run(lambda: service.work.list(user=me, record_id=record_id), self._fill_guide)
 
-    def _fill_guide(self, generation: int, items: list[Any]) -> None:
-        if generation != self.guide_generation:
-            return
+    def _fill_guide(self, items: list[Any]) -> None:
         # A refresh (another change somewhere) keeps the item the person has open.
         current = self.guide.currentItem()
         chosen = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
@@ -214,8 +214,8 @@ class RecordPage(QWidget):
         self.saved.emit(message)
         self.reload_guide()
 
-    def _changed(self, kinds: frozenset[str]) -> None:
-        if "work" in kinds:
+    def _changed(self, change: frozenset[str]) -> None:
+        if "work" in change and not tasks.echo(change, self.origin):
             self.reload_guide()
 
     def _save(self) -> None:
@@ -231,6 +231,7 @@ class RecordPage(QWidget):
             lambda: service.records.update(record_id, values, expected_version=version),
             self._saved,
             self._refused,
+            origin=self.origin,
         )
 
     def _saved(self, record: RecordInfo) -> None:
@@ -257,7 +258,7 @@ class RecordsPanel(QWidget):
         super().__init__()
         self.session = session
         self.kinds: list[ObjectTypeInfo] = []
-        self.generation = 0
+        self.lists = tasks.Latest()  # the latest choice of type wins over slower, earlier loads
         self.types = QComboBox()
         self.types.setObjectName("objectTypes")
         self.types.currentIndexChanged.connect(self._type_chosen)
@@ -274,6 +275,7 @@ class RecordsPanel(QWidget):
         column = QVBoxLayout(left)
         column.addWidget(self.types)
         column.addWidget(self.table)
+        column.addLayout(self._record_buttons())
         self.page = RecordPage(session)
         self.page.saved.connect(self.status.emit)
         self.page.saved.connect(lambda _: self._type_chosen(self.types.currentIndex()))
@@ -286,6 +288,55 @@ class RecordsPanel(QWidget):
         layout.addWidget(splitter)
         session.user_changed.connect(lambda _: self._load_types())
         self._load_types()
+
+    def _record_buttons(self) -> QHBoxLayout:
+        """New record… and Delete… (staff only: deleting may cancel runs) under the list."""
+        self.new_record = QPushButton("New record…")
+        self.new_record.setObjectName("newRecord")
+        self.new_record.clicked.connect(self._new_record)
+        self.delete_record = QPushButton("Delete…")
+        self.delete_record.setObjectName("deleteRecord")
+        self.delete_record.clicked.connect(self._delete_record)
+        self.record_dialog: QDialog | None = None
+        row = QHBoxLayout()
+        row.addWidget(self.new_record)
+        row.addWidget(self.delete_record)
+        row.addStretch(1)
+        self.delete_record.setVisible(self.session.is_staff)
+        self.session.user_changed.connect(
+            lambda _: self.delete_record.setVisible(self.session.is_staff)
+        )
+        return row
+
+    def _new_record(self) -> None:
+        if 0 <= self.types.currentIndex() < len(self.kinds):
+            dialog = NewRecordDialog(self.session, self.kinds[self.types.currentIndex()], self)
+            dialog.created.connect(lambda r: self.status.emit(f"Created {r.title}"))
+            dialog.created.connect(lambda _: self._type_chosen(self.types.currentIndex()))
+            self.record_dialog = dialog
+            dialog.open()
+
+    def _delete_record(self) -> None:
+        row = self.table.currentIndex().row()
+        if 0 <= row < len(self.model.records):
+            dialog = DeleteRecordDialog(self.session, self.model.records[row], self)
+            dialog.deleted.connect(self.status.emit)
+            dialog.deleted.connect(lambda _: self._forget_record())
+            self.record_dialog = dialog
+            dialog.open()
+
+    def _forget_record(self) -> None:
+        """The record shown was deleted: its page empties, and the list is read again."""
+        page = self.page
+        page.record = None
+        page.title.setText("Choose a record")
+        while page.fields.rowCount():
+            page.fields.removeRow(0)
+        page.editors = {}
+        page.save.setEnabled(False)
+        page.guide.clear()
+        page.item_pane.show_item(None)
+        self._type_chosen(self.types.currentIndex())
 
     def refresh(self) -> None:
         """F5: the kinds of record, the records and the open record's Work Guide again."""
@@ -309,14 +360,7 @@ class RecordsPanel(QWidget):
         if not 0 <= index < len(self.kinds):
             return
         name, service = self.kinds[index].name, self.session.service
-        self.generation += 1  # the latest choice of type wins over slower, earlier loads
-        generation = self.generation
-        tasks.run(
-            lambda: service.records.list(name),
-            lambda records: (
-                self.model.set_records(records) if generation == self.generation else None
-            ),
-        )
+        self.lists.run(lambda: service.records.list(name), self.model.set_records)
 
     def _record_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and 0 <= self.types.currentIndex() < len(self.kinds):
