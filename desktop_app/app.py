@@ -10,9 +10,11 @@ import platformdirs
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QMessageBox, QWidget
 
-from desktop_app import tasks, theme
+from desktop_app import notifications, tasks, theme
 from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.links import LinkServer
 from desktop_app.messages import describe
+from desktop_app.notifications import baton_icon
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
 from desktop_app.signin import SignInDialog
@@ -63,6 +65,8 @@ class Launcher:
         self.splash.show()
         self.exit_code = 0
         self.signin: SignInDialog | None = None
+        self.link: str | None = None  # a baton:// link to open once the window is up
+        self.links: LinkServer | None = None
 
     def start(self) -> None:
         url = self.url
@@ -87,6 +91,14 @@ class Launcher:
         self.splash.close()
         self.window.show()
         engine.start()
+        if not self.smoke:
+            # Later `baton baton://…` calls hand their links to this window.
+            self.links = LinkServer(self.window)
+            self.links.received.connect(self.window.open_link)
+            notifications.on_click(self.window.open_link)
+        if self.link:
+            link, self.link = self.link, None
+            self.window.open_link(link)
         if self.smoke:
             self.window.inbox.model.loaded.connect(self._smoke_done)
 
@@ -126,11 +138,14 @@ class Launcher:
         self.app.quit()
 
 
-def run(url: str | None = None, *, smoke: bool = False) -> int:
+def run(url: str | None = None, *, smoke: bool = False, link: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Baton")
+    app.setDesktopFileName("baton")
+    app.setWindowIcon(baton_icon())
     launcher = Launcher(app, url, smoke)
+    launcher.link = link
     theme.apply(app, str(launcher.settings.value("theme", "light")))
     launcher.start()
     code = app.exec()

@@ -12,15 +12,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke:
         args.remove("--smoke")
     url = None
-    if args[:1] == ["--db"] and len(args) == 2:
-        url, args = args[1], []
+    if args[:1] == ["--db"] and len(args) >= 2:
+        url, args = args[1], args[2:]
+    link = None
+    if len(args) == 1 and args[0].startswith("baton:"):  # an e-mail's link (the .desktop %u)
+        link, args = args[0], []
+        from desktop_app.links import BadLink, Link, hand_to_running
+
+        try:
+            Link.parse(link)
+        except BadLink as exc:
+            print(f"baton: {exc}", file=sys.stderr)
+            return 2
+        if hand_to_running(link):
+            return 0  # the Baton already open shows it
     if args:
         from engine.cli.main import main as cli
 
         return cli(args)
     from desktop_app.app import run
 
-    return run(url, smoke=smoke)
+    return run(url, smoke=smoke, link=link)
 
 
 if __name__ == "__main__":
