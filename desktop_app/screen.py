@@ -8,9 +8,5 @@ from PySide6.QtWidgets import QWidget
 
 def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
     """Resize ``widget`` to ``width``×``height``, or less where the screen is smaller."""
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    if screen is None:
-        widget.resize(width, height)
-        return
-    room = screen.availableGeometry()
+    room = (widget.screen() or QGuiApplication.primaryScreen()).availableGeometry()
     widget.resize(min(width, int(room.width() * 0.96)), min(height, int(room.height() * 0.92)))

@@ -27,7 +27,9 @@ from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.links import BadLink, Link
 from desktop_app.menus import MainMenus
+from desktop_app.messages import describe
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession, describe_user
@@ -137,25 +139,71 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         self.account = AccountBar(self.session)
-        self.account.sign_out.connect(self.sign_out)
+        self.account.sign_out.connect(lambda: self.sign_out())
         self.session.user_changed.connect(
             lambda _: self.say(f"Signed in as {describe_user(self.session.user)}")
         )
         bar.addWidget(self.account)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
-    def sign_out(self) -> None:
+    # ------------------------------------------------------------ baton:// links
+
+    def open_link(self, text: str) -> None:
+        """Show what a link names, as the person it was meant for (asking them to sign in on
+        a shared database when someone else is signed in)."""
+        try:
+            link = Link.parse(text)
+        except BadLink as exc:
+            self.say(str(exc))
+            return
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        wanted = link.for_user
+        if wanted is None or wanted == self.session.username:
+            self._follow(link)
+        elif self.session.shared:
+            self.say(f"This link is for {wanted}: sign in as {wanted} to open it")
+            self.sign_out(prefill=wanted, then=lambda: self._follow(link))
+        else:
+            directory = self.session.service.directory
+
+            def as_them(user: UserInfo) -> None:
+                self.session.switch_user(user)
+                self._follow(link)
+
+            tasks.run(lambda: directory.user(wanted), as_them, lambda e: self.say(describe(e)))
+
+    def _follow(self, link: Link) -> None:
+        if link.kind == "work":
+            self.navigation.setCurrentRow(self.panel_row(self.inbox))
+            self.inbox.open_item(link.id)
+        elif self.session.is_staff:
+            self.navigation.setCurrentRow(self.panel_row(self.runs))
+            self.runs.runs.open_run(link.id)
+        else:
+            self.say(f"Run {link.id}: runs are shown to supervisors and admins")
+
+    def sign_out(
+        self, *, prefill: str | None = None, then: Callable[[], None] | None = None
+    ) -> None:
         """Hide everything of this person, and let the next one sign in (or quit)."""
         self.hide()
         dialog = SignInDialog(self.session.baton, self.session.baton.db.display_url)
-        dialog.signed_in.connect(self._signed_in_again)
+        if prefill:
+            dialog.username.setText(prefill)
+            dialog.password.setFocus()
+        dialog.signed_in.connect(lambda user: self._signed_in_again(user, then))
         dialog.rejected.connect(self.close)
         dialog.open()
         self.signin = dialog
 
-    def _signed_in_again(self, user: UserInfo) -> None:
+    def _signed_in_again(self, user: UserInfo, then: Callable[[], None] | None = None) -> None:
         self.session.switch_user(user)
         self.show()
+        if then is not None:
+            then()
 
     # ------------------------------------------------------------ commands of the menus
 
