@@ -132,6 +132,27 @@ class RecordsService:
             session.flush()
             return _type_info(row)
 
+    def check_type(self, data: dict[str, Any]) -> dict[str, str]:
+        """What ``define_type_from_data`` would refuse in ``data``, by place ('name',
+        'fields.2.options' …), in the definition checker's words (empty: nothing)."""
+        try:
+            object_type = ObjectType.model_validate(data)
+        except ValidationError as exc:
+            return {".".join(map(str, e["loc"])) or "type": e["msg"] for e in exc.errors()}
+        clash = RESERVED_FIELDS & {f.name for f in object_type.fields}
+        if clash:
+            return {"fields": f"these field names are reserved: {', '.join(sorted(clash))}"}
+        return {}
+
+    def define_type_from_data(self, data: dict[str, Any]) -> ObjectTypeInfo:
+        """Create or replace an object type written as plain data (what a form or a file's
+        ``object_types:`` entry holds); problems come back by place, nothing is saved."""
+        problems = self.check_type(data)
+        if problems:
+            name = data.get("name") if isinstance(data.get("name"), str) else "the object type"
+            raise InvalidInput(f"{name} cannot be saved", fields=problems)
+        return self.define_type(ObjectType.model_validate(data))
+
     def types(self) -> list[ObjectTypeInfo]:
         with self.context.read() as session:
             self.context.require(session, ANYONE, "list object types")

@@ -98,3 +98,31 @@ def test_kept_runs_go_on_without_their_record_and_finished_ones_keep_their_histo
     assert item.record_id is None
     b.as_user("alice").work.complete(item.id, {"note": "done anyway"})  # still workable
     assert b.runs.show(live).run.status == "Completed"
+
+
+def test_an_object_type_is_defined_from_a_forms_data_with_problems_by_place(b: Baton) -> None:
+    good = {
+        "name": "supplier",
+        "label": "Supplier",
+        "title_field": "name",
+        "fields": [
+            {"name": "name", "type": "text", "required": True},
+            {"name": "tier", "type": "picklist", "options": ["A", "B"]},
+        ],
+    }
+    assert b.records.check_type(good) == {}
+    made = b.records.define_type_from_data(good)
+    assert (made.name, [f["name"] for f in made.fields]) == ("supplier", ["name", "tier"])
+    bad = {"name": "Bad Name", "fields": [{"name": "ok"}, {"name": "x", "type": "colour"}]}
+    problems = b.records.check_type(bad)
+    assert set(problems) == {"name", "fields.1.type"}
+    assert "colour" not in problems["name"]
+    with pytest.raises(InvalidInput) as refused:
+        b.records.define_type_from_data(bad)
+    assert refused.value.fields == problems
+    assert b.records.check_type({"name": "t", "fields": [{"name": "owner"}]}) == {
+        "fields": "these field names are reserved: owner"
+    }
+    with pytest.raises(PermissionDenied):
+        b.as_user("carol").records.define_type_from_data(good)
+    assert [t.name for t in b.records.types()] == ["claim", "supplier"]
