@@ -107,6 +107,9 @@ class MainMenus:
         self.export = self.action(
             self.file, "&Export…", lambda: w.in_designer(designer.versions.export_file), "Ctrl+E"
         )
+        self.salesforce = self.action(
+            self.file, "Import from &Salesforce…", self.import_salesforce, name="import_salesforce"
+        )
         self.file.addSeparator()
         self.action(self.file, "Switch &database…", w.choose_database, name="switch_database")
         self.file.addSeparator()
@@ -194,6 +197,13 @@ class MainMenus:
         self.action(self.help, "&Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
         self.action(self.help, "&About Baton", self.about, name="about")
 
+    def import_salesforce(self) -> None:
+        """A Salesforce project folder in, Baton drafts out, with the report of what became
+        of each element (imported only when first asked for: it is seldom used)."""
+        from desktop_app.salesforce_import import open_dialog
+
+        open_dialog(self.window)
+
     def open_guide(self) -> None:
         """The user guide beside the program (docs/desktop.md), in the desktop's viewer."""
         from pathlib import Path
@@ -247,7 +257,7 @@ class MainMenus:
         """Designer commands are offered to those who may design."""
         w = self.window
         designing = w.may_see(w.panel_row(w.designer))
-        for action in (self.new, self.import_, self.export):
+        for action in (self.new, self.import_, self.export, self.salesforce):
             action.setEnabled(designing)
         document = w.designer.document
         self.save.setEnabled(designing and document.modified and not document.read_only)

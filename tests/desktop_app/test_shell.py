@@ -84,6 +84,7 @@ def test_the_menus_name_the_commands_and_no_shortcut_is_bound_twice(window: Main
         "Open / Import…",
         "Save draft",
         "Export…",
+        "Import from Salesforce…",
         "Switch database…",
         "Quit",
     ]
