@@ -81,6 +81,16 @@ def find_type(session: Session, name: str) -> ObjectTypeRow:
     return row
 
 
+def _said(error: Any) -> str:
+    """A validation problem in words a person reads (a name's pattern spelled out)."""
+    if error.get("type") == "string_pattern_mismatch":
+        return (
+            f"'{error.get('input')}' is not a name: start with a letter, then use letters, "
+            "digits or '_' (up to 63)"
+        )
+    return str(error["msg"])
+
+
 class RecordsService:
     def __init__(self, context: ServiceContext, on_saved: RecordHook | None = None) -> None:
         self.context = context
@@ -138,7 +148,7 @@ class RecordsService:
         try:
             object_type = ObjectType.model_validate(data)
         except ValidationError as exc:
-            return {".".join(map(str, e["loc"])) or "type": e["msg"] for e in exc.errors()}
+            return {".".join(map(str, e["loc"])) or "type": _said(e) for e in exc.errors()}
         clash = RESERVED_FIELDS & {f.name for f in object_type.fields}
         if clash:
             return {"fields": f"these field names are reserved: {', '.join(sorted(clash))}"}
