@@ -96,7 +96,7 @@ class PeoplePicker(QLineEdit):
         self.completer_.setWidget(self)
         self.completer_.activated.connect(self._chosen)
         self.values: dict[str, str] = {}  # a suggestion's text → its value
-        self.generation = 0
+        self.searches = tasks.Latest()  # only the latest search's answer counts
         self.textEdited.connect(self._search)
         self.returnPressed.connect(self._entered)
 
@@ -115,23 +115,20 @@ class PeoplePicker(QLineEdit):
 
     def _search(self, typed: str) -> None:
         if not typed.strip():
+            self.searches.drop()  # a search still out must not suggest after the clearing
             self.suggestions.clear()
             popup = self.completer_.popup()
             if popup is not None:
                 popup.hide()
             return
-        self.generation += 1  # only the latest search's answer counts
-        generation, kinds = self.generation, self.kinds
-        service = self._service_of()
-        tasks.run(
+        kinds, service = self.kinds, self._service_of()
+        self.searches.run(
             lambda: find_choices(service, typed, kinds),
-            lambda choices: self._show(generation, choices),
+            self._show,
             lambda exc: None,  # a failed search suggests nothing; the typed name still counts
         )
 
-    def _show(self, generation: int, choices: list[Choice]) -> None:
-        if generation != self.generation:
-            return
+    def _show(self, choices: list[Choice]) -> None:
         self.suggestions.clear()
         self.values = {c.text: c.value for c in choices}
         for choice in choices:

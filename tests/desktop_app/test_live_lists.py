@@ -240,3 +240,27 @@ def test_a_run_window_reads_its_run_again_only_for_notices_about_it(  # type: ig
         demo.runs.cancel(mine.id, "not needed")
     assert window._pending.isActive()  # it reads the run again in a moment
     qtbot.waitUntil(lambda: window.detail.run.status == "Canceled", timeout=WAIT)
+
+
+def test_a_search_answered_after_the_line_was_cleared_suggests_nothing(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from desktop_app.pickers import PeoplePicker
+
+    gate = threading.Event()
+
+    def people(*_args: Any, **_kwargs: Any) -> list[Any]:
+        assert gate.wait(WAIT / 1000)  # the directory is slow today
+        return [SimpleNamespace(display_name="Alice Adams", username="alice", role="user")]
+
+    directory = SimpleNamespace(people=people, groups=lambda kind: [])
+    picker = PeoplePicker(lambda: SimpleNamespace(directory=directory), kinds=("user",))
+    qtbot.addWidget(picker)
+    picker.show()
+    qtbot.keyClicks(picker, "a")
+    qtbot.keyClick(picker, Qt.Key.Key_Backspace)  # changed their mind: the line is empty
+    assert picker.text() == ""
+    gate.set()
+    assert tasks.wait_for_all(WAIT)
+    QApplication.processEvents()
+    assert picker.suggestions.rowCount() == 0
