@@ -10,9 +10,9 @@ from typing import Any
 
 
 class SlowServer:
-    """Answers every GET on 127.0.0.1 after ``delay`` seconds with ``{"ok": true}``."""
+    """Answers every GET on 127.0.0.1 after ``delay`` seconds with ``body`` (JSON)."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, body: bytes = b'{"ok": true}') -> None:
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         pause = threading.Event()
@@ -27,7 +27,7 @@ class SlowServer:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.end_headers()
-                    self.wfile.write(b'{"ok": true}')
+                    self.wfile.write(body)
                 except OSError:  # the caller died waiting (a killed worker)
                     pass
 

@@ -54,7 +54,8 @@ from engine.store.models import RunRow, StepRunRow
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx
 
 # A worker holds a step for LEASE at a time and renews it every LEASE / 3 while an external
-# call runs; a worker that dies lets go within LEASE, and whoever takes over bumps the attempt.
+# call runs; a worker that dies lets go within LEASE, and whoever takes over bumps the attempt
+# (the fencing token) without spending a retry.
 LEASE = dt.timedelta(seconds=30)
 BATCH = 50
 # A pass looks for due steps at most this often: work that keeps making new work due at once

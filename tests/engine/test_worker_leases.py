@@ -138,6 +138,29 @@ def test_a_result_that_cannot_be_stored_fails_the_attempt(baton: Baton) -> None:
     assert step_row(baton, run.id).attempt == 3
 
 
+def test_a_call_raising_something_unexpected_fails_the_attempt(baton: Baton) -> None:
+    """An answer Python cannot even read (a 5,000-digit number) is a failed attempt, not a
+    call whose lease lapses and is taken over and made again and again."""
+    with SlowServer(0, body=b"1" * 5000) as server:
+        url = f"http://127.0.0.1:{server.port}/huge"
+        define(
+            baton,
+            flow(
+                f'[{{type: http_request, url: "{url}", timeout_seconds: 10}}]',
+                retry="retry: {attempts: 2, backoff_seconds: 0}",
+            ),
+        )
+        run = baton.runs.start("flow")
+        report = baton.worker.run_once()
+    assert report.errors == []
+    detail = baton.runs.show(run.id)
+    assert detail.run.status == "Error"
+    assert detail.run.error is not None
+    assert detail.run.error.startswith("step 'work.job' failed: unexpected ValueError: ")
+    assert events(baton, run.id).count("step_retry") == 1
+    assert server.hits["/huge"] == 2
+
+
 def test_database_trouble_leaves_the_step_to_be_tried_again(
     baton: Baton, monkeypatch: pytest.MonkeyPatch
 ) -> None:
