@@ -9,17 +9,29 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from desktop_app.designer.document import Key
-from desktop_app.designer.layout import Box, Edge
+from desktop_app.designer.layout import Box, Edge, Port
 
 INTERACTIVE = QColor("#2f6fdb")
 BACKGROUND = QColor("#7b4bc4")
@@ -68,6 +80,64 @@ def _elide(painter: QPainter, text: str, width: float) -> str:
     return painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(width))
 
 
+LEGIBLE = 7.0  # the smallest text size, in points as seen on the screen, a title shrinks to
+
+
+def _wrap(metrics: QFontMetricsF, text: str, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and metrics.horizontalAdvance(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def fit_text(
+    text: str, width: float, height: float, largest: float, smallest: float
+) -> tuple[QFont, list[str]]:
+    """The largest bold font, from ``largest`` down to ``smallest`` points, at which ``text``
+    wrapped into lines fits ``width`` × ``height``, and those lines. Text that does not fit
+    even at the smallest size is cut with "…" (the item's tooltip has all of it)."""
+    size = max(largest, smallest)
+    while True:
+        font = _font(size, True)
+        metrics = QFontMetricsF(font)
+        lines = _wrap(metrics, text, width)
+        room = max(1, int(height // metrics.lineSpacing()))
+        if len(lines) <= room and all(metrics.horizontalAdvance(x) <= width for x in lines):
+            return font, lines
+        if size <= smallest:
+            kept = [*lines[: room - 1], " ".join(lines[room - 1 :])]
+            elide = Qt.TextElideMode.ElideRight
+            return font, [metrics.elidedText(line, elide, width) for line in kept]
+        size = max(smallest, size - 0.5)
+
+
+def draw_fitted(
+    painter: QPainter,
+    option: QStyleOptionGraphicsItem,
+    rect: QRectF,
+    text: str,
+    largest: float,
+    *,
+    centre: bool = False,
+) -> None:
+    """``text`` in ``rect``: wrapped, shrunk if need be but never below legible on screen."""
+    scale = max(option.levelOfDetailFromTransform(painter.worldTransform()), 1e-3)
+    font, lines = fit_text(text, rect.width(), rect.height(), largest, LEGIBLE / scale)
+    painter.setFont(font)
+    spacing = QFontMetricsF(font).lineSpacing()
+    top = rect.top() + (rect.height() - spacing * len(lines)) / 2 if centre else rect.top()
+    flags = Qt.AlignmentFlag.AlignHCenter if centre else Qt.AlignmentFlag.AlignLeft
+    for number, line in enumerate(lines):
+        painter.drawText(
+            QRectF(rect.left(), top + number * spacing, rect.width(), spacing),
+            flags | Qt.AlignmentFlag.AlignVCenter,
+            line,
+        )
+
+
 class CanvasItem(QGraphicsRectItem):
     """Something with a key that can be selected, marked by review and coloured by status."""
 
@@ -82,6 +152,7 @@ class CanvasItem(QGraphicsRectItem):
         self.detail: str | None = None  # what it waits on, in Try it and run detail
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
+        self._show_tips()
 
     @property
     def label(self) -> str:
@@ -101,9 +172,13 @@ class CanvasItem(QGraphicsRectItem):
         self.detail = detail
         self._show_tips()
 
+    def tip_head(self) -> str:
+        """The first lines of the tooltip: the whole title (the card may have cut it)."""
+        return self.label
+
     def _show_tips(self) -> None:
-        tips = [self.detail, *self._tips] if self.detail else self._tips
-        self.setToolTip("\n".join(tips))
+        tips = [self.tip_head(), *([self.detail] if self.detail else []), *self._tips]
+        self.setToolTip("\n".join(t for t in tips if t))
         self.update()
 
     def paint_badge(self, painter: QPainter, x: float, y: float) -> None:
@@ -147,20 +222,16 @@ class LaneItem(CanvasItem):
         painter.drawLine(QPointF(self.header, 8), QPointF(self.header, rect.height() - 8))
         painter.setPen(TEXT)
         if _zoomed_out(painter, option):
-            painter.setFont(_font(22, True))
-            painter.drawText(
-                QRectF(10, 0, self.header - 14, rect.height()),
-                Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
-                self.label,
+            draw_fitted(
+                painter, option, QRectF(10, 4, self.header - 24, rect.height() - 8), self.label, 22
             )
             self.paint_badge(painter, self.header - 14, 14)
             return
         painter.setFont(_font(8))
         painter.setPen(MUTED)
         painter.drawText(QRectF(12, 10, self.header - 20, 14), "STAGE")
-        painter.setFont(_font(11, True))
         painter.setPen(TEXT)
-        painter.drawText(QRectF(12, 26, self.header - 20, 40), Qt.TextFlag.TextWordWrap, self.label)
+        draw_fitted(painter, option, QRectF(12, 26, self.header - 20, 38), self.label, 11)
         painter.setFont(_font(8))
         painter.setPen(MUTED)
         lines = [_exit_text(self.data_)]
@@ -198,6 +269,9 @@ class StepItem(CanvasItem):
     def interactive(self) -> bool:
         return self.data_.get("kind") != "background"
 
+    def tip_head(self) -> str:
+        return f"{self.label}\n{self.summary()}"
+
     def summary(self) -> str:
         if self.interactive:
             assignee = self.data_.get("assignee") or {}
@@ -221,25 +295,19 @@ class StepItem(CanvasItem):
         painter.drawRoundedRect(QRectF(0, 0, 6, rect.height()), 3, 3)
         if _zoomed_out(painter, option):
             painter.setPen(TEXT)
-            painter.setFont(_font(20, True))
-            painter.drawText(
-                rect.adjusted(12, 0, -4, 0),
-                Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
-                self.label,
-            )
+            draw_fitted(painter, option, rect.adjusted(12, 4, -16, -4), self.label, 20, centre=True)
             self.paint_badge(painter, rect.width() - 8, 8)
             return
         _icon(painter, self.interactive, color, QPointF(24, 22))
         painter.setPen(TEXT)
-        painter.setFont(_font(10, True))
-        painter.drawText(QRectF(42, 10, rect.width() - 52, 20), _elide(painter, self.label, 140))
+        draw_fitted(painter, option, QRectF(42, 5, rect.width() - 56, 30), self.label, 10)
         painter.setFont(_font(8))
         painter.setPen(MUTED)
         kind = "Interactive" if self.interactive else "Background"
         start = self.data_.get("start") or {}
         if start.get("when") == "expression":
             kind += " · when …"
-        painter.drawText(QRectF(42, 30, rect.width() - 52, 16), kind)
+        painter.drawText(QRectF(42, 34, rect.width() - 52, 14), kind)
         painter.setPen(TEXT)
         line = self.detail.split("\n", 1)[0] if self.detail else self.summary()
         painter.drawText(QRectF(12, 50, rect.width() - 22, 18), _elide(painter, line, 176))
@@ -296,12 +364,9 @@ class DecisionItem(CanvasItem):
         painter.drawPolygon(self._diamond())
         painter.setPen(TEXT)
         big = _zoomed_out(painter, option)
-        painter.setFont(_font(18 if big else 10, True))
-        painter.drawText(
-            self.rect().adjusted(30, 0, -30, 0),
-            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-            self.label,
-        )
+        r = self.rect()
+        inner = QRectF(r.width() / 4, r.height() / 4, r.width() / 2, r.height() / 2)
+        draw_fitted(painter, option, inner, self.label, 18 if big else 10, centre=True)
         self.paint_badge(painter, self.rect().width() * 0.75, 14)
 
 
@@ -358,12 +423,80 @@ class EdgeItem(QGraphicsPathItem):
         painter.setBrush(QBrush(self.color))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawPolygon(QPolygonF([tip, left, right]))
-        if self.edge and self.edge.label:
+        box = self.edge.label_box if self.edge else None
+        if self.edge and self.edge.label and box is not None:
             painter.setPen(self.color)
             painter.setFont(_font(8, True))
-            (sx, sy), (nx, ny) = self.points[0], self.points[1]
-            if abs(nx - sx) > abs(ny - sy):  # leaves sideways: label above the first leg
-                x = min(sx, nx) + 4
-                painter.drawText(QRectF(x, sy - 16, abs(nx - sx) + 80, 14), self.edge.label)
-            else:
-                painter.drawText(QRectF(sx + 6, sy + 2, 140, 14), self.edge.label)
+            painter.drawText(
+                QRectF(box.x, box.y, box.w, box.h),
+                Qt.AlignmentFlag.AlignLeft
+                | Qt.AlignmentFlag.AlignVCenter
+                | Qt.TextFlag.TextDontClip,
+                self.edge.label,
+            )
+
+    def boundingRect(self) -> QRectF:
+        rect = super().boundingRect()
+        box = self.edge.label_box if self.edge else None
+        return rect.united(QRectF(box.x, box.y, box.w, box.h)) if box else rect
+
+
+class PortItem(QGraphicsEllipseItem):
+    """A handle where an arrow leaves a stage or decision: drag it onto the element (or End)
+    it should go to. While dragging, a dashed arrow follows the pointer; on release the scene
+    is asked to connect (the item never changes the definition itself)."""
+
+    RADIUS = 7.0
+
+    def __init__(self, port: Port, on_drop: Any) -> None:
+        r = self.RADIUS
+        super().__init__(-r, -r, 2 * r, 2 * r)
+        self.port = port
+        self._on_drop = on_drop
+        self.setPos(port.x, port.y)
+        self.setZValue(6)
+        self.setBrush(QColor("white"))
+        self.setPen(QPen(LINE, 1.6))
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        what = {"next": "next", "fault": "on failure", "default": "otherwise"}.get(
+            port.port, port.label or port.port.removeprefix("outcome:")
+        )
+        self.setToolTip(f"Drag onto where {port.source} goes {what!r}")
+        self.rubber: QGraphicsPathItem | None = None
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setBrush(SELECTED)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setBrush(QColor("white"))
+        super().hoverLeaveEvent(event)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        event.accept()
+        scene = self.scene()
+        if scene is not None:
+            self.rubber = QGraphicsPathItem()
+            pen = QPen(SELECTED, 2)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            self.rubber.setPen(pen)
+            self.rubber.setZValue(7)
+            scene.addItem(self.rubber)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self.rubber is not None:
+            path = QPainterPath(self.scenePos())
+            path.lineTo(event.scenePos())
+            self.rubber.setPath(path)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self.rubber is not None:
+            scene = self.rubber.scene()
+            if scene is not None:
+                scene.removeItem(self.rubber)
+            self.rubber = None
+            self._on_drop(self.port, event.scenePos())

@@ -51,10 +51,10 @@ class DesignerPanel(QWidget):
         self.document = DesignDocument(new_definition())
         self.catalog = Catalog()
         self.inspection: Inspection | None = None
-        self._generation = 0
+        self.inspections = tasks.Latest()  # only the newest review of the draft shows
 
         self.scene = DesignScene(self.document)
-        self.view = CanvasView()
+        self.view = CanvasView(palette=True)
         self.view.setScene(self.scene)
         self.properties = PropertyPanel(self.document)
         self.review = ReviewPanel()
@@ -97,8 +97,13 @@ class DesignerPanel(QWidget):
         self.view.navigate.connect(self._navigate)
         self.review.chosen.connect(self.document.select)
         self.properties.refused.connect(self.status.emit)
+        self.view.placed.connect(self.scene.drop_new)
+        self.view.clicked_entry.connect(self._palette_clicked)
+        self.scene.add_element_requested.connect(self._add_element)
+        self.scene.add_step_requested.connect(self._add_step_at)
+        self.scene.connect_requested.connect(self._connect)
+        self.scene.refused.connect(self.status.emit)
         self._was_read_only = False
-        self._inspected_generation = -1
         self._inspect()
         self._loaded = False
         self.recovery = Recovery(self)
@@ -137,20 +142,12 @@ class DesignerPanel(QWidget):
 
     def _inspect(self) -> None:
         """Validate and review the draft off the GUI thread; only the newest answer shows."""
-        self._generation += 1
-        generation = self._generation
         data = copy.deepcopy(self.document.data)
         queues = dict(self.catalog.queues) if self.catalog.queues else None
-        tasks.run(
-            lambda: inspect(data, queue_members=queues),
-            lambda result: self._inspected(generation, result),
-        )
+        self.inspections.run(lambda: inspect(data, queue_members=queues), self._inspected)
 
-    def _inspected(self, generation: int, inspection: Inspection) -> None:
-        if generation != self._generation:
-            return
+    def _inspected(self, inspection: Inspection) -> None:
         self.inspection = inspection
-        self._inspected_generation = generation
         self.review.show_inspection(inspection)
         self.scene.set_marks(inspection.all)
         self.inspected.emit(inspection)
@@ -158,7 +155,7 @@ class DesignerPanel(QWidget):
     @property
     def inspection_current(self) -> bool:
         """Whether the review shown is of the draft as it is now."""
-        return self.inspection is not None and self._inspected_generation == self._generation
+        return self.inspection is not None and self.inspections.settled
 
     def current_inspection(self) -> Inspection:
         """The inspection of the draft as it is now: the live one when it has caught up,
@@ -176,6 +173,7 @@ class DesignerPanel(QWidget):
         )
         for action in self.edit_actions:
             action.setEnabled(not read_only)
+        self.view.toolbox.setEnabled(not read_only)
 
     # ------------------------------------------------------------ actions
 
@@ -365,6 +363,26 @@ class DesignerPanel(QWidget):
     def _move_element(self, name: str, index: int) -> None:
         if not self.push(lambda: commands.MoveElement(self.document, name, index)):
             self.scene.rebuild()
+
+    # ------------------------------------------------------------ drawing on the canvas
+
+    def _add_element(self, kind: str, index: int) -> None:
+        make = commands.AddStage if kind == "stage" else commands.AddDecision
+        self.push(lambda: make(self.document, index))
+
+    def _add_step_at(self, stage: str, kind: str, index: int) -> None:
+        self.push(lambda: commands.AddStep(self.document, stage, kind, index))
+
+    def _palette_clicked(self, kind: str) -> None:
+        if kind == "stage":
+            self.add_stage()
+        elif kind == "decision":
+            self.add_decision()
+        else:
+            self.add_step(kind)
+
+    def _connect(self, source: str, port: str, target: str) -> None:
+        self.push(lambda: commands.Connect(self.document, source, port, target))
 
     def _open(self, key: Any) -> None:
         self.document.select(key)

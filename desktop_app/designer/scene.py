@@ -18,6 +18,7 @@ from desktop_app.designer.items import (
     EdgeItem,
     EndItem,
     LaneItem,
+    PortItem,
     StepItem,
 )
 
@@ -28,12 +29,17 @@ class DesignScene(QGraphicsScene):
     move_step_requested = Signal(str, str, str, int)  # stage, step, to stage, index
     move_element_requested = Signal(str, int)  # element, index
     open_requested = Signal(object)  # Key: double-clicked
+    connect_requested = Signal(str, str, str)  # element, port, target (an element or 'end')
+    add_element_requested = Signal(str, int)  # stage | decision, index
+    add_step_requested = Signal(str, str, int)  # stage, interactive | background, index
+    refused = Signal(str)  # a gesture that cannot be done, and why
 
     def __init__(self, document: DesignDocument) -> None:
         super().__init__()
         self.document = document
         self.items_by_key: dict[Key, CanvasItem] = {}
         self.edges: list[EdgeItem] = []
+        self.ports: list[PortItem] = []
         self.layout = geometry.Layout()
         self._marks: list[Any] = []
         self._statuses: dict[Key, tuple[str, str | None]] = {}
@@ -41,6 +47,7 @@ class DesignScene(QGraphicsScene):
         self.setBackgroundBrush(QColor("#fbfcfd"))
         document.changed.connect(self.rebuild)
         document.selection_changed.connect(self._show_selection)
+        document.read_only_changed.connect(lambda _: self.rebuild())
         self.selectionChanged.connect(self._selection_from_canvas)
         self.rebuild()
 
@@ -75,6 +82,12 @@ class DesignScene(QGraphicsScene):
                 a, b = self.layout.steps.get(before), self.layout.steps.get(after)
                 if a and b:
                     self._edge(EdgeItem(None, _arch(a, b)))
+            self.ports = []
+            if not self.document.read_only:
+                for port in self.layout.ports:
+                    handle = PortItem(port, self._port_dropped)
+                    self.addItem(handle)
+                    self.ports.append(handle)
             rect = self.itemsBoundingRect().adjusted(-60, -40, 60, 40)
             self.setSceneRect(rect)
             self._apply_marks()
@@ -195,6 +208,47 @@ class DesignScene(QGraphicsScene):
         others = [b for n, b in self.layout.elements.items() if n != name]
         index = sum(1 for b in others if b.y + b.h / 2 < centre.y())
         return lambda: self.move_element_requested.emit(name, index)
+
+    def _port_dropped(self, port: geometry.Port, point: QPointF) -> None:
+        """An arrow dragged from ``port`` let go at ``point``: connect it to what is there."""
+        target = self._element_at(point)
+        if target is None:
+            self.refused.emit("Let go of the arrow on a stage, a decision or End to connect it")
+            return
+        source, name = port.source, port.port
+        # Connecting rebuilds the scene, which holds the handle still finishing its event.
+        QTimer.singleShot(0, lambda: self.connect_requested.emit(source, name, target))
+
+    def _element_at(self, point: QPointF) -> str | None:
+        """The stage (also under one of its cards), decision or 'end' at ``point``."""
+        for item in self.items(point):
+            if isinstance(item, EndItem):
+                return "end"
+            if isinstance(item, CanvasItem):
+                return str(item.key[0])
+        return None
+
+    def drop_new(self, kind: str, point: QPointF) -> None:
+        """Something dragged from the palette let go at ``point``: a stage or decision goes
+        between the elements above and below it; a step into the lane under it, between the
+        cards left and right of it."""
+        if kind in ("stage", "decision"):
+            boxes = self.layout.elements.values()
+            index = sum(1 for b in boxes if b.y + b.h / 2 < point.y())
+            self.add_element_requested.emit(kind, index)
+            return
+        lane = self._element_at(point)
+        stages = {
+            str(e.get("name"))
+            for e in self.document.data.get("elements") or []
+            if isinstance(e, dict) and e.get("kind") == "stage"
+        }
+        if lane not in stages:
+            self.refused.emit("Drop a step onto a stage's lane: steps live in stages")
+            return
+        others = [b for (s, _), b in self.layout.steps.items() if s == lane]
+        index = sum(1 for b in others if b.cx < point.x())
+        self.add_step_requested.emit(str(lane), kind, index)
 
     def _canvas_item_at(self, point: QPointF) -> CanvasItem | None:
         for item in self.items(point):

@@ -3,9 +3,12 @@ with the scroll bars, fit everything in view."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QWheelEvent
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView
+
+from desktop_app.designer.layout import STEP_H, STEP_W
+from desktop_app.designer.palette import Palette
 
 MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
 
@@ -13,14 +16,85 @@ MIN_ZOOM, MAX_ZOOM = 0.15, 4.0
 class CanvasView(QGraphicsView):
     navigate = Signal(str)  # left | right | up | down
     zoomed = Signal(float)
+    placed = Signal(str, QPointF)  # a kind from the palette, let go at this scene point
+    clicked_entry = Signal(str)  # a palette entry clicked without dragging it anywhere
 
-    def __init__(self) -> None:
+    def __init__(self, *, palette: bool = False) -> None:
+        """``palette``: offer the palette to drag new stages, decisions and steps from (the
+        Designer's canvas; a canvas that only shows a definition has none)."""
         super().__init__()
         self.setObjectName("designCanvas")
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.placing: str | None = None
+        self._ghost: QGraphicsRectItem | None = None
+        self.toolbox = Palette(self)
+        self.toolbox.setVisible(palette)
+        self.setViewportMargins(self.toolbox.sizeHint().width() if palette else 0, 0, 0, 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        frame = self.frameWidth()
+        self.toolbox.setGeometry(
+            frame, frame, self.toolbox.sizeHint().width(), self.viewport().height()
+        )
+
+    # ------------------------------------------------------------ placing from the palette
+
+    def begin_placing(self, kind: str) -> None:
+        self.placing = kind
+        self.viewport().setCursor(Qt.CursorShape.DragCopyCursor)
+
+    def place_at(self, where: QPoint) -> None:
+        """The pointer, at ``where`` on the screen, carries the kind being placed."""
+        self._follow(self.viewport().mapFromGlobal(where))
+
+    def place_done(self, where: QPoint) -> None:
+        self._drop(self.viewport().mapFromGlobal(where))
+
+    def _follow(self, at: QPoint) -> None:
+        scene = self.scene()
+        if self.placing is None or scene is None:
+            return
+        if self._ghost is None or self._ghost.scene() is not scene:
+            self._ghost = QGraphicsRectItem(0, 0, STEP_W, STEP_H)
+            pen = QPen(QColor("#ff9f1a"), 2)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            self._ghost.setPen(pen)
+            self._ghost.setZValue(8)
+            scene.addItem(self._ghost)
+        point = self.mapToScene(at)
+        self._ghost.setPos(point.x() - STEP_W / 2, point.y() - STEP_H / 2)
+        self._ghost.setVisible(self.viewport().rect().contains(at))
+
+    def _drop(self, at: QPoint) -> None:
+        kind, self.placing = self.placing, None
+        self.viewport().unsetCursor()
+        if self._ghost is not None and self._ghost.scene() is not None:
+            self._ghost.scene().removeItem(self._ghost)
+        self._ghost = None
+        if kind is None:
+            return
+        if self.viewport().rect().contains(at):
+            self.placed.emit(kind, self.mapToScene(at))
+        elif self.toolbox.rect().contains(
+            self.toolbox.mapFrom(self, self.viewport().mapTo(self, at))
+        ):
+            self.clicked_entry.emit(kind)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.placing is not None:
+            self._follow(event.position().toPoint())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.placing is not None:
+            self._drop(event.position().toPoint())
+            return
+        super().mouseReleaseEvent(event)
 
     @property
     def zoom(self) -> float:
