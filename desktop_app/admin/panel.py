@@ -11,11 +11,17 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from desktop_app.admin.calendars import CalendarsSection
 from desktop_app.admin.groups import GroupsSection
 from desktop_app.admin.mail import MailSection
+from desktop_app.admin.object_types import ObjectTypesSection
 from desktop_app.admin.people import PeopleSection
 from desktop_app.session import AppSession
 
 # Which change notices make a section read again what it shows.
-RELOAD_ON = {"People": {"work"}, "Queues": {"work"}, "Groups": {"work"}, "Mail": {"outbox"}}
+RELOAD_ON = {
+    "People": {"work"},
+    "Queues": {"work"},
+    "Groups": {"work"},
+    "Mail": {"outbox"},
+}
 
 
 class AdminPanel(QWidget):
@@ -30,12 +36,14 @@ class AdminPanel(QWidget):
         self.groups = GroupsSection(session, "group")
         self.calendars = CalendarsSection(session)
         self.mail = MailSection(session)
+        self.object_types = ObjectTypesSection(session)
         self.sections: list[Any] = [
             self.people,
             self.queues,
             self.groups,
             self.calendars,
             self.mail,
+            self.object_types,
         ]
         self.tabs = QTabWidget()
         self.tabs.setObjectName("adminTabs")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QListWidget, QWidget
 
 from desktop_app.admin.panel import AdminPanel
@@ -258,3 +258,44 @@ def test_nothing_of_the_previous_admin_stays_when_someone_else_signs_in(  # type
     assert people.form.user is None and people.form.username.text() == ""
     assert panel.queues.list.count() == 0 and panel.queues.form.status is None
     assert panel.loaded == set()  # and nothing is read for someone who may not see it
+
+
+def test_an_admin_defines_an_object_type_and_its_fields_in_the_form(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    choose_tab(qtbot, panel, "Object types")
+    section = panel.object_types
+    qtbot.waitUntil(lambda: section.list.count() == 2, timeout=WAIT)  # the demo's
+    click(qtbot, section.new)
+    form = section.form
+    type_into(qtbot, form.name, "Supplier Co")
+    qtbot.waitUntil(lambda: form.fields.problems["name"].isVisible(), timeout=WAIT)
+    assert "'Supplier Co' is not a name" in form.fields.problems["name"].text()
+    type_into(qtbot, form.name, "supplier")
+    type_into(qtbot, form.label_, "Supplier")
+    type_into(qtbot, form.title_field, "name")
+    table = form.table
+    type_into(qtbot, table.line(0, 0), "name")
+    required = table.cellWidget(0, 3)
+    qtbot.mouseClick(
+        required, Qt.MouseButton.LeftButton, pos=required.rect().topLeft() + QPoint(8, 8)
+    )
+    click(qtbot, form.add)
+    assert table.rowCount() == 2
+    type_into(qtbot, table.line(1, 0), "tier")
+    kind = table.cellWidget(1, 2)
+    kind.setFocus()
+    qtbot.keyClicks(kind, "picklist")
+    type_into(qtbot, table.line(1, 4), "Gold, Silver")
+    qtbot.waitUntil(
+        lambda: form.fields.problems["name"].isHidden() and form.field_problems.isHidden(),
+        timeout=WAIT,
+    )
+    click(qtbot, form.save)
+    qtbot.waitUntil(lambda: row_of(section.list, "Supplier — supplier") >= 0, timeout=WAIT)
+    [supplier] = [t for t in demo.records.types() if t.name == "supplier"]
+    assert (supplier.label, supplier.title_field) == ("Supplier", "name")
+    assert supplier.fields == [
+        {"name": "name", "type": "text", "required": True},
+        {"name": "tier", "type": "picklist", "required": False, "options": ["Gold", "Silver"]},
+    ]
