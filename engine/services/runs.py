@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime import migration, supervision
+from engine.runtime import migration, run_data, supervision
 from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
 from engine.runtime.statuses import RunStatus, WorkStatus
@@ -257,6 +257,15 @@ class RunsService:
             self.context.require(session, STAFF, "cancel runs")
             run = supervision.cancel(session, run_id, self.context.actor, reason)
             return _summaries(session, [run])[0]
+
+    def set_variables(
+        self, run_id: int, values: dict[str, Any], reason: str
+    ) -> dict[str, dict[str, Any]]:
+        """Fix a run's variables (supervisors and admins), typed by their declarations; the
+        log keeps every old and new value. Returns {name: {"old": …, "new": …}}."""
+        with self.context.write() as session:
+            self.context.require(session, STAFF, "change a run's variables")
+            return run_data.set_variables(session, run_id, self.context.actor, values, reason)
 
     def suspend(self, run_id: int, reason: str) -> RunSummary:
         with self.context.write() as session:

@@ -1,0 +1,75 @@
+"""A supervisor fixes what a run holds: its variables, before retrying what failed on them.
+
+The change is one transaction with its log entry, which keeps every old and new value; a run in
+progress then evaluates its stage again, since a condition may hold now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.runtime.engine import RunEngine
+from engine.runtime.statuses import RunStatus
+from engine.runtime.supervision import locked_run, reason_given
+from engine.services.errors import Conflict, InvalidInput
+from engine.text import did_you_mean
+from engine.values import ValueProblem, convert
+
+# How a variable's type is checked: the names engine.values.convert knows.
+_KINDS = {"boolean": "checkbox"}
+CHANGEABLE = (RunStatus.IN_PROGRESS, RunStatus.SUSPENDED, RunStatus.ERROR)
+
+
+def set_variables(
+    session: Session, run_id: int, actor: str | None, values: dict[str, Any], reason: str
+) -> dict[str, dict[str, Any]]:
+    """Change some of the run's variables; returns {name: {"old": …, "new": …}}."""
+    why = reason_given(reason, "the run's variables are changed")
+    if not values:
+        raise InvalidInput("say which variables to change")
+    run = locked_run(session, run_id)
+    if run.status not in CHANGEABLE:
+        raise Conflict(
+            f"run {run_id} is {run.status}; only a run in progress, suspended or failed can "
+            "have its variables changed"
+        )
+    engine = RunEngine(session, run, actor=actor)
+    declared = {v.name: v for v in engine.definition.variables}
+    problems: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for name, raw in values.items():
+        variable = declared.get(name)
+        if variable is None:
+            problems[name] = (
+                f"'{engine.definition.name}' has no variable '{name}'{did_you_mean(name, declared)}"
+            )
+            continue
+        try:
+            clean[name] = convert(_KINDS.get(variable.type.value, variable.type.value), raw)
+        except ValueProblem as exc:
+            problems[name] = str(exc)
+            continue
+        if variable.required and clean[name] in (None, ""):
+            problems[name] = "is required"
+    if problems:
+        raise InvalidInput(f"the variables of run {run_id} were not changed", fields=problems)
+    before = dict(run.variables or {})
+    changes = {
+        name: {"old": before.get(name), "new": value}
+        for name, value in clean.items()
+        if before.get(name) != value
+    }
+    if not changes:
+        raise InvalidInput("nothing would change: the variables already have these values")
+    engine.set_variables({name: change["new"] for name, change in changes.items()})
+    engine.log(
+        "variables_changed",
+        message=f"{', '.join(sorted(changes))}: {why}",
+        details={"changes": changes, "reason": why},
+    )
+    if run.status == RunStatus.IN_PROGRESS:
+        engine.guarded(lambda: engine.evaluate_stage())
+    engine.touch()
+    return changes

@@ -1,0 +1,67 @@
+"""Fixing a run's data: a supervisor changes a variable (typed, with a reason, logged with the
+old and new value), and the retried step then completes."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.services.baton import Baton
+from engine.services.errors import Conflict, InvalidInput, PermissionDenied
+from tests.conftest import define, people, step_status
+
+FLOW = """
+format: 1
+name: shares
+variables:
+  - {name: parts, type: number, input: true, default: 0}
+  - {name: note, type: text}
+elements:
+  - kind: stage
+    name: split
+    steps:
+      - kind: background
+        name: divide
+        retry: {attempts: 1}
+        actions: [{type: set_variables, values: {share: "100 / vars.parts"}}]
+"""
+
+
+@pytest.fixture
+def b(baton: Baton) -> Baton:
+    people(baton)
+    define(baton, FLOW)
+    return baton
+
+
+def test_a_variable_fixed_with_a_reason_lets_the_retried_step_complete(b: Baton) -> None:
+    run = b.runs.start("shares")
+    b.worker.run_once()
+    assert b.runs.show(run.id).run.status == "Error"  # 100 / 0
+    carol = b.as_user("carol")
+    changes = carol.runs.set_variables(run.id, {"parts": "4"}, "the order has four parts")
+    assert changes == {"parts": {"old": 0, "new": 4}}
+    [entry] = [e for e in b.runs.show(run.id).log if e.event == "variables_changed"]
+    assert entry.actor == "carol" and "four parts" in (entry.message or "")
+    carol.runs.retry_step(run.id, "parts fixed")
+    b.worker.run_once()
+    detail = b.runs.show(run.id)
+    assert detail.run.status == "Completed"
+    assert step_status(b, run.id)["split.divide"] == "Completed"
+    assert detail.variables["share"] == 25
+
+
+def test_changing_variables_is_refused_clearly_and_changes_nothing(b: Baton) -> None:
+    run = b.runs.start("shares", {"parts": 2})
+    with pytest.raises(InvalidInput) as refused:
+        b.runs.set_variables(run.id, {"parts": "many", "colour": "red"}, "typo")
+    assert set(refused.value.fields) == {"parts", "colour"}
+    assert "not a number" in refused.value.fields["parts"]
+    with pytest.raises(InvalidInput, match="reason"):
+        b.runs.set_variables(run.id, {"parts": 3}, "  ")
+    with pytest.raises(PermissionDenied):
+        b.as_user("alice").runs.set_variables(run.id, {"parts": 3}, "mine")
+    b.worker.run_once()
+    assert b.runs.show(run.id).run.status == "Completed"
+    with pytest.raises(Conflict, match="Completed"):
+        b.runs.set_variables(run.id, {"parts": 3}, "too late")
+    assert b.runs.show(run.id).variables["parts"] == 2
