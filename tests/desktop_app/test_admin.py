@@ -299,3 +299,128 @@ def test_an_admin_defines_an_object_type_and_its_fields_in_the_form(  # type: ig
         {"name": "name", "type": "text", "required": True},
         {"name": "tier", "type": "picklist", "required": False, "options": ["Gold", "Silver"]},
     ]
+
+
+def _open_person(qtbot, panel: AdminPanel, username: str) -> None:  # type: ignore[no-untyped-def]
+    people = panel.people
+    type_into(qtbot, people.list.text, username)
+    qtbot.waitUntil(
+        lambda: (
+            people.list.model.total == 1
+            and (row := people.list.model.row(0)) is not None
+            and row.username == username
+        ),
+        timeout=WAIT,
+    )
+    table = people.list.table
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=table.visualRect(people.list.model.index(0, 0)).center(),
+    )
+    qtbot.waitUntil(
+        lambda: people.form.user is not None and people.form.user.username == username,
+        timeout=WAIT,
+    )
+
+
+def test_an_edit_someone_else_overtook_is_refused_and_changes_nothing(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    _open_person(qtbot, panel, "alice")
+    form = panel.people.form
+    demo.directory.update_user("alice", display_name="Alice M. (by another admin)")
+    type_into(qtbot, form.email, "alice@new.example")
+    click(qtbot, form.save)
+    qtbot.waitUntil(lambda: form.problem.isVisible(), timeout=WAIT)
+    assert "alice was changed by someone else after you opened them" in form.problem.text()
+    alice = demo.directory.user("alice")
+    assert (alice.display_name, alice.email) == ("Alice M. (by another admin)", "alice@example.com")
+
+
+def test_deactivating_says_what_happens_and_hands_the_work_on(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    from desktop_app.admin.deactivate import DeactivateDialog
+
+    said: list[str] = []
+    panel.status.connect(said.append)
+    mine = [w.id for w in demo.work.list(user="alice") if w.assignee == "alice"]
+    assert mine
+    _open_person(qtbot, panel, "alice")
+    click(qtbot, panel.people.form.deactivate)
+    dialog = panel.people.form.dialog
+    assert isinstance(dialog, DeactivateDialog)
+    qtbot.waitUntil(lambda: "flagged for reassignment" in dialog.effect.text(), timeout=WAIT)
+    assert f"• {len(mine)} open item(s) assigned to alice" in dialog.effect.text()
+    click(qtbot, dialog.confirm)  # no reason: refused, and alice stays active
+    qtbot.waitUntil(lambda: dialog.problem.isVisible(), timeout=WAIT)
+    assert "a reason is required" in dialog.problem.text()
+    assert demo.directory.user("alice").active
+    type_into(qtbot, dialog.reason, "moved to another team")
+    type_into(qtbot, dialog.target, "queue:legal")
+    click(qtbot, dialog.confirm)
+    qtbot.waitUntil(lambda: any(s.startswith("Deactivated alice") for s in said), timeout=WAIT)
+    assert f"{len(mine)} item(s) handed on" in said[-1]
+    assert not demo.directory.user("alice").active
+    moved = [w for w in demo.work.list(user="lena") if w.id in mine]
+    assert {(w.assignee_kind, w.assignee) for w in moved} == {("queue", "legal")}
+    qtbot.waitUntil(lambda: panel.people.form.reactivate.isVisible(), timeout=WAIT)
+    click(qtbot, panel.people.form.reactivate)
+    qtbot.waitUntil(lambda: demo.directory.user("alice").active, timeout=WAIT)
+
+
+def test_a_queue_whose_members_all_left_warns_about_its_work(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    demo.directory.deactivate("rita", "left")
+    choose_tab(qtbot, panel, "Queues")
+    queues = panel.queues
+    qtbot.waitUntil(lambda: row_of(queues.list, "Recruiting") >= 0, timeout=WAIT)
+    row = row_of(queues.list, "Recruiting")
+    assert queues.list.item(row).text().startswith("⚠ ")
+    rect = queues.list.visualItemRect(queues.list.item(row))
+    qtbot.mouseClick(queues.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    form = queues.form
+    qtbot.waitUntil(lambda: form.warning.isVisible(), timeout=WAIT)
+    assert "which has no active members: nobody can do them" in form.warning.text()
+    assert form.members.item(0).text() == "rita (deactivated)"
+
+
+def test_a_failed_message_is_retried_from_the_outbox(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    from engine.store.rows import OutboxRec, Tx
+
+    newest = demo.mail.list(limit=1)[0]["id"]
+    with demo.db.write() as session:
+        row = Tx.of(session).get_one(OutboxRec, newest)
+        row.status, row.attempts, row.last_error = "failed", 10, "550 5.1.1 mailbox unknown"
+    choose_tab(qtbot, panel, "Mail")
+    outbox = panel.mail.outbox
+    outbox.filter.setFocus()
+    qtbot.keyClicks(outbox.filter, "failed")
+    qtbot.waitUntil(
+        lambda: outbox.model.total == 1 and outbox.model.row(0) is not None, timeout=WAIT
+    )
+    assert outbox.model.index(0, 6).data() == "550 5.1.1 mailbox unknown"
+    assert not outbox.retry.isEnabled()
+    table = outbox.table
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=table.visualRect(outbox.model.index(0, 0)).center(),
+    )
+    assert outbox.retry.isEnabled()
+    click(qtbot, outbox.retry)
+    qtbot.waitUntil(lambda: outbox.model.total == 0, timeout=WAIT)
+    [message] = [m for m in demo.mail.list() if m["id"] == newest]
+    assert (message["status"], message["attempts"]) == ("pending", 0)
+
+
+def test_every_section_fits_a_1366_by_768_screen(qtbot, panel: AdminPanel) -> None:  # type: ignore[no-untyped-def]
+    for index in range(panel.tabs.count()):
+        panel.tabs.setCurrentIndex(index)
+        hint = panel.minimumSizeHint()
+        assert hint.width() <= 1366 - 170, panel.tabs.tabText(index)  # beside the navigation
+        assert hint.height() <= 768 - 140, panel.tabs.tabText(index)  # under bars and title
