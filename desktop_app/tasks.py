@@ -97,6 +97,7 @@ class Latest:
 
     def __init__(self) -> None:
         self._ticket = 0
+        self._answered = 0  # the last ticket whose ``run`` has answered
 
     def run(
         self,
@@ -107,7 +108,7 @@ class Latest:
         origin: str | None = None,
     ) -> None:
         self._ticket += 1
-        self.join(fn, on_done, on_error, origin=origin)
+        self._call(fn, on_done, on_error, origin, settles=True)
 
     def join(
         self,
@@ -117,17 +118,35 @@ class Latest:
         *,
         origin: str | None = None,
     ) -> None:
+        self._call(fn, on_done, on_error, origin, settles=False)
+
+    def _call(
+        self,
+        fn: Callable[[], Any],
+        on_done: Done | None,
+        on_error: Failed | None,
+        origin: str | None,
+        *,
+        settles: bool,
+    ) -> None:
         ticket = self._ticket
 
         def done(value: Any) -> None:
-            if ticket == self._ticket and on_done is not None:
-                on_done(value)
+            if ticket == self._ticket:
+                self._answered = ticket if settles else self._answered
+                if on_done is not None:
+                    on_done(value)
 
         def failed(exc: BaseException) -> None:
             if ticket == self._ticket:
                 (on_error or _unhandled)(exc)
 
         run(fn, done, failed, origin=origin)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the latest ``run`` has delivered its result (not failed, not dropped)."""
+        return self._answered == self._ticket
 
     def drop(self) -> None:
         """Drop the answers of every call still out."""

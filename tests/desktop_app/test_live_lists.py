@@ -191,7 +191,9 @@ def test_a_stale_answer_is_dropped_by_the_shared_helper(qtbot) -> None:  # type:
     latest.run(first, heard.append, heard.append)
     latest.join(failing, heard.append, heard.append)  # a page of the same listing
     latest.run(lambda: "second, quick", heard.append, heard.append)
+    assert not latest.settled  # what shows is not of the latest call yet
     qtbot.waitUntil(lambda: heard == ["second, quick"], timeout=WAIT)
+    assert latest.settled
     slow.set()
     assert tasks.wait_for_all(WAIT)
     QApplication.processEvents()
