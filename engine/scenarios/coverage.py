@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.definitions.model import Decision, Orchestration, Stage
-from engine.services.dto import LogEntry
 
 if TYPE_CHECKING:
     from engine.scenarios.runner import ScenarioResult
@@ -105,12 +104,22 @@ def coverage_of(definition: Orchestration, results: Iterable[ScenarioResult]) ->
     return Coverage(definition.name, items)
 
 
-def elements_entered(log: list[LogEntry]) -> list[str]:
+@dataclass(frozen=True)
+class Logged:
+    """What coverage reads of a log entry."""
+
+    event: str
+    stage: str | None
+    step: str | None
+    details: dict[str, object] | None
+
+
+def elements_entered(log: Iterable[Logged]) -> list[str]:
     """The stages and decisions a run entered, in order, from its log."""
     return [e.stage for e in log if e.event in ("stage_started", "decision") and e.stage]
 
 
-def coverage_keys(log: list[LogEntry], path: list[str]) -> set[str]:
+def coverage_keys(log: Iterable[Logged], path: list[str]) -> set[str]:
     """What a run reached, from its log: the keys ``items_of`` lists."""
     keys: set[str] = set()
     for entry in log:

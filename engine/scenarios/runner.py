@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from engine.runtime.escalation import fire_due_timers
 from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.runtime.timetravel import MAX_STOPS, to_next_due, travel
 from engine.runtime.worker import run_due
-from engine.scenarios.coverage import coverage_keys, elements_entered
+from engine.scenarios.coverage import Logged, coverage_keys, elements_entered
 from engine.scenarios.expectations import Snapshot, check
 from engine.scenarios.format import (
     Advance,
@@ -43,9 +44,9 @@ from engine.scenarios.format import (
 from engine.scenarios.setup import World, fresh_copy
 from engine.scenarios.stubs import Answers
 from engine.services.baton import Baton
-from engine.services.dto import LogEntry, RunDetail, WorkItemInfo
+from engine.services.dto import LogEntry, RunDetail
 from engine.services.errors import BatonError
-from engine.store.models import StepRunRow
+from engine.store.models import LogRow, OrchestrationRow, RunRow, StepRunRow, WorkItemRow
 
 # Worker passes in one "run what is due now": more means background work that never ends.
 MAX_PASSES = 200
@@ -114,10 +115,65 @@ def _history(entries: list[LogEntry], zone: dt.tzinfo) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Item:
+    """What acting on a work item needs to know of it."""
+
+    id: int
+    step: str
+    status: str
+    assignee_kind: str
+    assignee: str
+    claimed_by: str | None
+
+
+class Slot:
+    """A database file scenarios take turns in: before each scenario the file is replaced by
+    a fresh copy of the template, and the same Baton (its engine, its compiled statements
+    and its definition cache) carries on over it, which saves most of a scenario's cost.
+
+    A scenario that stores a version of its own (``intervene: migrate`` with a definition)
+    gets a database of its own instead: the definition cache knows versions by number."""
+
+    def __init__(self, world: World, folder: str) -> None:
+        self.world = world
+        self.path = str(Path(folder) / f"slot-{id(self)}.sqlite3")
+        fresh_copy(world, self.path)
+        self.baton = Baton(self.path)
+
+    def fresh(self) -> Baton:
+        self.baton.db.engine.dispose()  # every connection to the old file closed
+        staged = self.path + ".new"
+        fresh_copy(self.world, staged)
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(self.path + suffix).unlink(missing_ok=True)
+        os.replace(staged, self.path)
+        return self.baton
+
+    def close(self) -> None:
+        self.baton.close()
+        _remove(self.path)
+
+
+def _stores_a_version(scenario: Scenario) -> bool:
+    return any(
+        isinstance(step.body, Intervene) and step.body.definition is not None
+        for step in scenario.steps
+    )
+
+
 class ScenarioRun:
     """One scenario, from its start to its last step."""
 
-    def __init__(self, file: ScenarioFile, world: World, scenario: Scenario, folder: str) -> None:
+    def __init__(
+        self,
+        file: ScenarioFile,
+        world: World,
+        scenario: Scenario,
+        folder: str,
+        slot: Slot | None = None,
+    ) -> None:
+        self.slot = None if _stores_a_version(scenario) else slot
         self.file = file
         self.world = world
         self.scenario = scenario
@@ -136,12 +192,16 @@ class ScenarioRun:
         scenario = self.scenario
         failure: Failure | None = None
         path = str(Path(self.folder) / f"scenario-{id(self)}.sqlite3")
-        fresh_copy(self.world, path)
         with ExitStack() as stack:
             stack.enter_context(using(self.clock))
             stack.enter_context(answered_by(self.answers))
-            self.baton = Baton(path)
-            stack.callback(self.baton.close)
+            if self.slot is not None:
+                self.baton = self.slot.fresh()
+            else:
+                fresh_copy(self.world, path)
+                self.baton = Baton(path)
+                stack.callback(_remove, path)
+                stack.callback(self.baton.close)
             try:
                 self.start()
                 for step in scenario.steps:
@@ -149,7 +209,6 @@ class ScenarioRun:
             except ScenarioFailed as exc:
                 failure = Failure(exc.line, exc.said, exc.happened, self.history())
             reached, elements = self.reached()
-        _remove(path)
         return ScenarioResult(
             self.file.path,
             scenario.name,
@@ -288,11 +347,24 @@ class ScenarioRun:
 
     # ------------------------------------------------------------ steps
 
-    def item(self, step: str, line: int, said: str) -> WorkItemInfo:
+    def item(self, step: str, line: int, said: str) -> _Item:
         """The step's open work item in the run, else its latest one (to be refused)."""
+        assert self.baton is not None
         name = step.split(".", 1)[1] if "." in step else step
-        detail = self.detail()
-        items = [i for i in detail.work_items if i.step == name]
+        with self.baton.db.read() as session:
+            rows = session.execute(
+                select(
+                    WorkItemRow.id,
+                    WorkItemRow.step,
+                    WorkItemRow.status,
+                    WorkItemRow.assignee_kind,
+                    WorkItemRow.assignee,
+                    WorkItemRow.claimed_by,
+                )
+                .where(WorkItemRow.run_id == self.run_id, WorkItemRow.step == name)
+                .order_by(WorkItemRow.id)
+            ).all()
+        items = [_Item(*row) for row in rows]
         open_items = [i for i in items if i.status in WorkStatus.OPEN]
         if open_items:
             return open_items[-1]
@@ -300,7 +372,7 @@ class ScenarioRun:
             return items[-1]
         raise ScenarioFailed(line, said, [f"there is no work on {name}; {self.waiting()}"])
 
-    def default_person(self, item: WorkItemInfo, line: int, said: str) -> str:
+    def default_person(self, item: _Item, line: int, said: str) -> str:
         if item.claimed_by:
             return item.claimed_by
         if item.assignee_kind == "user":
@@ -510,18 +582,24 @@ class ScenarioRun:
         path of elements its own run took."""
         if self.baton is None:
             return set(), []
+        with self.baton.db.read() as session:
+            rows = session.execute(
+                select(LogRow.run_id, LogRow.event, LogRow.stage, LogRow.step, LogRow.details)
+                .join(RunRow, RunRow.id == LogRow.run_id)
+                .join(OrchestrationRow, OrchestrationRow.id == RunRow.orchestration_id)
+                .where(OrchestrationRow.name == self.world.definition.name)
+                .order_by(LogRow.id)
+            ).all()
+        by_run: dict[int, list[Logged]] = {}
+        for run_id, event, stage, step, details in rows:
+            by_run.setdefault(run_id, []).append(Logged(event, stage, step, details))
         keys: set[str] = set()
         own: list[str] = []
-        try:
-            runs = self.system.runs.list(orchestration=self.world.definition.name, limit=1000)
-            for summary in runs:
-                detail = self.system.runs.show(summary.id)
-                path = elements_entered(detail.log)
-                keys |= coverage_keys(detail.log, path)
-                if summary.id == self.run_id:
-                    own = path
-        except BatonError:
-            pass
+        for run_id, log in by_run.items():
+            path = elements_entered(log)
+            keys |= coverage_keys(log, path)
+            if run_id == self.run_id:
+                own = path
         return keys, own
 
     # ------------------------------------------------------------ templates
