@@ -70,6 +70,12 @@ class AdminPanel(QWidget):
         self.loaded.add(index)
         self.sections[index].reload()
 
+    def refresh(self) -> None:
+        """F5: the section shown reads everything again; the others do when next shown
+        (people, groups, calendars and settings changed by another admin are not announced)."""
+        self.loaded.clear()
+        self._load_current()
+
     def _user_changed(self) -> None:
         """Nothing of the previous person's view stays: every section loads afresh."""
         self.loaded.clear()

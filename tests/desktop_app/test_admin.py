@@ -424,3 +424,14 @@ def test_every_section_fits_a_1366_by_768_screen(qtbot, panel: AdminPanel) -> No
         hint = panel.minimumSizeHint()
         assert hint.width() <= 1366 - 170, panel.tabs.tabText(index)  # beside the navigation
         assert hint.height() <= 768 - 140, panel.tabs.tabText(index)  # under bars and title
+
+
+def test_refreshing_reads_what_another_admin_changed(qtbot, panel: AdminPanel, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    choose_tab(qtbot, panel, "Calendars")
+    calendars = panel.calendars
+    qtbot.waitUntil(lambda: calendars.list.count() > 0, timeout=WAIT)
+    before = calendars.list.count()
+    demo.calendars.define("night_shift", timezone="UTC", hours={"mon": [["22:00", "23:59"]]})
+    panel.refresh()
+    qtbot.waitUntil(lambda: calendars.list.count() == before + 1, timeout=WAIT)
+    assert row_of(calendars.list, "night_shift — UTC") >= 0
