@@ -106,33 +106,38 @@ class Change(frozenset[str]):
     # ------------------------------------------------------------ on the wire (NOTIFY)
 
     def payload(self) -> str:
-        """Compact JSON, under PostgreSQL's limit: the largest lists of ids go first."""
+        """The comma-joined kinds, then compact JSON of the ids and the origin:
+        ``runs,work,{"ids":{"runs":[12]},"origin":"inbox:…"}``. A process of an older version
+        splits it on commas and still finds every kind (the JSON's pieces name no kind). Under
+        PostgreSQL's limit: the longest lists of ids are left out first."""
         ids = {k: sorted(v) for k, v in self.ids.items()}
+        kinds = ",".join(sorted(self))
         while True:
-            text_ = json.dumps(
-                {"kinds": sorted(self), "ids": ids, "origin": self.origin}, separators=(",", ":")
-            )
+            extra = json.dumps({"ids": ids, "origin": self.origin}, separators=(",", ":"))
+            text_ = f"{kinds},{extra}"
             if len(text_.encode()) < PAYLOAD_LIMIT or not ids:
                 return text_
             del ids[max(ids, key=lambda k: len(ids[k]))]
 
     @classmethod
     def parse(cls, payload: str) -> Change:
-        """A notice from another process: JSON, or the comma-joined kinds of older versions.
-        A payload that cannot be read says "everything may have changed"."""
-        if not payload.startswith("{"):
-            return cls(k for k in payload.split(",") if k)
+        """A notice from another process (``payload``), or the bare comma-joined kinds of an
+        older version. Ids that cannot be read are left out: "some rows changed"."""
+        head, brace, tail = payload.partition("{")
+        kinds = [k for k in head.split(",") if k]
+        if not brace:
+            return cls(kinds)
         try:
-            data = json.loads(payload)
+            data = json.loads(brace + tail)
             origin = data.get("origin")
             return cls(
-                [str(k) for k in data["kinds"]],
+                kinds,
                 {str(k): [int(i) for i in v] for k, v in data.get("ids", {}).items()},
                 origin if isinstance(origin, str) else None,
             )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("an unreadable change notice (%.80s); taken as every kind", payload)
-            return cls(ALL_KINDS)
+        except (ValueError, TypeError, AttributeError):
+            log.warning("a change notice with unreadable ids (%.80s)", payload)
+            return cls(kinds or ALL_KINDS)
 
 
 EVERYTHING = Change(ALL_KINDS)  # what a change nobody described gives

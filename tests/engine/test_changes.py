@@ -437,4 +437,7 @@ def test_a_notice_fits_postgresqls_payload_limit_and_reads_older_ones() -> None:
     assert back == {"runs", "work"} and dict(back.ids) == {"work": {7}} and back.origin == "me"
     older = Change.parse("runs,work")  # a process of an older version
     assert older == {"runs", "work"} and not older.ids and older.origin is None
+    # … and such a process, splitting a notice on commas, still finds every kind in it.
+    assert {"runs", "work"} <= set(payload.split(","))
+    assert Change.parse("work,{not json") == {"work"} and not Change.parse("work,{x").ids
     assert Change.parse("{not json") == EVERYTHING
