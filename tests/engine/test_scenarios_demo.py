@@ -78,3 +78,19 @@ def test_a_decision_pointing_the_wrong_way_fails_the_demo_scenario_where_it_expe
     assert "expected the run Completed; it is InProgress" in failure
     assert "stuck at rework: waiting for work on address_findings (user alice)" in failure
     assert "decision all_approved by frank: outcome 'approved' → rework" in failure  # history
+
+
+def test_the_complete_example_of_docs_testing_md_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = (RESOURCES.parent / "docs" / "testing.md").read_text(encoding="utf-8")
+    example = doc.split("## A complete example")[1].split("```yaml\n")[1].split("```")[0]
+    for folder in ("definitions", "demo"):
+        shutil.copytree(RESOURCES / folder, tmp_path / folder)
+    (tmp_path / "scenarios").mkdir()
+    path = tmp_path / "scenarios" / "example.yaml"
+    path.write_text(example, encoding="utf-8")
+    code = main(["test", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 passed, 0 failed" in out
