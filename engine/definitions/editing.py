@@ -32,19 +32,12 @@ class EditError(ValueError):
 
 
 def new_definition(name: str = "new_orchestration", label: str | None = None) -> Data:
-    """A draft to start from: one stage with one step."""
+    """A draft to start from: a blank canvas, drawn on from the palette."""
     return {
         "format": FORMAT_VERSION,
         "name": name,
         "label": label or name.replace("_", " ").title(),
-        "elements": [
-            {
-                "kind": "stage",
-                "name": "request",
-                "label": "Request",
-                "steps": [{"kind": "interactive", "name": "review", "label": "Review"}],
-            }
-        ],
+        "elements": [],
     }
 
 
