@@ -191,7 +191,7 @@ class StartRunDialog(QDialog):
             editor.show_error(None)
             value = editor.value()
             if value is not None and FIELD_KIND.get(editor.spec["variable_type"]) == "long_text":
-                value, problem = _json(value, editor.spec["variable_type"])
+                value, problem = parse_json(value, editor.spec["variable_type"])
                 if problem:
                     local[field_name] = problem
                     continue
@@ -243,7 +243,7 @@ def _field_of(variable: Variable) -> dict[str, Any]:
     }
 
 
-def _json(text: str, kind: str) -> tuple[Any, str | None]:
+def parse_json(text: str, kind: str) -> tuple[Any, str | None]:
     """A list or object typed as JSON, or why it is not one."""
     try:
         value = json.loads(text)

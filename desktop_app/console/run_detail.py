@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
+from desktop_app.console.variables import VariablesDialog
 from desktop_app.designer.document import DesignDocument
 from desktop_app.designer.scene import DesignScene
 from desktop_app.designer.view import CanvasView
@@ -132,6 +133,16 @@ class RunDetailWindow(QDialog):
         self.values = QTreeWidget()
         self.values.setObjectName("runValues")
         self.values.setHeaderLabels(["Name", "Value"])
+        values_box = QWidget()
+        values_layout = QVBoxLayout(values_box)
+        values_layout.setContentsMargins(0, 0, 0, 0)
+        self.variables_button = QPushButton("Change variables…")
+        self.variables_button.setObjectName("runChangeVariables")
+        self.variables_button.setToolTip("Fix what the run holds, then retry what failed on it")
+        self.variables_button.setEnabled(False)  # until the run is loaded
+        self.variables_button.clicked.connect(self.change_variables)
+        values_layout.addWidget(self.values)
+        values_layout.addWidget(self.variables_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.log = _table("runLog", ["When", "Who", "Event", "Stage", "Step", "Message"])
         self.items = _table(
             "runItems", ["#", "Item", "Status", "Assigned to", "Claimed by", "Due", "Completed"]
@@ -145,7 +156,7 @@ class RunDetailWindow(QDialog):
         items_layout.addWidget(self.items)
         items_layout.addWidget(self.reassign_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.tabs.addTab(self.timeline, "Timeline")
-        self.tabs.addTab(self.values, "Variables and outputs")
+        self.tabs.addTab(values_box, "Variables and outputs")
         self.tabs.addTab(self.log, "Log")
         self.tabs.addTab(items_box, "Work items")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -214,6 +225,9 @@ class RunDetailWindow(QDialog):
             button.setEnabled(name in offered and (name != "migrate" or bool(elsewhere)))
         self.buttons["migrate"].setToolTip(
             "" if elsewhere else "This orchestration has no other activated version"
+        )
+        self.variables_button.setEnabled(
+            run.status in ("InProgress", "Suspended", "Error") and bool(definition.variables)
         )
         if first:
             self.document.load(to_data(definition), read_only=True)
@@ -327,6 +341,23 @@ class RunDetailWindow(QDialog):
         refused = [o for o in outcomes if not o.done]
         if refused:
             OutcomesDialog(self, "Not done", outcomes).open()
+        self.changed.emit()
+        self.load()
+
+    def change_variables(self) -> VariablesDialog | None:
+        """Fix the run's data (a bad variable made a step fail), then retry."""
+        if self.detail is None or self.definition is None:
+            return None
+        dialog = VariablesDialog(
+            self.session, self.run_id, self.definition, dict(self.detail.variables), self
+        )
+        dialog.changed.connect(lambda changes: self._variables_changed(changes))
+        dialog.open()
+        return dialog
+
+    def _variables_changed(self, changes: dict[str, Any]) -> None:
+        names = ", ".join(sorted(changes))
+        self.header.setToolTip(f"Changed {names}: now retry what failed")
         self.changed.emit()
         self.load()
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime.engine import RunEngine
 from engine.runtime.statuses import RunStatus
-from engine.runtime.supervision import locked_run, reason_given
+from engine.runtime.supervision import locked_run
 from engine.services.errors import Conflict, InvalidInput
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
@@ -26,7 +26,6 @@ def set_variables(
     session: Session, run_id: int, actor: str | None, values: dict[str, Any], reason: str
 ) -> dict[str, dict[str, Any]]:
     """Change some of the run's variables; returns {name: {"old": …, "new": …}}."""
-    why = reason_given(reason, "the run's variables are changed")
     if not values:
         raise InvalidInput("say which variables to change")
     run = locked_run(session, run_id)
@@ -53,8 +52,14 @@ def set_variables(
             continue
         if variable.required and clean[name] in (None, ""):
             problems[name] = "is required"
-    if problems:
-        raise InvalidInput(f"the variables of run {run_id} were not changed", fields=problems)
+    why = (reason or "").strip()
+    if problems or not why:
+        details = [f"{name}: {text}" for name, text in problems.items()]
+        if not why:
+            details.append("say why the run's variables are changed (a reason is required)")
+        raise InvalidInput(
+            f"the variables of run {run_id} were not changed", details, fields=problems
+        )
     before = dict(run.variables or {})
     changes = {
         name: {"old": before.get(name), "new": value}

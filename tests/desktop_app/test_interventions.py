@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
     QDialogButtonBox,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QTreeWidgetItem,
@@ -32,7 +34,7 @@ from desktop_app.console.runs_panel import RunsList, RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.session import AppSession
 from engine.services.baton import Baton
-from tests.conftest import define
+from tests.conftest import define, step_status
 from tests.desktop_app.test_console import WAIT, _select
 
 FLOW = """
@@ -517,3 +519,45 @@ def test_needs_attention_follows_changes_while_shown_and_keeps_the_selection(
     later = make(ops, "failed")  # elsewhere, through the engine
     qtbot.waitUntil(lambda: later in failed_rows(), timeout=WAIT)
     assert [a.run_id for a in view.selected()] == [first]
+
+
+def test_a_supervisor_fixes_a_variable_then_the_retried_step_completes(  # type: ignore[no-untyped-def]
+    qtbot, carol: AppSession, ops: Baton
+) -> None:
+    from desktop_app.console.variables import VariablesDialog
+
+    run_id = make(ops, "failed")  # 100 / parts, with parts 0
+    window = RunDetailWindow(carol, run_id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert window.variables_button.isEnabled()
+    qtbot.mouseClick(window.variables_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown(VariablesDialog) is not None, timeout=WAIT)
+    dialog = _shown(VariablesDialog)
+    assert isinstance(dialog, VariablesDialog)
+    parts = dialog.editors["parts"].widget
+    assert isinstance(parts, QLineEdit) and parts.text() == "0"
+    # A word where a number goes, and no reason: refused at the field, nothing changed.
+    parts.selectAll()
+    qtbot.keyClicks(parts, "four")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.editors["parts"].error.isVisible(), timeout=WAIT)
+    parts.selectAll()
+    qtbot.keyClicks(parts, "4")
+    qtbot.keyClicks(dialog.reason, "the order has four parts")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _logged(ops, run_id, "variables_changed", "four parts"), timeout=WAIT)
+    assert ops.runs.show(run_id).variables["parts"] == 4
+    # Then retry: the step that failed on it completes.
+    retry = next(c for c in CASES if c.op == "retry_step")
+    qtbot.waitUntil(lambda: window.buttons["retry_step"].isEnabled(), timeout=WAIT)
+    window.buttons["retry_step"].click()
+    _answer(qtbot, retry, "fixed the parts")
+    qtbot.waitUntil(lambda: ops.runs.get(run_id).status == "InProgress", timeout=WAIT)
+    ops.worker.run_once()
+    assert step_status(ops, run_id)["check.divide"] == "Completed"
+    assert ops.runs.show(run_id).variables["share"] == 25
+    window.close()
