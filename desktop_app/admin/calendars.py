@@ -64,6 +64,7 @@ class CalendarForm(QWidget):
         super().__init__()
         self.session = session
         self.calendar: CalendarInfo | None = None
+        self.taken: set[str] = set()  # the calendars there are: a new one needs its own name
         self.generation = 0
         self.title = label("New calendar", role="title", name="calendarTitle")
         form = QFormLayout()
@@ -129,6 +130,7 @@ class CalendarForm(QWidget):
         layout.addStretch(1)
         for line in (*self.days.values(), self.holidays, self.duration):
             line.textEdited.connect(lambda _: self.check())
+        self.name.textEdited.connect(lambda _: self.fields.show(self._name_problem()))
         self.zone.currentTextChanged.connect(lambda _: self.check())
         self.per_day.valueChanged.connect(lambda _: self.check())
         self.show_calendar(None)
@@ -214,12 +216,21 @@ class CalendarForm(QWidget):
         style.unpolish(self.answer)
         style.polish(self.answer)
 
+    def _name_problem(self) -> dict[str, str]:
+        name = self.name.text().strip()
+        if self.calendar is None and name in self.taken:
+            return {"name": f"a calendar named '{name}' exists; choose it in the list to change it"}
+        return {}
+
     def _save(self) -> None:
         spec, name = self.spec(), self.name.text().strip()
         default = self.default.isChecked()
         calendars = self.session.service.calendars
-        if not name:
-            self.fields.show({"name": "say what the calendar is called"})
+        problem = self._name_problem() or (
+            {} if name else {"name": "say what the calendar is called"}
+        )
+        if problem:
+            self.fields.show(problem)
             return
         self.save.setEnabled(False)
         self.problem.hide()
@@ -286,6 +297,7 @@ class CalendarsSection(QWidget):
         if generation != self.generation:
             return
         self.calendars = calendars
+        self.form.taken = {c.name for c in calendars}
         self.list.blockSignals(True)
         self.list.clear()
         for calendar in calendars:

@@ -128,6 +128,7 @@ class TypeForm(QWidget):
         super().__init__()
         self.session = session
         self.kind: ObjectTypeInfo | None = None
+        self.taken: set[str] = set()  # the types there are: a new one needs its own name
         self.title = label("New object type", role="title", name="typeTitle")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -201,7 +202,15 @@ class TypeForm(QWidget):
             self.table.add_field()
 
     def _check(self) -> dict[str, str]:
-        return self.session.service.records.check_type(self.data())
+        return {**self.session.service.records.check_type(self.data()), **self._name_taken()}
+
+    def _name_taken(self) -> dict[str, str]:
+        name = self.name.text().strip()
+        if self.kind is None and name in self.taken:
+            return {
+                "name": f"an object type named '{name}' exists; choose it in the list to change it"
+            }
+        return {}
 
     def _show_problems(self, problems: Any) -> None:
         """The type's own problems at their fields; each field's under the table, by row."""
@@ -226,6 +235,9 @@ class TypeForm(QWidget):
 
     def _save(self) -> None:
         records, data = self.session.service.records, self.data()
+        if self._name_taken():
+            self._show_problems(self._name_taken())
+            return
         self.save.setEnabled(False)
         self.problem.hide()
 
@@ -292,6 +304,7 @@ class ObjectTypesSection(QWidget):
         if latest != self.latest:
             return
         self.kinds = kinds
+        self.form.taken = {k.name for k in kinds}
         self.list.blockSignals(True)
         self.list.clear()
         for kind in kinds:

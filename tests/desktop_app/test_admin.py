@@ -166,8 +166,15 @@ def test_an_admin_creates_a_user_a_queue_with_two_members_a_calendar_and_sends_a
     # ---- a calendar, with its preview as typed
     choose_tab(qtbot, panel, "Calendars")
     calendars = panel.calendars
+    qtbot.waitUntil(lambda: calendars.list.count() > 0, timeout=WAIT)
     click(qtbot, calendars.new)
     cal = calendars.form
+    before = demo.calendars.list()
+    taken = before[0].name
+    type_into(qtbot, cal.name, taken)  # a new calendar may not replace one by accident
+    assert f"a calendar named '{taken}' exists" in cal.fields.problems["name"].text()
+    click(qtbot, cal.save)  # refused at once, in the form
+    assert demo.calendars.list() == before
     type_into(qtbot, cal.name, "lisbon_office")
     type_into(qtbot, cal.zone.lineEdit(), "Europe/Lisbon")
     type_into(qtbot, cal.days["mon"], "09:00-13:00, 14:00-18:00")
@@ -268,9 +275,14 @@ def test_an_admin_defines_an_object_type_and_its_fields_in_the_form(  # type: ig
     qtbot.waitUntil(lambda: section.list.count() == 2, timeout=WAIT)  # the demo's
     click(qtbot, section.new)
     form = section.form
-    type_into(qtbot, form.name, "Supplier Co")
+    type_into(qtbot, form.name, "customer")
     qtbot.waitUntil(lambda: form.fields.problems["name"].isVisible(), timeout=WAIT)
-    assert "'Supplier Co' is not a name" in form.fields.problems["name"].text()
+    assert "an object type named 'customer' exists" in form.fields.problems["name"].text()
+    type_into(qtbot, form.name, "Supplier Co")
+    qtbot.waitUntil(
+        lambda: "'Supplier Co' is not a name" in form.fields.problems["name"].text(),
+        timeout=WAIT,
+    )
     type_into(qtbot, form.name, "supplier")
     type_into(qtbot, form.label_, "Supplier")
     type_into(qtbot, form.title_field, "name")
