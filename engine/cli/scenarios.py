@@ -4,7 +4,9 @@ of its own; one line per scenario, the details of each failure, exit 1 when any 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -128,9 +130,11 @@ def _watched(paths: Iterable[str]) -> dict[str, float]:
         path = Path(given)
         roots = [path] if path.is_dir() else [path.parent]
         for root in roots:
-            for p in root.rglob("*"):
-                if p.suffix in (".yaml", ".yml", ".json") and p.is_file():
-                    seen[str(p)] = p.stat().st_mtime
+            for folder, _, names in os.walk(root, onerror=lambda _error: None):
+                for name in names:
+                    if name.endswith((".yaml", ".yml", ".json")):
+                        with contextlib.suppress(OSError):
+                            seen[str(Path(folder) / name)] = (Path(folder) / name).stat().st_mtime
     return seen
 
 

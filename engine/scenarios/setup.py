@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from engine import files
 from engine.clock import Clock, using
 from engine.definitions import DefinitionError, Orchestration, load_file
 from engine.definitions.objects import ObjectType
@@ -33,9 +35,35 @@ class World:
     template: str = ""
 
 
-def _yaml(path: str) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+def _setup_files(file: ScenarioFile) -> list[DefinitionError]:
+    """Every file the setup names must be there: said with its place, before any is read."""
+    setup = file.setup
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        (("setup", key), value)
+        for key, value in (
+            ("directory", setup.directory),
+            ("calendars", setup.calendars),
+            ("object_types", setup.object_types),
+        )
+        if isinstance(value, str)
+    ]
+    named += [(("setup", "orchestrations", i), p) for i, p in enumerate(setup.orchestrations)]
+    return [
+        _problem(file, where, f"there is no file {file.resolve(path)}")
+        for where, path in named
+        if not Path(file.resolve(path)).is_file()
+    ]
+
+
+def _directory(file: ScenarioFile, path: str) -> dict[str, Any]:
+    where = ("setup", "directory")
+    try:
+        data = yaml.safe_load(files.read_text(file.resolve(path)))
+    except (files.UnreadableFile, yaml.YAMLError) as exc:
+        raise _problem(file, where, f"{path} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise _problem(file, where, f"{path} holds no users:, queues: or groups:")
+    return data
 
 
 def _problem(file: ScenarioFile, where: tuple[str | int, ...], message: str) -> DefinitionError:
@@ -67,11 +95,19 @@ def _people(file: ScenarioFile, world: World) -> list[Person]:
     setup = file.setup
     people: list[Person] = []
     if setup.directory:
-        data = _yaml(file.resolve(setup.directory)) or {}
-        people += [Person.model_validate(u) for u in data.get("users", [])]
-        for kind, target in (("queues", world.queues), ("groups", world.groups)):
-            for group in data.get(kind, []):
-                target[str(group["name"])] = [str(m) for m in group.get("members", [])]
+        data = _directory(file, setup.directory)
+        try:
+            people += [Person.model_validate(u) for u in data.get("users") or []]
+            for kind, target in (("queues", world.queues), ("groups", world.groups)):
+                for group in data.get(kind) or []:
+                    target[str(group["name"])] = [str(m) for m in group.get("members") or []]
+        except (ValidationError, KeyError, TypeError, AttributeError) as exc:
+            raise _problem(
+                file,
+                ("setup", "directory"),
+                f"{setup.directory}: each user needs a username (and a role), each queue and "
+                f"group a name and members ({type(exc).__name__}: {exc})",
+            ) from None
     for person in setup.people:
         people.append(Person(username=person) if isinstance(person, str) else person)
     world.queues.update(setup.queues)
@@ -83,6 +119,9 @@ def _people(file: ScenarioFile, world: World) -> list[Person]:
 
 def build_world(file: ScenarioFile, folder: str, source: Baton | None = None) -> World:
     """Check the setup and build the template database in ``folder``."""
+    missing = _setup_files(file)
+    if missing:
+        raise DefinitionError([p for m in missing for p in m.problems], file.path)
     definition = tested_definition(file, source)
     world = World(definition)
     people = _people(file, world)
@@ -93,6 +132,8 @@ def build_world(file: ScenarioFile, folder: str, source: Baton | None = None) ->
             _fill(file, world, baton, people)
         except BatonError as exc:
             raise _problem(file, ("setup",), exc.describe()) from None
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise _problem(file, ("setup",), f"the setup cannot be used: {exc}") from None
         finally:
             baton.close()
     _checkpoint(path)

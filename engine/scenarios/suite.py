@@ -58,16 +58,22 @@ def find_files(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found += [
-                str(p)
-                for p in sorted(path.rglob("*"))
-                if p.suffix in SUFFIXES and p.is_file() and is_scenario_file(p)
-            ]
+            found += [str(p) for p in _yaml_files(path) if is_scenario_file(p)]
         elif path.is_file():
             found.append(str(path))
         else:
             missing.append(given)
     return list(dict.fromkeys(found)), missing
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    """YAML files under ``folder``, in order; folders that vanish or cannot be read while
+    they are walked (another program's temporary files) are passed over."""
+    out: list[Path] = []
+    for root, folders, names in os.walk(folder, onerror=lambda _error: None):
+        folders.sort()
+        out += [Path(root) / n for n in sorted(names) if n.endswith(SUFFIXES)]
+    return [p for p in out if p.is_file()]
 
 
 def load_suite(paths: Sequence[str], source: Baton | None = None) -> tuple[Suite, list[str]]:

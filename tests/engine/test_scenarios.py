@@ -4,6 +4,7 @@ stuck waits, expected refusals, JUnit XML and --watch (``baton test``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import textwrap
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -14,6 +15,7 @@ from engine.cli import scenarios as scenarios_cli
 from engine.cli.main import main
 from engine.scenarios.format import load_scenario_file
 from engine.scenarios.suite import load_suite, run_suite
+from engine.services.baton import Baton
 
 FLOW = """\
 format: 1
@@ -335,3 +337,67 @@ def test_watch_runs_again_when_a_file_changes(
     out = capsys.readouterr().out
     assert code == 0
     assert out.index("FAIL") < out.index("files changed, running again") < out.index("PASS")
+
+
+def test_missing_files_are_said_in_a_sentence_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        "setup_test.yaml",
+        """\
+        format: 1
+        orchestration: flow.yaml
+        setup: {directory: people.yaml, calendars: calendars.yaml}
+        scenarios: [{name: one}]
+        """,
+    )
+    write(tmp_path, "flow.yaml", FLOW)
+    code, out = run(capsys, str(path), str(tmp_path / "absent.yaml"))
+    assert code == 2
+    assert f"line 3: setup.directory: there is no file {tmp_path / 'people.yaml'}" in out
+    assert f"line 3: setup.calendars: there is no file {tmp_path / 'calendars.yaml'}" in out
+    assert f"ERROR {tmp_path / 'absent.yaml'}: no such file or folder" in out
+
+
+def test_a_stored_orchestration_is_tested_from_the_database_given(
+    baton: Baton, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baton.definitions.import_text(FLOW, activate=True)
+    path = scenario_file(
+        tmp_path,
+        """\
+        - name: stored
+          stubs: [{step: score, respond: {score: 3}}]
+          start: {inputs: {amount: 5}}
+          steps:
+            - run_background: all
+            - expect: {stage: waiting, variables: {score: 3}}
+        """,
+    )
+    path.write_text(path.read_text().replace("orchestration: flow.yaml", "orchestration: flow"))
+    code, out = run(capsys, str(path), "--db", baton.db.url)
+    assert code == 0, out
+    code, out = run(capsys, str(path))
+    assert code == 2
+    assert "'flow' names a stored orchestration: give a definition file, or a database" in out
+
+
+def test_the_json_schema_of_scenario_files(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "--schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["title"] == "Baton scenario file (format 1)"
+    steps = schema["$defs"]["ScenarioModel"]["properties"]["steps"]["items"]["oneOf"]
+    assert {next(iter(s["required"])) for s in steps} == {
+        "expect",
+        "complete",
+        "claim",
+        "release",
+        "reassign",
+        "run_background",
+        "advance",
+        "publish_event",
+        "save_record",
+        "intervene",
+    }
