@@ -447,3 +447,55 @@ def test_refreshing_reads_what_another_admin_changed(qtbot, panel: AdminPanel, d
     panel.refresh()
     qtbot.waitUntil(lambda: calendars.list.count() == before + 1, timeout=WAIT)
     assert row_of(calendars.list, "night_shift — UTC") >= 0
+
+
+def test_the_people_list_filters_by_role_and_state_in_sql(
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:  # type: ignore[no-untyped-def]
+    people = panel.people.list
+    qtbot.waitUntil(lambda: people.model.total == demo.directory.count_people(), timeout=WAIT)
+    people.role.setFocus()
+    qtbot.keyClicks(people.role, "supervisor")
+    qtbot.waitUntil(lambda: people.count.text() == "1 person", timeout=WAIT)
+    qtbot.waitUntil(lambda: people.model.row(0) is not None, timeout=WAIT)
+    assert people.model.row(0).username == "carol"
+    people.state.setFocus()
+    qtbot.keyClicks(people.state, "Deactivated")
+    qtbot.waitUntil(lambda: people.count.text() == "0 people", timeout=WAIT)
+
+
+def test_the_picker_suggests_people_groups_and_queues_and_takes_a_typed_name(
+    qtbot, admin: AppSession
+) -> None:  # type: ignore[no-untyped-def]
+    from desktop_app.pickers import PeoplePicker
+
+    picker = PeoplePicker(lambda: admin.service)
+    qtbot.addWidget(picker)
+    picker.show()
+    picker.setFocus()
+    chosen: list[str] = []
+    entered: list[str] = []
+    picker.picked.connect(chosen.append)
+    picker.entered.connect(entered.append)
+    popup = picker.completer_.popup()
+    qtbot.keyClicks(picker, "leg")
+    qtbot.waitUntil(lambda: popup.isVisible(), timeout=WAIT)
+    shown = [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
+    assert "Legal — queue:legal (queue, 2 members)" in shown
+    qtbot.keyClick(picker, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(picker, "queue:f")  # a kind first: only that kind
+    qtbot.waitUntil(
+        lambda: (
+            [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
+            == ["Finance — queue:finance (queue, 2 members)"]
+        ),
+        timeout=WAIT,
+    )
+    qtbot.waitUntil(lambda: popup.isVisible(), timeout=WAIT)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert chosen == ["queue:finance"] and picker.value() == "queue:finance" and entered == []
+    qtbot.keyClick(picker, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(picker, "someone_new")  # nobody matches: taken as typed
+    qtbot.keyClick(picker, Qt.Key.Key_Return)
+    assert entered == ["someone_new"] and picker.value() == "someone_new"
