@@ -36,6 +36,7 @@ from desktop_app.session import AppSession, describe_user
 from desktop_app.signin import SignInDialog
 from desktop_app.start_run import StartRunDialog
 from engine.services.dto import UserInfo
+from engine.services.queries import RunFilter, WorkFilter
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
 # Who sees each panel; the services check every call again, this only keeps the screen honest.
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.designer.status.connect(self.say)
         self.runs = RunsPanel(session)
         self.runs.status.connect(self.say)
+        self.runs.show_work.connect(self.show_work_items)
         self.work_items = WorkItemsPanel(session)
         self.work_items.status.connect(self.say)
         self.dashboards = DashboardsPanel(session)
@@ -217,6 +219,16 @@ class MainWindow(QMainWindow):
             return
         self.navigation.setCurrentRow(self.panel_row(self.designer))
         command()
+
+    def show_runs(self, where: RunFilter) -> None:
+        """The Runs list, filtered to ``where`` (a dashboard's bar, a Needs attention reason)."""
+        self.navigation.setCurrentRow(self.panel_row(self.runs))
+        self.runs.show_runs(where)
+
+    def show_work_items(self, where: WorkFilter) -> None:
+        """The Work Items list, filtered to ``where``."""
+        self.navigation.setCurrentRow(self.panel_row(self.work_items))
+        self.work_items.show_filtered(where)
 
     def refresh_panel(self) -> None:
         """F5: the panel shown reads its data again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,10 +21,13 @@ from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, interv
 from desktop_app.console.run_detail import reassign_items, when
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
+from engine.runtime.statuses import RunStatus
 from engine.services.attention import KINDS, Attention, AttentionReport
 from engine.services.dto import RunOutcome
+from engine.services.queries import RunFilter, WorkFilter
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+KIND_ROLE = Qt.ItemDataRole.UserRole + 2
 # While the view is shown, changes announced by the engine refresh it at most this often: a
 # report reads every step's late runs, so it is not redone for each completed item.
 FOLLOW_MS = 10_000
@@ -34,7 +37,18 @@ def _key(a: Attention) -> tuple[str, int, str | None, int | None]:
     return (a.kind, a.run_id, a.step, a.work_item_id)
 
 
+# Where each reason's runs or work are listed, filtered to what it counts. Reasons no filter
+# of the lists can express select their rows here instead (the buttons then act on them).
+LISTED = {
+    "failed": ("runs", RunFilter(statuses=(RunStatus.ERROR,))),
+    "overdue": ("work", WorkFilter(sla="overdue")),
+}
+
+
 class AttentionView(QWidget):
+    show_runs = Signal(object)  # a RunFilter
+    show_work = Signal(object)  # a WorkFilter
+
     def __init__(self, session: AppSession, open_run: Callable[[int], Any]) -> None:
         super().__init__()
         self.session, self.open_run = session, open_run
@@ -44,6 +58,10 @@ class AttentionView(QWidget):
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setAlternatingRowColors(True)
         self.tree.itemDoubleClicked.connect(self._open)
+        self.tree.itemExpanded.connect(lambda item: self._remember(item, True))
+        self.tree.itemCollapsed.connect(lambda item: self._remember(item, False))
+        # Groups the supervisor opened or closed stay so across refreshes and actions.
+        self.expanded: dict[str, bool] = {}
         self.summary = QLabel("")
         self.summary.setObjectName("attentionSummary")
         self.summary.setWordWrap(True)
@@ -109,6 +127,14 @@ class AttentionView(QWidget):
             count = report.counts.get(kind, 0)
             shown = f" (the first {len(items)})" if len(items) < count else ""
             group = QTreeWidgetItem([f"{title} — {count:,}{shown}"])
+            group.setData(0, KIND_ROLE, kind)
+            listed = LISTED.get(kind)
+            group.setToolTip(
+                0,
+                f"Double-click: list them in {'Work Items' if listed[0] == 'work' else 'All runs'}"
+                if listed
+                else "Double-click: select them all, for the buttons above",
+            )
             group.setFirstColumnSpanned(True)
             font = group.font(0)
             font.setBold(True)
@@ -126,7 +152,9 @@ class AttentionView(QWidget):
                 node.setToolTip(4, a.detail)
                 group.addChild(node)
                 node.setSelected(_key(a) in chosen)
-            group.setExpanded(bool(items))
+            self.tree.blockSignals(True)  # restoring, not a person's choice
+            group.setExpanded(self.expanded.get(kind, bool(items)))
+            self.tree.blockSignals(False)
         for column in range(4):
             self.tree.resizeColumnToContents(column)
 
@@ -134,10 +162,26 @@ class AttentionView(QWidget):
         found = [i.data(0, ITEM_ROLE) for i in self.tree.selectedItems()]
         return [a for a in found if isinstance(a, Attention)]
 
+    def _remember(self, item: QTreeWidgetItem, expanded: bool) -> None:
+        kind = item.data(0, KIND_ROLE)
+        if isinstance(kind, str):
+            self.expanded[kind] = expanded
+
     def _open(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         attention = item.data(0, ITEM_ROLE)
         if isinstance(attention, Attention):
             self.open_run(attention.run_id)
+            return
+        kind = item.data(0, KIND_ROLE)
+        listed = LISTED.get(kind) if isinstance(kind, str) else None
+        if listed is not None:
+            (self.show_work if listed[0] == "work" else self.show_runs).emit(listed[1])
+        else:
+            item.setExpanded(True)
+            for row in range(item.childCount()):
+                child = item.child(row)
+                if child is not None:
+                    child.setSelected(True)
 
     def _open_selected(self) -> None:
         for run_id in dict.fromkeys(a.run_id for a in self.selected()[:5]):

@@ -174,7 +174,10 @@ class ConsoleList(QWidget):
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.model.columns) - 1)
 
     def _apply_saved(self, query: dict[str, Any]) -> None:
-        where = self.filter_type.from_json(query)
+        self.show_filtered(self.filter_type.from_json(query))
+
+    def show_filtered(self, where: Any) -> None:
+        """List what ``where`` (a RunFilter or WorkFilter) selects, as if typed in the bar."""
         self.sort, self.descending = where.sort, where.descending
         self.bar.show_filter(where)
 
@@ -286,6 +289,7 @@ class RunsList(ConsoleList):
 
 class RunsPanel(QWidget):
     status = Signal(str)
+    show_work = Signal(object)  # a WorkFilter: Needs attention's overdue work, in Work Items
 
     def __init__(self, session: AppSession) -> None:
         super().__init__()
@@ -297,9 +301,16 @@ class RunsPanel(QWidget):
         self.tabs.addTab(self.runs, "All runs")
         self.tabs.addTab(self.attention, "Needs attention")
         self.tabs.currentChanged.connect(self._tab)
+        self.attention.show_runs.connect(self.show_runs)
+        self.attention.show_work.connect(self.show_work)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+
+    def show_runs(self, where: RunFilter) -> None:
+        """The runs a filter selects, in the All runs tab."""
+        self.tabs.setCurrentWidget(self.runs)
+        self.runs.show_filtered(where)
 
     def refresh(self) -> None:
         """F5: the tab shown, read again."""

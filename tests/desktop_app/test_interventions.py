@@ -561,3 +561,58 @@ def test_a_supervisor_fixes_a_variable_then_the_retried_step_completes(  # type:
     assert step_status(ops, run_id)["check.divide"] == "Completed"
     assert ops.runs.show(run_id).variables["share"] == 25
     window.close()
+
+
+def double_click(qtbot, tree, item: QTreeWidgetItem) -> None:  # type: ignore[no-untyped-def]
+    """As a mouse does it: a press and release, then the double click."""
+    where = tree.visualItemRect(item).center()
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=where)
+
+
+def test_needs_attention_keeps_groups_as_left_and_lists_what_each_reason_counts(  # type: ignore[no-untyped-def]
+    qtbot, carol: AppSession, ops: Baton, clock
+) -> None:
+    failed = [make(ops, "failed"), make(ops, "failed")]
+    make(ops, "waiting")
+    clock.advance(dt.timedelta(days=10))  # its review is long overdue
+    panel = RunsPanel(carol)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.tabs.setCurrentWidget(panel.attention)
+    view = panel.attention
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
+
+    def group(title: str) -> QTreeWidgetItem:
+        for g in range(view.tree.topLevelItemCount()):
+            item = view.tree.topLevelItem(g)
+            if item is not None and item.text(0).startswith(title):
+                return item
+        raise AssertionError(f"no group {title}")
+
+    # Collapse "Failed step" with the keyboard; a refresh keeps it collapsed.
+    failed_group = group("Failed step")
+    assert failed_group.isExpanded()
+    view.tree.setFocus()
+    view.tree.setCurrentItem(failed_group)
+    qtbot.keyClick(view.tree, Qt.Key.Key_Left)
+    assert not failed_group.isExpanded()
+    view.report = None
+    qtbot.mouseClick(view.findChild(QPushButton, "attentionRefresh"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
+    assert not group("Failed step").isExpanded()
+    assert group("Overdue work").isExpanded()
+
+    # A double-click on a reason lists what it counts: the failed runs, in All runs ...
+    double_click(qtbot, view.tree, group("Failed step"))
+    assert panel.tabs.currentWidget() is panel.runs
+    assert panel.runs.filter().statuses == ("Error",)
+    errors = {r.id for r in ops.runs.list(status="Error", limit=100)}
+    assert set(failed) <= errors
+    qtbot.waitUntil(lambda: panel.runs.model.total == len(errors), timeout=WAIT)
+    # ... and overdue work, in Work Items.
+    panel.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
+    with qtbot.waitSignal(panel.show_work, timeout=WAIT) as shown:
+        double_click(qtbot, view.tree, group("Overdue work"))
+    assert shown.args[0].sla == "overdue"
