@@ -117,12 +117,18 @@ def _people(file: ScenarioFile, world: World) -> list[Person]:
     return people
 
 
-def build_world(file: ScenarioFile, folder: str, source: Baton | None = None) -> World:
-    """Check the setup and build the template database in ``folder``."""
+def build_world(
+    file: ScenarioFile,
+    folder: str,
+    source: Baton | None = None,
+    definition: Orchestration | None = None,
+) -> World:
+    """Check the setup and build the template database in ``folder``. ``definition``: test
+    this one (e.g. a draft not saved yet) instead of the one the file names."""
     missing = _setup_files(file)
     if missing:
         raise DefinitionError([p for m in missing for p in m.problems], file.path)
-    definition = tested_definition(file, source)
+    definition = definition or tested_definition(file, source)
     world = World(definition)
     people = _people(file, world)
     path = str(Path(folder) / "template.sqlite3")

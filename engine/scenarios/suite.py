@@ -11,7 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.definitions.problems import DefinitionError
+from engine.definitions import Orchestration, load_file
+from engine.definitions.problems import DefinitionError, Problem
+from engine.scenarios.coverage import Coverage, coverage_of
 from engine.scenarios.format import ScenarioFile, load_scenario_file
 from engine.scenarios.references import check_references
 from engine.scenarios.runner import ScenarioResult, run_scenarios
@@ -30,6 +32,7 @@ class Suite:
     files: list[ScenarioFile] = field(default_factory=list)
     problems: list[DefinitionError] = field(default_factory=list)
     worlds: dict[str, World] = field(default_factory=dict)  # by file path
+    definition: Orchestration | None = None  # tested instead of the files' own
     folder: tempfile.TemporaryDirectory[str] = field(
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="baton-test-")
     )
@@ -76,16 +79,36 @@ def _yaml_files(folder: Path) -> list[Path]:
     return [p for p in out if p.is_file()]
 
 
-def load_suite(paths: Sequence[str], source: Baton | None = None) -> tuple[Suite, list[str]]:
-    """Read and check every scenario file under ``paths``; the missing paths are returned."""
+def tests_of(file: ScenarioFile, name: str) -> bool:
+    """Whether the file tests the orchestration called ``name``."""
+    if not file.names_a_file:
+        return file.orchestration == name
+    try:
+        return bool(load_file(file.resolve(file.orchestration)).name == name)
+    except DefinitionError:
+        return Path(file.orchestration).stem == name
+
+
+def load_suite(
+    paths: Sequence[str],
+    source: Baton | None = None,
+    *,
+    definition: Orchestration | None = None,
+) -> tuple[Suite, list[str]]:
+    """Read and check every scenario file under ``paths``; the missing paths are returned.
+
+    With ``definition``, only the files testing its orchestration are kept, and they test
+    ``definition`` itself (the Designer's draft) rather than the file they name."""
     found, missing = find_files(paths)
-    suite = Suite()
+    suite = Suite(definition=definition)
     for number, path in enumerate(found):
         folder = Path(suite.folder.name) / f"file-{number}"
         folder.mkdir()
         try:
             file = load_scenario_file(path)
-            world = build_world(file, str(folder), source)
+            if definition is not None and not tests_of(file, definition.name):
+                continue
+            world = build_world(file, str(folder), source, definition)
             check_references(file, world)
         except DefinitionError as exc:
             if exc.source is None:
@@ -116,6 +139,8 @@ def run_suite(
     """Every scenario of the suite; results in file order, scenarios in file order."""
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4) if suite.count >= PARALLEL_FROM else 1
+    if suite.definition is not None:
+        jobs = 1  # the draft lives in this process only
     chunks: list[tuple[str, list[str]]] = []
     for file in suite.files:
         names = [s.name for s in file.scenarios]
@@ -132,4 +157,29 @@ def run_suite(
         return [r for future in futures for r in future.result()]
 
 
-__all__ = ["Suite", "World", "find_files", "load_suite", "run_suite"]
+@dataclass(frozen=True)
+class Report:
+    """What the Designer's Tests tab shows: each scenario's result (with the path its run
+    took), coverage per element, and the files that could not be used."""
+
+    results: list[ScenarioResult]
+    coverage: Coverage
+    problems: list[DefinitionError]
+
+
+def run_against(
+    definition: Orchestration, paths: Sequence[str], *, source: Baton | None = None
+) -> Report:
+    """Run the scenarios under ``paths`` that test ``definition``'s orchestration, against
+    ``definition`` itself, in this process (call it off the GUI thread)."""
+    suite, missing = load_suite(paths, source, definition=definition)
+    try:
+        results = run_suite(suite, jobs=1)
+    finally:
+        suite.close()
+    problems = [*suite.problems]
+    problems += [DefinitionError([Problem((), "no such file or folder")], m) for m in missing]
+    return Report(results, coverage_of(definition, results), problems)
+
+
+__all__ = ["Report", "Suite", "World", "find_files", "load_suite", "run_against", "run_suite"]

@@ -401,3 +401,31 @@ def test_the_json_schema_of_scenario_files(capsys: pytest.CaptureFixture[str]) -
         "save_record",
         "intervene",
     }
+
+
+def test_a_supervisor_retries_a_failed_step_and_moves_the_run_to_a_new_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "flow_v2.yaml", FLOW.replace("name: flow\n", "name: flow\nlabel: Flow 2\n"))
+    path = scenario_file(
+        tmp_path,
+        """\
+        - name: retried after the cause is fixed
+          stubs:
+            - {step: score, fail: the service is down, times: 2}
+            - {step: score, respond: {score: 8}}
+          start: {inputs: {amount: 5}}
+          steps:
+            - run_background: all
+            - advance: 2 minutes
+            - expect: {status: Error, steps: {score: Error}, error: the service is down}
+            - intervene: {action: resume, as: admin, refused: retry its failed step}
+            - intervene: {action: retry, step: score, as: admin, reason: service is back}
+            - run_background: all
+            - expect: {stage: waiting, variables: {score: 8}, log: [step_retried]}
+            - intervene: {action: migrate, definition: flow_v2.yaml, reason: new label}
+            - expect: {log: [{event: run_migrated}]}
+        """,
+    )
+    code, out = run(capsys, str(path))
+    assert code == 0, out

@@ -94,3 +94,33 @@ def test_the_complete_example_of_docs_testing_md_passes(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 passed, 0 failed" in out
+
+
+def test_the_designer_runs_the_scenarios_of_its_draft() -> None:
+    from engine.definitions import load_file
+    from engine.scenarios.suite import run_against
+
+    definition = load_file(str(RESOURCES / "definitions" / "refund_request.yaml"))
+    draft = definition.model_copy(update={"label": "Refunds (draft)"})
+    report = run_against(draft, [str(RESOURCES / "scenarios")])
+    assert not report.problems
+    assert {r.orchestration for r in report.results} == {"refund_request"}
+    assert all(r.passed for r in report.results) and len(report.results) == 4
+    assert report.coverage.percent == 100
+    assert [i.name for i in report.coverage.of_element("approved")] == ["rejected", "default"]
+    paid = next(r for r in report.results if r.name == "a small refund is paid straight away")
+    assert paid.path == ["approval", "approved", "payment"]
+
+
+def test_the_designer_tests_the_draft_not_the_file() -> None:
+    from engine.definitions import load_text
+    from engine.scenarios.suite import run_against
+
+    text = (RESOURCES / "definitions" / "refund_request.yaml").read_text(encoding="utf-8")
+    swapped = text.replace("next: rejection", "next: __").replace(
+        "default: payment", "default: rejection"
+    )
+    draft = load_text(swapped.replace("next: __", "next: payment"))
+    report = run_against(draft, [str(RESOURCES / "scenarios")])
+    failed = {r.name for r in report.results if not r.passed}
+    assert "a small refund is paid straight away" in failed
