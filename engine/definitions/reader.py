@@ -35,6 +35,9 @@ _MAP = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _SEQ = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+# No number in a definition needs more digits; Python refuses to read past 4,300 anyway.
+MAX_DIGITS = 100
 _SCALAR_TAGS = {
     f"tag:yaml.org,2002:{name}"
     for name in ("null", "bool", "int", "float", "str", "timestamp", "binary")
@@ -149,6 +152,8 @@ def _scalar(loader: Any, event: Any, path: Path) -> Any:
         raise _Refused(f"the tag {event.tag} is not allowed in definition files", event, path)
     if tag == _STR:
         return event.value  # most values: no node needed
+    if tag == _INT and _too_many_digits(event.value):
+        raise _Refused(_digits_message(event.value), event, path)
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     return loader.yaml_constructors[tag](loader, node)
 
@@ -299,6 +304,27 @@ def _json_positions(text: str) -> tuple[dict[Path, Position], list[Problem]]:
     return positions, twice
 
 
+def _too_many_digits(text: str) -> bool:
+    return sum(c.isdigit() for c in text) > MAX_DIGITS
+
+
+def _digits_message(text: str) -> str:
+    digits = sum(c.isdigit() for c in text)
+    return f"a whole number of {digits:,} digits is more than a definition holds (at most {MAX_DIGITS})"
+
+
+class _LongNumber(ValueError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _json_int(text: str) -> int:
+    if _too_many_digits(text):
+        raise _LongNumber(text)
+    return int(text)
+
+
 def _json_key(token: str) -> str:
     if "\\" not in token:
         return token[1:-1]
@@ -312,7 +338,12 @@ def _json_key(token: str) -> str:
 def read_json(text: str) -> RawDefinition:
     positions, twice = _json_positions(text)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
+    except _LongNumber as exc:
+        where = text.find(exc.text)
+        line = text.count("\n", 0, where) + 1
+        column = where - text.rfind("\n", 0, where)
+        raise DefinitionError([Problem((), _digits_message(exc.text), line, column)]) from None
     except json.JSONDecodeError as exc:
         raise DefinitionError(
             [Problem((), f"not valid JSON: {exc.msg}", exc.lineno, exc.colno)]

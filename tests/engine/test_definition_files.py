@@ -188,3 +188,17 @@ def test_a_big_file_under_the_limits_reads_all_of_it() -> None:
     definition = load_text(_many_keys(20_000))
     step = definition.elements[0].steps[0]
     assert len(step.actions[0].values) == 20_000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["yaml", "json"])
+def test_a_number_of_thousands_of_digits_is_refused_where_it_stands(kind: str) -> None:
+    digits = "9" * 5000
+    text = (
+        f"format: 1\nname: big\nvariables:\n  - {{name: n, type: number, default: {digits}}}\n"
+        if kind == "yaml"
+        else f'{{"format": 1, "name": "big",\n "variables": [{{"name": "n", "default": {digits}}}]}}'
+    )
+    with pytest.raises(DefinitionError) as refused:
+        read_text(text, kind=kind)
+    [problem] = refused.value.problems
+    assert "5,000 digits" in problem.message and problem.line in (2, 4)
