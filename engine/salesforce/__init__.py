@@ -8,6 +8,7 @@ report of every element; ``engine.services.salesforce`` stores them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +27,8 @@ from engine.salesforce.project import ORCHESTRATIONS, discover
 from engine.salesforce.report import FileReport, ImportReport, Outcome
 
 __all__ = ["Converted", "ImportReport", "Outcome", "convert"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,9 +125,25 @@ def convert(paths: list[str]) -> Converted:
                 )
                 result.report.files.append(skipped)
             continue
-        report = convert_orchestration(flow, project)
+        try:
+            report = convert_orchestration(flow, project)
+            converted = check(report)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            # A shape of metadata this importer did not foresee: that file is reported, the
+            # others still import.
+            log.exception("converting %s failed", flow.path)
+            report = FileReport(flow.path, "orchestration", name)
+            report.add(
+                "file",
+                Outcome.problem,
+                "",
+                f"Baton could not convert this flow "
+                f"({type(exc).__name__}: {exc}); please report it",
+                flow.root.line,
+            )
+            converted = (None, False)
         result.report.files.append(report)
-        result.definitions[report.name] = check(report)
+        result.definitions[report.name] = converted
     _relative(result.report, paths)
     if not project.named and not project.bad and not project.objects:
         empty = FileReport(", ".join(paths), "skipped")

@@ -8,6 +8,7 @@ raises ``Untranslatable`` saying why, so the importer never guesses silently.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,12 +50,19 @@ def quote(text: str) -> str:
     return f"'{escaped}'"
 
 
-def number(text: str) -> str:
+def plain_number(text: str) -> int | float:
+    """A numberValue as a number (whole when it is one); raises ``Untranslatable``."""
     try:
         value = float(text)
     except ValueError:
         raise Untranslatable(f"'{text}' is not a number") from None
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if not math.isfinite(value):
+        raise Untranslatable(f"'{text}' is not a finite number")
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+
+
+def number(text: str) -> str:
+    return str(plain_number(text))
 
 
 _NO_COUNTERPART = {

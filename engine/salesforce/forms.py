@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from engine.definitions.model import is_valid_name
-from engine.salesforce.expressions import Scope, Untranslatable, formula
+from engine.salesforce.expressions import Scope, Untranslatable, formula, plain_number
 from engine.salesforce.project import FlowFile
 from engine.salesforce.report import FileReport, Outcome
 from engine.salesforce.xml import Node
@@ -229,7 +229,10 @@ def _field(
         if literal.tag in ("stringValue", "numberValue", "booleanValue"):
             text = literal.text.strip()
             if literal.tag == "numberValue":
-                data["default"] = float(text) if "." in text else int(text)
+                try:
+                    data["default"] = plain_number(text)
+                except Untranslatable as exc:
+                    note = "; ".join(n for n in (note, f"default dropped: {exc}") if n)
             elif literal.tag == "booleanValue":
                 data["default"] = text.lower() == "true"
             else:

@@ -19,6 +19,7 @@ from engine.salesforce.expressions import (
     Untranslatable,
     combine,
     condition,
+    plain_number,
     quote,
     reference,
     value,
@@ -230,7 +231,10 @@ class OrchestrationConverter:
                 literal = default.children[0]
                 text = literal.text.strip()
                 if literal.tag == "numberValue":
-                    data["default"] = float(text) if "." in text else int(text)
+                    try:
+                        data["default"] = plain_number(text)
+                    except Untranslatable as exc:
+                        self.add(f"{what} default", Outcome.problem, "", str(exc), default)
                 elif literal.tag == "booleanValue":
                     data["default"] = text.lower() == "true"
                 elif literal.tag in ("stringValue", "dateValue", "dateTimeValue"):
@@ -278,11 +282,22 @@ class OrchestrationConverter:
     def register(self) -> None:
         for stage in self.root.all("orchestratedStages"):
             sf_name = stage.value("name") or ""
+            if sf_name in self.stages:
+                continue  # a second stage of the name: reported and left out by elements()
             name = baton_name(sf_name)
             self.scope.stages[sf_name] = name
             steps: dict[str, str] = {}
             for step in stage.all("stageSteps"):
                 step_sf = step.value("name") or ""
+                if step_sf in self.scope.steps:
+                    self.add(
+                        f"step {step_sf}",
+                        Outcome.problem,
+                        "",
+                        "a second step named "
+                        f"'{step_sf}': Salesforce step names are unique in a flow",
+                        step,
+                    )
                 step_name = baton_name(step_sf)
                 steps[step_sf] = step_name
                 path = f"{name}.{step_name}"
@@ -456,7 +471,18 @@ class OrchestrationConverter:
     def elements(self) -> list[dict[str, Any]]:
         index: dict[str, Node] = {}
         for node in [*self.root.all("orchestratedStages"), *self.root.all("decisions")]:
-            index[node.value("name") or ""] = node
+            name = node.value("name") or ""
+            if name in index:
+                self.add(
+                    f"{node.tag} {name}",
+                    Outcome.problem,
+                    "",
+                    f"a second element named "
+                    f"'{name}' (the first is on line {index[name].line}): it is left out",
+                    node,
+                )
+                continue
+            index[name] = node
         start = self.root.path("start", "connector", "targetReference") or self.root.value(
             "startElementReference"
         )

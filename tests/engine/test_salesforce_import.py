@@ -4,6 +4,9 @@ report checked entry by entry (what became of each element, and where it stood).
 from __future__ import annotations
 
 import json
+import random
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -459,3 +462,96 @@ def test_missing_paths_and_empty_folders(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     result = convert([str(tmp_path / "notes.txt")])
     assert "not a Salesforce flow or object file" in result.report.files[0].problems[0].note
+
+
+# ---------------------------------------------------------------- damaged metadata
+
+_BLOCK = re.compile(r"\n(\s*)<(\w+)>.*?\n\1</\2>", re.S)
+_TEXT = re.compile(r">([^<>\n]+)<")
+_GARBAGE = [
+    "",
+    "x",
+    "-1.5e",
+    "{!",
+    "{!Ghost}",
+    "1 AND (",
+    "99",
+    "NaN",
+    "1e400",
+    "$Record.A.B",
+    "Completed",
+    "Intake_Review",
+    "stepBackground",
+    "Resource",
+    "WasSet",
+    "Flow",
+]
+
+
+def _damage(rng: random.Random, text: str) -> str:
+    """Replace a value, drop an element, or repeat one."""
+    roll = rng.random()
+    if roll < 0.5 and (values := list(_TEXT.finditer(text))):
+        found = rng.choice(values)
+        return text[: found.start(1)] + rng.choice(_GARBAGE) + text[found.end(1) :]
+    if blocks := list(_BLOCK.finditer(text)):
+        found = rng.choice(blocks)
+        if roll < 0.8:
+            return text[: found.start()] + text[found.end() :]
+        return text[: found.end()] + found.group(0) + text[found.end() :]
+    return text
+
+
+def test_damaged_projects_are_reported_never_raised(tmp_path: Path) -> None:
+    """Values replaced by garbage, elements dropped or repeated: every import still returns
+    a report, and never through the last-resort 'could not convert' net."""
+    rng = random.Random(17)
+    for attempt in range(120):
+        project = tmp_path / str(attempt)
+        shutil.copytree(rng.choice([LOAN, SUPPLIER]), project)
+        files = sorted(p for p in project.rglob("*") if p.suffix in (".flow", ".xml", ".object"))
+        for _ in range(rng.randint(1, 5)):
+            target = rng.choice(files)
+            target.write_text(_damage(rng, target.read_text()))
+        result = convert([str(project)])
+        result.report.to_markdown()
+        notes = [e.note for f in result.report.files for e in f.entries]
+        assert not [n for n in notes if n.startswith("Baton could not convert")], attempt
+
+
+def test_duplicate_names_are_problems(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(Path(LOAN) / "flows", flows)
+    path = flows / "Loan_Approval_Orchestration.flow"
+    text = path.read_text()
+    stage = _BLOCK.search(text[text.index("<orchestratedStages>") - 5 :])
+    assert stage is not None
+    step_at = text.index("<stageSteps>") - 9
+    step_block = _BLOCK.search(text[step_at:])
+    assert step_block is not None
+    text = text[:step_at] + step_block.group(0) + text[step_at:]  # Verify_Documents twice
+    path.write_text(text.replace("</Flow>", stage.group(0) + "\n</Flow>"))
+    report = convert([str(tmp_path)]).report.find("Loan_Approval_Orchestration")
+    notes = [p.note for p in report.problems]
+    assert any(
+        n.startswith("a second element named 'Intake_Review' (the first is on line 43)")
+        for n in notes
+    )
+    assert "a second step named 'Verify_Documents'" in " ".join(notes)
+
+
+def test_a_number_that_is_not_one_is_a_located_problem(tmp_path: Path) -> None:
+    shutil.copytree(SUPPLIER, tmp_path / "p")
+    path = tmp_path / "p" / SFDX / "flows" / "Supplier_Onboarding.flow-meta.xml"
+    path.write_text(
+        path.read_text().replace(
+            "<numberValue>0.0</numberValue>", "<numberValue>1e400</numberValue>"
+        )
+    )
+    report = convert([str(tmp_path / "p")]).report.find("Supplier_Onboarding")
+    (problem,) = report.problems
+    assert (problem.element, problem.note) == (
+        "variable annualSpend default",
+        "'1e400' is not a finite number",
+    )
+    assert problem.line == 29
