@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--stage", required=True, help="the stage to enter")
         if name == "migrate":
             p.add_argument("--to-version", type=arguments.version, required=True, metavar="N")
+    p = _add(runs, "set", runs_cli.runs_set, "change a run's variables (then retry what failed)")
+    p.add_argument("run_id", type=arguments.ident, metavar="RUN_ID")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="values")
+    p.add_argument("--reason", required=True, help="why: kept in the run's log")
 
     work = groups.add_parser("work", help="work items").add_subparsers(
         dest="command", required=True

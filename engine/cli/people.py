@@ -49,6 +49,9 @@ def add_parsers(groups: Any, add: Any, json_flag: Any) -> None:
     p = add(users, "set-role", users_set_role, "change a user's role")
     p.add_argument("username")
     p.add_argument("role", choices=["admin", "supervisor", "user"])
+    p = add(users, "set-timezone", users_set_timezone, "the time zone of a user's e-mails")
+    p.add_argument("username")
+    p.add_argument("zone", help="e.g. Europe/London; 'calendar' for the calendar's zone")
     p = add(users, "deactivate", users_deactivate, "deactivate: claims released, work flagged")
     p.add_argument("username")
     p.add_argument("--reason", required=True)
@@ -170,6 +173,13 @@ def users_set_password(args: argparse.Namespace) -> int:
 def users_set_role(args: argparse.Namespace) -> int:
     user = _baton(args).directory.set_role(args.username, args.role)
     print(f"{user.username} is now {user.role}")
+    return 0
+
+
+def users_set_timezone(args: argparse.Namespace) -> int:
+    zone = None if args.zone == "calendar" else args.zone
+    user = _baton(args).directory.set_time_zone(args.username, zone)
+    print(f"times in {user.username}'s e-mails: {user.time_zone or 'the calendar time zone'}")
     return 0
 
 

@@ -159,6 +159,15 @@ def runs_retry(args: argparse.Namespace) -> int:
     return _intervene(args, "retry_step", step=args.step)
 
 
+def runs_set(args: argparse.Namespace) -> int:
+    changes = open_baton(args).runs.set_variables(
+        args.run_id, pairs(args.values, "variable"), args.reason
+    )
+    for name, change in sorted(changes.items()):
+        print(f"run {args.run_id}: {name} {change['old']!r} -> {change['new']!r}")
+    return 0
+
+
 def runs_skip(args: argparse.Namespace) -> int:
     return _intervene(args, "skip_step", step=args.step, outputs=_outputs(args.output))
 

@@ -345,3 +345,15 @@ def test_review_reads_the_queues_from_the_database_and_says_when_it_cannot(
     out = elsewhere("definitions", "review", ONBOARDING)
     assert "note: queues are not checked for members: there is no database at" in out
     assert "no findings" in out and not (tmp_path / "absent").exists()
+
+
+def test_a_run_variable_and_a_time_zone_are_set_from_the_command_line(cli: Cli) -> None:
+    cli("demo")
+    [failed] = [r for r in cli.json("runs", "list", "--status", "Error") if isinstance(r, dict)]
+    out = cli("runs", "set", str(failed["id"]), "--set", "amount=5", "--reason", "typo")
+    assert f"run {failed['id']}: amount 15000 -> 5" in out
+    refused = cli("runs", "set", str(failed["id"]), "--set", "amount=lots", "--reason", "x", code=1)
+    assert "'lots' is not a number" in refused
+    assert "Europe/Paris" in cli("users", "set-timezone", "alice", "Europe/Paris")
+    assert "not a time zone" in cli("users", "set-timezone", "alice", "Mars/Base", code=1)
+    assert "the calendar time zone" in cli("users", "set-timezone", "alice", "calendar")
