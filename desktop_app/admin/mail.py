@@ -207,8 +207,9 @@ class OutboxView(QWidget):
         self.retry.setObjectName("retryMessage")
         self.retry.setEnabled(False)
         self.retry.clicked.connect(self._retry)
-        self.model = PagedModel(OUTBOX_COLUMNS, lambda: 0, lambda how: [], None)
-        self.model.key = lambda m: m["id"]  # what a row is known by across refreshes
+        self.model = PagedModel(
+            OUTBOX_COLUMNS, lambda: 0, lambda how: [], None, key=lambda m: m["id"]
+        )
         self.table = QTableView()
         self.table.setObjectName("outboxTable")
         self.table.setModel(self.model)

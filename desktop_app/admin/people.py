@@ -66,8 +66,7 @@ class PeopleList(QWidget):
         bar.addWidget(self.role)
         bar.addWidget(self.state)
         bar.addWidget(self.new)
-        self.model = PagedModel(COLUMNS, lambda: 0, lambda how: [], None)
-        self.model.key = lambda u: u.username  # what a row is known by across refreshes
+        self.model = PagedModel(COLUMNS, lambda: 0, lambda how: [], None, key=lambda u: u.username)
         self.table = QTableView()
         self.table.setObjectName("peopleTable")
         self.table.setModel(self.model)
