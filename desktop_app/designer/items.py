@@ -6,6 +6,7 @@ reads legibly when zoomed out: below half size only its name is drawn, larger.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -93,9 +94,10 @@ def _wrap(metrics: QFontMetricsF, text: str, width: float) -> list[str]:
     return lines or [""]
 
 
+@functools.lru_cache(maxsize=4096)  # painted often, with the same few titles and sizes
 def fit_text(
     text: str, width: float, height: float, largest: float, smallest: float
-) -> tuple[QFont, list[str]]:
+) -> tuple[QFont, tuple[str, ...]]:
     """The largest bold font, from ``largest`` down to ``smallest`` points, at which ``text``
     wrapped into lines fits ``width`` × ``height``, and those lines. Text that does not fit
     even at the smallest size is cut with "…" (the item's tooltip has all of it)."""
@@ -106,11 +108,11 @@ def fit_text(
         lines = _wrap(metrics, text, width)
         room = max(1, int(height // metrics.lineSpacing()))
         if len(lines) <= room and all(metrics.horizontalAdvance(x) <= width for x in lines):
-            return font, lines
+            return font, tuple(lines)
         if size <= smallest:
             kept = [*lines[: room - 1], " ".join(lines[room - 1 :])]
             elide = Qt.TextElideMode.ElideRight
-            return font, [metrics.elidedText(line, elide, width) for line in kept]
+            return font, tuple(metrics.elidedText(line, elide, width) for line in kept)
         size = max(smallest, size - 0.5)
 
 

@@ -188,3 +188,28 @@ def test_the_orchestration_forms_list_builds_forms_too(qtbot: Any) -> None:
     fields = editing.form(document.data, "review")["fields"]
     assert fields[-1] == {"name": "email", "label": "Email", "type": "email"}
     assert "email" in ui.builder("review").preview.editors
+
+
+def test_a_form_field_in_a_generic_list_keeps_its_type_and_can_change_it(qtbot: Any) -> None:
+    """The bug behind "a field can never be given a type": lists wrote the model's name
+    ('FormField') as the type of every entry they changed, and hid the type's editor."""
+    from desktop_app.designer.fields import Context, ListEditor
+    from engine.definitions.model import FormField
+
+    reported: list[Any] = []
+    editor = ListEditor(
+        [{"name": "start", "type": "date"}],
+        [FormField],
+        lambda value, merge: reported.append(value),
+        Context(data=lambda: {}, names=[]),
+        "f",
+    )
+    qtbot.addWidget(editor)
+    editor.show()
+    type_into(qtbot, find(editor, QLineEdit, "f[0].label"), "Start on")
+    assert reported[-1] == [{"name": "start", "type": "date", "label": "Start on"}]
+    kind = find(editor, QComboBox, "f[0].type")
+    assert kind.currentText() == "date"
+    qtbot.mouseClick(find(editor, QPushButton, "f.Add"), Qt.MouseButton.LeftButton)
+    added = reported[-1][-1]
+    assert added.get("type", "text") in editing.FIELD_TYPES, added
