@@ -202,13 +202,21 @@ class ScenarioRun:
                 self.baton = Baton(path)
                 stack.callback(_remove, path)
                 stack.callback(self.baton.close)
+            line, said = scenario.start_line, "start"
             try:
                 self.start()
                 for step in scenario.steps:
+                    line, said = step.line, _said(step)
                     self.do(step)
             except ScenarioFailed as exc:
                 failure = Failure(exc.line, exc.said, exc.happened, self.history())
-            reached, elements = self.reached()
+            except Exception as exc:  # a scenario that breaks is its failure, never a crash
+                broke = f"the scenario could not go on: {type(exc).__name__}: {exc}"
+                failure = Failure(line, said, [broke], self.history())
+            try:
+                reached, elements = self.reached()
+            except Exception:  # coverage of a scenario that broke the database: none
+                reached, elements = set(), []
         return ScenarioResult(
             self.file.path,
             scenario.name,
@@ -235,7 +243,7 @@ class ScenarioRun:
             return []
         try:
             return _history(self.system.runs.show(self.run_id).log, self.scenario.zone)
-        except BatonError:
+        except Exception:  # the history is help for the reader; its absence is no failure
             return []
 
     @contextmanager
@@ -531,6 +539,8 @@ class ScenarioRun:
                 wrong.append(
                     f"external calls no stub answered: {', '.join(self.answers.unanswered)}"
                 )
+            if self.worker_errors:
+                wrong.append(f"the worker met: {'; '.join(self.worker_errors[:3])}")
             raise ScenarioFailed(line, said, wrong)
 
     def waiting(self, detail: RunDetail | None = None) -> str:
