@@ -26,6 +26,11 @@ from engine.runtime.statuses import RunStatus, WorkStatus
 from engine.services.queries import SLA_STATES, RunFilter, WorkFilter
 
 ANY = "Any"
+SEARCH_IN = {  # where the runs' search looks, and the hint its field shows
+    "Variable": "name = value, or a value",
+    "Record field": "field = value, or a value",
+    "Error": "words of the error",
+}
 NO_DATE = QDate(2000, 1, 1)
 
 
@@ -204,6 +209,62 @@ class RunFilterBar(FilterBar):
         self._add("to", self.started_to)
         self._add("Record", self.record)
         self._add("Assignee", self.assignee)
+        # Search by what is in the runs: a variable's value, a record field's, the error.
+        self.search_in = QComboBox()
+        self.search_in.setObjectName("filterSearchIn")
+        self.search_in.addItems(list(SEARCH_IN))
+        self.search = QLineEdit()
+        self.search.setObjectName("filterSearch")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(190)
+        self._hint()
+        pair = QWidget()
+        both = QHBoxLayout(pair)
+        both.setContentsMargins(0, 0, 0, 0)
+        both.setSpacing(2)
+        both.addWidget(self.search_in)
+        both.addWidget(self.search)
+        self.row.addWidget(labelled("Search", pair))
+        self.search.editingFinished.connect(self._changed)
+        self.search_in.currentTextChanged.connect(self._search_in_changed)
+
+    def _hint(self) -> None:
+        self.search.setPlaceholderText(SEARCH_IN[self.search_in.currentText()])
+
+    def _search_in_changed(self, _: str) -> None:
+        self._hint()
+        if self.search.text().strip():
+            self._changed()
+
+    def _search(self) -> dict[str, Any]:
+        """The search field as filter values; a ValueError says what is wrong with it."""
+        text = self.search.text().strip()
+        if not text:
+            return {}
+        where = self.search_in.currentText()
+        if where == "Error":
+            return {"error_text": text}
+        name, equals, value = text.partition("=")
+        if not equals:
+            name, value = "", text
+        name, value = name.strip(), value.strip()
+        if not value:
+            raise ValueError(f"Search: say which value of '{name}' to look for ({name} = …)")
+        if where == "Variable":
+            return {"variable": name or None, "variable_value": value}
+        return {"record_field": name or None, "record_value": value}
+
+    def _show_search(self, f: RunFilter) -> None:
+        for where, name, value in (
+            ("Error", None, f.error_text),
+            ("Variable", f.variable, f.variable_value),
+            ("Record field", f.record_field, f.record_value),
+        ):
+            if value:
+                self.search_in.setCurrentText(where)
+                self.search.setText(f"{name} = {value}" if name else value)
+                return
+        self.search.setText("")
 
     def _named_boxes(self) -> list[tuple[QComboBox, dict[str, list[str]]]]:
         return [(self.stage, self.catalog.stages)]
@@ -221,6 +282,7 @@ class RunFilterBar(FilterBar):
             assignee=_chosen(self.assignee),
             sort=sort,
             descending=descending,
+            **self._search(),
         )
 
     def show_filter(self, f: RunFilter) -> None:
@@ -234,6 +296,7 @@ class RunFilterBar(FilterBar):
         _set_day(self.started_to, f.started_to, end=True)
         self._show_record(f.record_id)
         _select(self.assignee, f.assignee)
+        self._show_search(f)
         self._quiet = False
         self.changed.emit()
 

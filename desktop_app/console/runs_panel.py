@@ -19,6 +19,14 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.console.attention import AttentionView
+from desktop_app.console.export import (
+    PAGE,
+    RUN_COLUMNS,
+    CsvColumn,
+    ExportJob,
+    Pages,
+    export_rows,
+)
 from desktop_app.console.filters import Catalog, RunFilterBar, SavedViews
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
 from desktop_app.console.paged_model import ROW_ROLE, Column, PagedModel, pager
@@ -108,6 +116,11 @@ class ConsoleList(QWidget):
         self.error.setWordWrap(True)
         self.action_row = FlowLayout()  # saved views and the buttons, wrapping when narrow
         self.action_row.addWidget(self.views)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setObjectName(f"{kind}Export")
+        self.export_button.setToolTip("Every row of the current filter, to a CSV file")
+        self.export_button.clicked.connect(lambda: self.export())
+        self.action_row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(bar)
@@ -157,6 +170,20 @@ class ConsoleList(QWidget):
 
     def source(self, where: Any) -> tuple[Any, Any, Any]:
         raise NotImplementedError
+
+    def export_source(self, where: Any) -> tuple[str, Pages, Sequence[CsvColumn]]:
+        """What an export writes: its noun, the pages of rows, the CSV's columns."""
+        raise NotImplementedError
+
+    def export(self) -> ExportJob | None:
+        """Every row of the current filter to a CSV file, in the background."""
+        try:
+            where = self.filter()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return None
+        noun, pages, columns = self.export_source(where)
+        return export_rows(self, noun, pages, columns, self.model.total, self.status.emit)
 
     def _sort_by(self, section: int) -> None:
         key = self.model.columns[section].sort
@@ -240,6 +267,10 @@ class RunsList(ConsoleList):
             return (row.started_at, row.id) if where.sort == "started" else (row.id, row.id)
 
         return (lambda: console.count_runs(where)), pager(console.runs, where), cursor
+
+    def export_source(self, where: RunFilter) -> tuple[str, Pages, Sequence[CsvColumn]]:
+        console = self.session.service.console
+        return "runs", lambda: console.stream_runs(where, page_size=PAGE), RUN_COLUMNS
 
     def start_run(self, orchestration: str | None = None) -> StartRunDialog:
         """The start dialog; the new run opens in its detail window."""

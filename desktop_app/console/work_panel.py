@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QPushButton
 
+from desktop_app.console.export import PAGE, WORK_COLUMNS, CsvColumn, Pages
 from desktop_app.console.filters import WorkFilterBar
 from desktop_app.console.paged_model import Column, pager
 from desktop_app.console.run_detail import reassign_items, when
@@ -68,6 +70,10 @@ class WorkItemsPanel(ConsoleList):
             cursor = lambda w: (w.id, w.id)  # noqa: E731
         fetch = pager(console.work_items, where)
         return (lambda: console.count_work_items(where)), fetch, cursor
+
+    def export_source(self, where: WorkFilter) -> tuple[str, Pages, Sequence[CsvColumn]]:
+        console = self.session.service.console
+        return "work items", lambda: console.stream_work_items(where, page_size=PAGE), WORK_COLUMNS
 
     def reassign(self) -> None:
         ids = [w.id for w in self.selected_rows()]

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks
-from desktop_app.console.export import WORK_COLUMNS, export_rows
+from desktop_app.console.export import PAGE, WORK_COLUMNS, export_rows
 from desktop_app.messages import describe, show_error
 from desktop_app.panels.form import FormView
 from desktop_app.panels.inbox_model import ITEM_ROLE, InboxModel
@@ -310,7 +310,7 @@ class InboxPanel(QWidget):
     def export(self) -> Any:
         """The work listed, as filtered and sorted, to a CSV file (in the background)."""
         query, work = dict(self.model.query), self.session.service.work
-        pages = lambda: work.stream(**query)  # noqa: E731
+        pages = lambda: work.stream(**query, page_size=PAGE)  # noqa: E731
         return export_rows(self, "work", pages, WORK_COLUMNS, self.total, self.status.emit)
 
     def _filter_changed(self) -> None:
