@@ -313,6 +313,13 @@ def test_sfdx_autolaunched_orchestration(supplier: Any) -> None:
         "mode": "wait",
     }
     assert questionnaire["assignee"] == {"expression": "vars.reviewerUsername"}
+    # An interactive step's exit conditions complete it without a submission.
+    assert questionnaire["completion"] == "vars.Sanctions_Screening_screeningResult == 'Blocked'"
+    # The stage's exit action: an evaluation flow assigning a formula over its input.
+    assert element(data, "Contracting")["exit"] == {
+        "when": "expression",
+        "expression": "(Contracting.Register_Supplier.status == 'Completed')",
+    }
     finance = step(data, "Due_Diligence", "Finance_Setup")
     assert finance["start"]["expression"] == (
         "(vars.Sanctions_Screening_screeningResult == 'Clear') or (vars.annualSpend < 1000)"
