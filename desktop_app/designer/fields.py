@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.designer.expression_edit import ExpressionEdit
 from engine.definitions.durations import parse_duration
+from engine.definitions.editing import relabel
 
 Change = Callable[[Any, bool], None]  # (new value, merge with the previous change)
 DURATIONS = frozenset({"due", "offset", "timeout"})
@@ -140,6 +141,9 @@ def model_form(
             continue
 
         def change(new: Any, merge: bool, name: str = name) -> None:
+            if name == "name" and isinstance(new, str) and "label" in current:
+                # a label derived from the name (an outcome's "New outcome") follows it
+                current["label"] = relabel(current["label"], str(current.get("name")), new)
             if new is None or new == "" or new == [] or new == {}:
                 current.pop(name, None)
             else:

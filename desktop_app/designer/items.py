@@ -461,10 +461,17 @@ class PortItem(QGraphicsEllipseItem):
         self.setPen(QPen(LINE, 1.6))
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        what = {"next": "next", "fault": "on failure", "default": "otherwise"}.get(
-            port.port, port.label or port.port.removeprefix("outcome:")
+        source = port.source
+        self.setToolTip(
+            {
+                "next": f"Drag onto what comes after {source}",
+                "fault": f"Drag onto where {source} goes when a step fails",
+                "default": f"Drag onto where {source} goes otherwise",
+            }.get(
+                port.port,
+                f"Drag onto where {source} goes when “{port.label or port.port[8:]}”",
+            )
         )
-        self.setToolTip(f"Drag onto where {port.source} goes {what!r}")
         self.rubber: QGraphicsPathItem | None = None
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget
 
 from desktop_app import tasks
 from desktop_app.designer import commands
@@ -221,3 +221,23 @@ def test_renaming_updates_the_label_shown_when_it_was_derived(
     qtbot.keyClicks(name, "credit_check")
     qtbot.keyClick(name, Qt.Key.Key_Return)
     assert designer.scene.items_by_key[("credit_check", None)].label == "Credit check"
+
+
+def test_renaming_an_outcome_relabels_its_arrow(qtbot: Any, designer: DesignerPanel) -> None:
+    designer.document.select(("all_approved", None))
+    designer.add_outcome()
+    designer.properties.rebuild()
+    rows = designer.properties.findChild(QListWidget, "all_approved.outcomes.list")
+    rows.setCurrentRow(rows.count() - 1)
+    row = rows.count() - 1
+    line = designer.properties.findChild(QLineEdit, f"all_approved.outcomes[{row}].name")
+    line.setFocus()
+    line.selectAll()
+    qtbot.keyClicks(line, "too_risky")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    outcome = editing.element(designer.document.data, "all_approved")["outcomes"][row]
+    assert (outcome["name"], outcome["label"]) == ("too_risky", "Too risky")
+    labels = [e.label for e in designer.scene.layout.edges if e.source == "all_approved"]
+    assert "Too risky" in labels
+    handle = next(p for p in designer.scene.ports if p.port.port == "outcome:too_risky")
+    assert handle.toolTip() == "Drag onto where all_approved goes when “Too risky”"
