@@ -241,3 +241,21 @@ def test_renaming_an_outcome_relabels_its_arrow(qtbot: Any, designer: DesignerPa
     assert "Too risky" in labels
     handle = next(p for p in designer.scene.ports if p.port.port == "outcome:too_risky")
     assert handle.toolTip() == "Drag onto where all_approved goes when “Too risky”"
+
+
+def test_a_palette_drag_is_followed_while_qt_sends_it_to_the_entry(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    """With the button down, Qt sends the moves and the release to the entry pressed, not to
+    the canvas under the pointer: the entry hands them on to the canvas."""
+    view = designer.view
+    intake, review = box(designer, "intake"), box(designer, "review")
+    target = on_screen(view, intake.cx, (intake.bottom + review.y) / 2)
+    entry = view.toolbox.entries["decision"]
+    there = entry.mapFromGlobal(view.viewport().mapToGlobal(target))
+    qtbot.mousePress(entry, Qt.MouseButton.LeftButton, pos=entry.rect().center())
+    qtbot.mouseMove(entry, there)
+    assert view._ghost is not None and view._ghost.isVisible(), "the canvas shows where it goes"
+    qtbot.mouseRelease(entry, Qt.MouseButton.LeftButton, pos=there)
+    assert editing.element_names(designer.document.data)[1] == "decide"
+    assert view._ghost is None and view.placing is None
