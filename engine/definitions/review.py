@@ -24,7 +24,6 @@ from engine.definitions.model import (
 from engine.definitions.problems import Path, describe_position, format_path
 from engine.definitions.reader import RawDefinition
 
-
 # What an importer writes as a Python action's name where it could not carry something over
 # (e.g. an Apex action): the action fails with that name until someone replaces it.
 NOT_CARRIED_OVER = "not carried over from Salesforce"
