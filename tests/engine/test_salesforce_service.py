@@ -187,6 +187,9 @@ def test_import_salesforce_from_the_command_line(
     files = json.loads(as_json.read_text())["files"]
     assert {f["file"] for f in files} >= {"flows/Not_Xml.flow", "flows/Missing_Screen.flow"}
 
+    out = cli(db_path, capsys, "definitions", "import-salesforce", BAD, "--drafts", code=1)
+    assert "orchestration Missing_Screen — stored as version 1 (draft) with its problems" in out
+
     out = cli(db_path, capsys, "definitions", "import-salesforce", SUPPLIER, "--dry-run")
     assert "orchestration Supplier_Onboarding — not stored" in out
     assert "Supplier_Onboarding" not in cli(db_path, capsys, "definitions", "list")
