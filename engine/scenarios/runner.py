@@ -659,8 +659,12 @@ def run_scenarios(
 ) -> list[ScenarioResult]:
     """Run the file's scenarios (or those named) one after another in this process."""
     with tempfile.TemporaryDirectory(prefix="baton-test-") as folder:
-        return [
-            ScenarioRun(file, world, scenario, folder).run()
-            for scenario in file.scenarios
-            if names is None or scenario.name in names
-        ]
+        slot = Slot(world, folder)
+        try:
+            return [
+                ScenarioRun(file, world, scenario, folder, slot).run()
+                for scenario in file.scenarios
+                if names is None or scenario.name in names
+            ]
+        finally:
+            slot.close()

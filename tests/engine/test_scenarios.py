@@ -429,3 +429,21 @@ def test_a_supervisor_retries_a_failed_step_and_moves_the_run_to_a_new_version(
     )
     code, out = run(capsys, str(path))
     assert code == 0, out
+
+
+def test_each_scenario_starts_from_the_setup_whatever_the_one_before_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = """\
+        - name: leaves things behind {n}
+          start: {{inputs: {{amount: 5}}}}
+          steps:
+            - expect: {{log: [{{event: run_started, message_contains: flow v1}}]}}
+            - publish_event: {{name: payment, key: "{{{{ run.id + 1 }}}}"}}
+            - run_background: all
+            - expect: {{stage: waiting, steps: {{await_payment: InProgress}}}}
+        """
+    body = "".join(textwrap.dedent(one.format(n=n)) for n in range(3))
+    path = scenario_file(tmp_path, body, setup="stubs: [{step: score, respond: {score: 1}}]")
+    code, out = run(capsys, str(path))
+    assert code == 0, out  # had run 1's event reached run 2, its wait would have ended
