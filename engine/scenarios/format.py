@@ -445,6 +445,8 @@ def _advance_problems(body: Advance, where: Path) -> list[Problem]:
             check_duration(body.by)
         except ValueError as exc:
             return [Problem((*where, "by"), str(exc))]
+        if parse_duration(body.by).amount < 0:
+            return [Problem((*where, "by"), f"'{body.by}': time only moves forward")]
     elif isinstance(body.until, str) and body.until.strip() in ("next timer", "done"):
         return []
     else:

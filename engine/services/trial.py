@@ -190,6 +190,8 @@ class Trial:
         falls due on the way happens at its own moment. Returns the trial's new time."""
         if (by is None) == (not next_due):
             raise InvalidInput("advance by a duration, or to the next due moment")
+        if by is not None and by.strip().startswith("-"):
+            raise InvalidInput(f"'{by}': a trial's time only moves forward")
         with using(self.clock):
             if by is not None:
                 _, definition = self.scratch.definitions.get(self.name)

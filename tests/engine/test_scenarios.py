@@ -92,6 +92,7 @@ def test_a_malformed_file_gets_every_problem_at_once_located(tmp_path: Path) -> 
               - compelte: {step: check}
               - advance: 2 busness days
               - expect: {stauts: Completed}
+              - advance: -1 day
           - name: one
         """,
     )
@@ -104,8 +105,9 @@ def test_a_malformed_file_gets_every_problem_at_once_located(tmp_path: Path) -> 
     assert "line 7" in text and "'compelte' is not a step (did you mean 'complete'?)" in text
     assert "line 8" in text and "'2 busness days' is not a duration" in text
     assert "line 9" in text and "unknown field 'stauts'" in text
-    assert "line 10" in text and "another scenario on line 5 has this name" in text
-    assert len(caught.value.problems) == 5
+    assert "line 10" in text and "'-1 day': time only moves forward" in text
+    assert "line 11" in text and "another scenario on line 5 has this name" in text
+    assert len(caught.value.problems) == 6
 
 
 def test_unknown_names_are_refused_before_anything_runs(

@@ -79,6 +79,10 @@ def test_advancing_to_the_next_due_moment_needs_something_waiting(
     try:
         with pytest.raises(InvalidInput, match="nothing in this trial is waiting on time"):
             trial.advance(next_due=True)
+        with pytest.raises(InvalidInput, match="only moves forward"):
+            trial.advance(by="-2 hours")
+        with pytest.raises(InvalidInput, match="not a duration"):
+            trial.advance(by="a while")
         run_id = trial.start({"customer_name": "Umbrella", "amount": 20000})
         trial.complete(item_of(trial, run_id, "intake_check"), "alice", INTAKE)
         due = next(i.item.due_at for i in trial.state(run_id).items if i.item.step == "legal")
