@@ -3,7 +3,8 @@ of the engine's dashboards service; each chart loads on its own in the backgroun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pyqtgraph as pg
@@ -18,72 +19,49 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import tasks
+from desktop_app.console.charts import Chart
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
-from engine.services.dashboards import Backlog, DayCount, DurationStat, SlaDay
+from engine import clock
+from engine.runtime.statuses import WorkStatus
+from engine.services.dashboards import AGE_BUCKETS, Backlog, DayCount, DurationStat, SlaDay
 
 BLUE, GREEN, RED, ORANGE, GREY = "#2e6fdb", "#1f9d55", "#d92d20", "#f79009", "#98a2b3"
 WINDOWS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
+CHARTS = ("runs", "durations", "aging", "backlog", "sla")
+UNITS = ((120, "seconds", 1), (7200, "minutes", 60), (172800, "hours", 3600))
 
 
-def _plot(title: str, name: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
-    plot.setObjectName(name)
-    plot.setTitle(title, color="#101828", size="11pt")
-    plot.showGrid(x=False, y=True, alpha=0.25)
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    for axis in ("left", "bottom"):
-        plot.getAxis(axis).setTextPen("#475467")
-        plot.getAxis(axis).setPen("#d0d5dd")
-    plot.addLegend(offset=(-8, 8), labelTextColor="#344054")
-    return plot
+def time_unit(longest_seconds: float) -> tuple[str, float]:
+    """The unit a chart of times reads best in: seconds, minutes, hours or days."""
+    for below, name, size in UNITS:
+        if longest_seconds < below:
+            return name, size
+    return "days", 86400.0
 
 
-def _bars(
-    plot: pg.PlotWidget,
-    xs: Sequence[float],
-    heights: Sequence[float],
-    width: float,
-    colour: str,
-    name: str,
-) -> None:
-    item = pg.BarGraphItem(
-        x=list(xs), height=list(heights), width=width, brush=colour, pen=None, name=name
-    )
-    plot.addItem(item)
+def _day(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
-def _hbars(
-    plot: pg.PlotWidget,
-    ys: Sequence[float],
-    lengths: Sequence[float],
-    thickness: float,
-    colour: str,
-    name: str,
-) -> None:
-    item = pg.BarGraphItem(
-        x0=0, y=list(ys), width=list(lengths), height=thickness, brush=colour, pen=None, name=name
-    )
-    plot.addItem(item)
+class DrillWindow(QWidget):
+    """The runs or work items a dashboard bar counts, in a list of their own."""
 
+    def __init__(self, session: AppSession, title: str, kind: str, pinned: dict[str, Any]) -> None:
+        super().__init__()
+        from desktop_app.console.runs_panel import RunsList
+        from desktop_app.console.work_panel import WorkItemsPanel
 
-def _row_labels(plot: pg.PlotWidget, labels: Sequence[str]) -> None:
-    plot.getAxis("left").setTicks([list(enumerate(labels)), []])
-    plot.getViewBox().invertY(True)
-    legend = plot.plotItem.legend
-    if legend is not None:  # bottom right: where the shortest bars leave room
-        legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-8, -8))
-
-
-def _ticks(plot: pg.PlotWidget, labels: Sequence[str], every: int = 1) -> None:
-    ticks = [(i, label) for i, label in enumerate(labels) if i % every == 0]
-    plot.getAxis("bottom").setTicks([ticks, []])
-
-
-def _hours(seconds: float | None) -> float:
-    return (seconds or 0.0) / 3600.0
+        self.setWindowTitle(title)
+        self.setObjectName("dashboardDrill")
+        self.list: Any = RunsList(session) if kind == "runs" else WorkItemsPanel(session)
+        self.list.pin(**pinned)
+        heading = QLabel(title)
+        heading.setStyleSheet("font-weight: 600")
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.list, 1)
+        self.resize(1100, 600)
 
 
 class DashboardsPanel(QWidget):
@@ -109,25 +87,57 @@ class DashboardsPanel(QWidget):
         top.addWidget(self.orchestration)
         top.addWidget(refresh)
         top.addWidget(self.problem, 1)
-        self.runs = _plot("Runs per day", "chartRuns")
-        self.durations = _plot("Step time in hours: median and p95", "chartDurations")
-        self.aging = _plot("Open work by age", "chartAging")
-        self.backlog = _plot("Backlog by assignee and queue", "chartBacklog")
-        self.sla = _plot("Work falling due, and SLA breaches, per day", "chartSla")
+        self.charts = {
+            "runs": Chart("Runs per day", "chartRuns"),
+            "durations": Chart(
+                "Step time: median and p95",
+                "chartDurations",
+                horizontal=True,
+                category="step",
+                integer=False,
+            ),
+            "aging": Chart("Open work by age", "chartAging", category="age"),
+            "backlog": Chart(
+                "Backlog by assignee and queue", "chartBacklog", horizontal=True, category="who"
+            ),
+            "sla": Chart("Work falling due, and SLA breaches, per day", "chartSla"),
+        }
+        c = self.charts
+        c["runs"].add_bars("started", BLUE, -0.27, 0.27)
+        c["runs"].add_bars("completed", GREEN, 0.0, 0.27)
+        c["runs"].add_bars("failed", RED, 0.27, 0.27)
+        c["durations"].add_bars("median", BLUE, -0.18, 0.36)
+        c["durations"].add_bars("p95", ORANGE, 0.18, 0.36)
+        c["aging"].add_bars("open", GREY)
+        c["aging"].add_bars("of which overdue", RED)
+        c["backlog"].add_bars("open", BLUE)
+        c["backlog"].add_bars("overdue", RED)
+        c["sla"].add_line("fell due", GREY)
+        c["sla"].add_line("breached", RED, fill=pg.mkBrush(217, 45, 32, 50))
+        self.runs, self.durations, self.aging, self.backlog, self.sla = (
+            c[name].plot for name in CHARTS
+        )
+        c["runs"].clicked.connect(self._open_runs)
+        c["aging"].clicked.connect(self._open_aging)
+        c["backlog"].clicked.connect(self._open_backlog)
         grid = QGridLayout()
-        grid.addWidget(self.runs, 0, 0, 1, 2)
-        grid.addWidget(self.sla, 0, 2)
-        grid.addWidget(self.durations, 1, 0)
-        grid.addWidget(self.backlog, 1, 1)
-        grid.addWidget(self.aging, 1, 2)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(2, 1)
+        grid.addWidget(c["runs"], 0, 0, 1, 2)
+        grid.addWidget(c["sla"], 0, 2)
+        grid.addWidget(c["durations"], 1, 0)
+        grid.addWidget(c["backlog"], 1, 1)
+        grid.addWidget(c["aging"], 1, 2)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(top)
         layout.addLayout(grid, 1)
         self.loaded: set[str] = set()  # charts drawn since the last refresh (tests wait on it)
+        self.drills: list[DrillWindow] = []
+        self._days: list[str] = []
+        self._aging: list[str] = []
+        self._holders: list[Backlog] = []
+        self.loads = {name: tasks.Latest() for name in CHARTS}
         self.window_choice.currentTextChanged.connect(lambda _: self.refresh())
         self.orchestration.currentTextChanged.connect(lambda _: self._durations())
         session.user_changed.connect(lambda _: self._user_changed())
@@ -141,8 +151,11 @@ class DashboardsPanel(QWidget):
 
     def _user_changed(self) -> None:
         """The previous person's figures go at once; the new person's load (or are refused)."""
-        for plot in (self.runs, self.durations, self.aging, self.backlog, self.sla):
-            plot.clear()
+        for chart in self.charts.values():
+            chart.clear_data()
+        for window in list(self.drills):
+            window.close()
+        self.drills.clear()
         self._load_names()
 
     def _names(self, names: list[str]) -> None:
@@ -161,17 +174,18 @@ class DashboardsPanel(QWidget):
             draw(result)
             self.loaded.add(chart)
 
-        tasks.run(fetch, done, lambda exc: self.problem.setText(describe(exc)))
+        self.loads[chart].run(fetch, done, lambda exc: self.problem.setText(describe(exc)))
 
     def refresh(self) -> None:
+        """Every chart's query at once, each drawn as soon as its answer comes."""
         self.loaded.clear()
         self.problem.setText("")
         boards, days = self.session.service.dashboards, self.days
         self._load("runs", lambda: boards.runs_per_day(days), self._draw_runs)
-        self._load("aging", boards.work_aging, self._draw_aging)
-        self._load("backlog", boards.backlog, self._draw_backlog)
         self._load("sla", lambda: boards.sla_breaches(days), self._draw_sla)
         self._durations()
+        self._load("backlog", boards.backlog, self._draw_backlog)
+        self._load("aging", boards.work_aging, self._draw_aging)
 
     def _durations(self) -> None:
         name = self.orchestration.currentText()
@@ -183,56 +197,102 @@ class DashboardsPanel(QWidget):
     # ------------------------------------------------------------ drawing
 
     def _draw_runs(self, days: list[DayCount]) -> None:
-        plot = self.runs
-        plot.clear()
-        xs = range(len(days))
-        _bars(plot, [x - 0.27 for x in xs], [d.started for d in days], 0.27, BLUE, "started")
-        _bars(plot, list(xs), [d.completed for d in days], 0.27, GREEN, "completed")
-        _bars(plot, [x + 0.27 for x in xs], [d.failed for d in days], 0.27, RED, "failed")
-        _ticks(plot, [d.day[5:] for d in days], max(1, len(days) // 10))
+        self._days = [d.day for d in days]
+        self.charts["runs"].set_data(
+            [d.day[5:] for d in days],
+            {
+                "started": [d.started for d in days],
+                "completed": [d.completed for d in days],
+                "failed": [d.failed for d in days],
+            },
+            every=max(1, len(days) // 10),
+        )
 
     def _draw_durations(self, stats: list[DurationStat]) -> None:
-        plot = self.durations
-        plot.clear()
         steps = [s for s in stats if s.step is not None]
-        ys = range(len(steps))
-        medians = [_hours(s.median_seconds) for s in steps]
-        _hbars(plot, [y - 0.18 for y in ys], medians, 0.36, BLUE, "median")
-        p95 = [_hours(s.p95_seconds) for s in steps]
-        _hbars(plot, [y + 0.18 for y in ys], p95, 0.36, ORANGE, "p95")
-        _row_labels(plot, [f"{s.stage}.{s.step}" for s in steps])
-        longest = max([*medians, *p95], default=0.0)
-        if longest > 0:  # the whole of the longest bar, with room for its end
-            plot.setXRange(0, longest * 1.05, padding=0)
+        longest = max([s.p95_seconds or 0.0 for s in steps] + [0.0])
+        unit, size = time_unit(longest)
+        chart = self.charts["durations"]
+        chart.set_title(f"Step time in {unit}: median and p95")
+        chart.set_data(
+            [f"{s.stage}.{s.step}" for s in steps],
+            {
+                "median": [(s.median_seconds or 0.0) / size for s in steps],
+                "p95": [(s.p95_seconds or 0.0) / size for s in steps],
+            },
+        )
 
     def _draw_aging(self, buckets: list[tuple[str, int, int]]) -> None:
-        plot = self.aging
-        plot.clear()
-        xs = range(len(buckets))
-        _bars(plot, list(xs), [b[1] for b in buckets], 0.6, GREY, "open")
-        _bars(plot, list(xs), [b[2] for b in buckets], 0.6, RED, "of which overdue")
-        _ticks(plot, [b[0] for b in buckets])
+        self._aging = [b[0] for b in buckets]
+        self.charts["aging"].set_data(
+            self._aging,
+            {"open": [b[1] for b in buckets], "of which overdue": [b[2] for b in buckets]},
+        )
 
     def _draw_backlog(self, rows: list[Backlog]) -> None:
-        plot = self.backlog
-        plot.clear()
-        ys = list(range(len(rows)))
-        _hbars(plot, ys, [r.open for r in rows], 0.6, BLUE, "open")
-        _hbars(plot, ys, [r.overdue for r in rows], 0.6, RED, "overdue")
+        self._holders = rows
         label = {"user": "", "queue": "queue ", "group": "group "}
-        _row_labels(plot, [f"{label.get(r.assignee_kind, '')}{r.assignee}" for r in rows])
+        self.charts["backlog"].set_data(
+            [f"{label.get(r.assignee_kind, '')}{r.assignee}" for r in rows],
+            {"open": [r.open for r in rows], "overdue": [r.overdue for r in rows]},
+        )
 
     def _draw_sla(self, days: list[SlaDay]) -> None:
-        plot = self.sla
-        plot.clear()
-        xs = list(range(len(days)))
-        plot.plot(xs, [d.due for d in days], pen=pg.mkPen(GREY, width=2), name="fell due")
-        plot.plot(
-            xs,
-            [d.breached for d in days],
-            pen=pg.mkPen(RED, width=2),
-            name="breached",
-            fillLevel=0,
-            brush=pg.mkBrush(217, 45, 32, 50),
+        self.charts["sla"].set_data(
+            [d.day[5:] for d in days],
+            {"fell due": [d.due for d in days], "breached": [d.breached for d in days]},
+            every=max(1, len(days) // 6),
         )
-        _ticks(plot, [d.day[5:] for d in days], max(1, len(days) // 6))
+
+    # ------------------------------------------------------------ a bar's rows
+
+    def drill(self, title: str, kind: str, **pinned: Any) -> DrillWindow:
+        window = DrillWindow(self.session, title, kind, pinned)
+        self.drills.append(window)
+        window.show()
+        return window
+
+    def _open_runs(self, index: int, series: str) -> None:
+        day = _day(self._days[index])
+        span = {"from": day, "to": day + dt.timedelta(days=1)}
+        if series == "started":
+            self.drill(
+                f"Runs started on {day:%Y-%m-%d}",
+                "runs",
+                started_from=span["from"],
+                started_to=span["to"],
+            )
+            return
+        status, verb = ("Completed", "completed") if series == "completed" else ("Error", "failed")
+        self.drill(
+            f"Runs {verb} on {day:%Y-%m-%d}",
+            "runs",
+            statuses=(status,),
+            ended_from=span["from"],
+            ended_to=span["to"],
+        )
+
+    def _open_aging(self, index: int, series: str) -> None:
+        now = clock.now()
+        limits = [0, *(days for days, _ in AGE_BUCKETS)]
+        newest = now - dt.timedelta(days=limits[index]) if index > 0 else None
+        oldest = now - dt.timedelta(days=limits[index + 1]) if index + 1 < len(limits) else None
+        pinned: dict[str, Any] = {
+            "statuses": WorkStatus.OPEN,
+            "created_from": oldest,
+            "created_to": newest,
+        }
+        title = f"Open work {self._aging[index]} old"
+        if series != "open":
+            pinned["sla"] = "overdue"
+            title += ", overdue"
+        self.drill(title, "work", **pinned)
+
+    def _open_backlog(self, index: int, series: str) -> None:
+        holder = self._holders[index]
+        pinned: dict[str, Any] = {"statuses": WorkStatus.OPEN, "assignee": holder.assignee}
+        title = f"Open work of {holder.assignee}"
+        if series == "overdue":
+            pinned["sla"] = "overdue"
+            title = f"Overdue work of {holder.assignee}"
+        self.drill(title, "work", **pinned)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,6 +103,7 @@ class ConsoleList(QWidget):
     ) -> None:
         super().__init__()
         self.session, self.kind, self.bar = session, kind, bar
+        self.pinned: dict[str, Any] = {}
         self.sort, self.descending = default_sort
         self.model = PagedModel(columns, lambda: 0, lambda page: [])
         self.view = table_view(f"{kind}Table")
@@ -149,7 +151,14 @@ class ConsoleList(QWidget):
         self.apply()  # as the new person: their rows, or the service's refusal
 
     def filter(self) -> Any:
-        return self.bar.value(self.sort, self.descending)
+        """The bar's filter, with what the list is pinned to (a dashboard's bar: ``pin``)."""
+        where = self.bar.value(self.sort, self.descending)
+        return dataclasses.replace(where, **self.pinned) if self.pinned else where
+
+    def pin(self, **values: Any) -> None:
+        """Conditions the filter bar does not show, kept under whatever it is set to."""
+        self.pinned = values
+        self.apply()
 
     def refresh(self) -> None:
         """F5: count again and re-read the rows on screen."""

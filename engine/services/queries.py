@@ -26,6 +26,7 @@ from engine.services.errors import InvalidInput
 from engine.store.models import RunRow, VersionRow, WorkItemRow
 
 DUE_SOON = dt.timedelta(hours=24)
+RUN_DATES = ("started_from", "started_to", "ended_from", "ended_to")
 SLA_STATES = ("overdue", "due_soon", "on_time", "no_due_date", "breached")
 RUN_SORTS = {"started": RunRow.started_at, "id": RunRow.id}
 WORK_SORTS = {"due": WorkItemRow.due_at, "created": WorkItemRow.created_at, "id": WorkItemRow.id}
@@ -55,6 +56,8 @@ class RunFilter(Data):
     stage: str | None = None
     started_from: dt.datetime | None = None
     started_to: dt.datetime | None = None  # exclusive
+    ended_from: dt.datetime | None = None  # the dashboards' "completed / failed that day"
+    ended_to: dt.datetime | None = None  # exclusive
     record_id: int | None = None
     assignee: str | None = None  # open work assigned to, or claimed by, this person or queue
     variable: str | None = None  # search: the variable named so (None: any) ...
@@ -67,7 +70,7 @@ class RunFilter(Data):
 
     def to_json(self) -> dict[str, Any]:
         data = self.to_dict()
-        for key in ("started_from", "started_to"):
+        for key in RUN_DATES:
             data[key] = data[key].isoformat() if data[key] else None
         data["statuses"] = list(self.statuses)
         return data
@@ -77,7 +80,7 @@ class RunFilter(Data):
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["statuses"] = tuple(values.get("statuses") or ())
-        for key in ("started_from", "started_to"):
+        for key in RUN_DATES:
             values[key] = _date(values.get(key))
         return cls(**values)
 
@@ -147,6 +150,10 @@ def run_conditions(session: Session, f: RunFilter) -> list[ColumnElement[bool]]:
         conditions.append(RunRow.started_at >= f.started_from)
     if f.started_to:
         conditions.append(RunRow.started_at < f.started_to)
+    if f.ended_from:
+        conditions.append(RunRow.ended_at >= f.ended_from)
+    if f.ended_to:
+        conditions.append(RunRow.ended_at < f.ended_to)
     if f.record_id is not None:
         conditions.append(RunRow.record_id == f.record_id)
     if f.assignee:

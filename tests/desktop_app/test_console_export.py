@@ -1,4 +1,5 @@
-"""Exporting lists to CSV, and searching runs by what is in them, through the widgets."""
+"""Exporting lists to CSV, searching runs by what is in them, and dashboards a person can
+read (hover, click through, save), through the widgets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QPushButton
 
-from desktop_app.console import export
+from desktop_app.console import charts, export
+from desktop_app.console.charts import Chart
+from desktop_app.console.dashboards import CHARTS, DashboardsPanel, time_unit
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.panels.inbox import InboxPanel
@@ -248,3 +251,89 @@ def test_the_runs_search_finds_a_variable_a_field_and_an_error(
     qtbot.keyClick(bar.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: runs.model.total == console.count_runs(), timeout=WAIT)
     assert runs.error.text() == ""
+
+
+# ---------------------------------------------------------------- dashboards
+
+
+def _dashboards(qtbot: Any, session: AppSession) -> DashboardsPanel:
+    panel = DashboardsPanel(session)
+    qtbot.addWidget(panel)
+    panel.resize(1400, 800)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.loaded >= set(CHARTS), timeout=WAIT)
+    return panel
+
+
+def _widget_point(chart: Chart, scene_point: Any) -> Any:
+    return chart.plot.mapFromScene(scene_point)
+
+
+def test_a_click_on_a_dashboard_bar_opens_what_it_counts(
+    qtbot: Any, carol: AppSession, history: Baton
+) -> None:
+    panel = _dashboards(qtbot, carol)
+    chart = panel.charts["runs"]
+    failed = chart.series[2].values
+    day = max(range(len(failed)), key=lambda i: failed[i])  # the day most runs failed
+    assert failed[day] > 0
+    point = _widget_point(chart, chart.bar_centre(day, "failed"))
+    qtbot.mouseMove(chart.plot.viewport(), point)
+    qtbot.waitUntil(lambda: chart.hover_text != "", timeout=WAIT)
+    assert chart.hover_text == f"{chart.categories[day]} · failed: {failed[day]:,.0f}"
+    qtbot.mouseClick(chart.plot.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    (window,) = panel.drills
+    runs = window.list
+    qtbot.waitUntil(lambda: runs.model.row(0) is not None, timeout=WAIT)
+    assert runs.model.total == failed[day]
+    assert {runs.model.row(i).status for i in range(runs.model.total)} == {"Error"}
+    assert window.windowTitle().startswith("Runs failed on ")
+
+    backlog = panel.charts["backlog"]
+    first = panel._holders[0]
+    point = _widget_point(backlog, backlog.bar_centre(0, "open"))
+    qtbot.mouseClick(backlog.plot.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    work = panel.drills[-1].list
+    qtbot.waitUntil(lambda: work.model.row(0) is not None, timeout=WAIT)
+    assert work.model.total == first.open
+    for drill in panel.drills:
+        drill.close()
+
+
+def test_charts_read_plainly_and_save_as_png_and_csv(
+    qtbot: Any, carol: AppSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = _dashboards(qtbot, carol)
+    for chart in panel.charts.values():
+        box = chart.plot.getViewBox()
+        (low, _), (bottom, _) = box.viewRange()
+        assert (low if chart.horizontal else bottom) >= 0  # nothing below zero
+        assert not chart.plot.getAxis("left").autoSIPrefix
+    durations = panel.charts["durations"]
+    assert durations.title.split()[3].rstrip(":") in ("seconds", "minutes", "hours", "days")
+    assert time_unit(0.004) == ("seconds", 1) and time_unit(5400)[0] == "minutes"
+    assert time_unit(3 * 3600)[0] == "hours" and time_unit(9 * 86400)[0] == "days"
+    counts = panel.charts["aging"].plot.getAxis("left")
+    assert counts._tickSpacing is not None and counts._tickSpacing[0][0] >= 1  # whole numbers
+
+    aging = panel.charts["aging"]
+    targets = iter([tmp_path / "aging.png", tmp_path / "aging.csv"])
+    monkeypatch.setattr(charts, "ask_file", lambda *a: next(targets))
+    qtbot.mouseClick(aging.png, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(aging.csv, Qt.MouseButton.LeftButton)
+    assert (tmp_path / "aging.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = _rows(tmp_path / "aging.csv")
+    assert rows[0] == ["age", "open", "of which overdue"]
+    assert [r[0] for r in rows[1:]] == aging.categories
+    work = carol.service.dashboards.work_aging()
+    assert [[int(r[1]), int(r[2])] for r in rows[1:]] == [[b[1], b[2]] for b in work]
+
+
+def test_a_refresh_updates_the_charts_items_in_place(qtbot: Any, carol: AppSession) -> None:
+    panel = _dashboards(qtbot, carol)
+    before = {name: list(panel.charts[name].plot.plotItem.items) for name in CHARTS}
+    panel.window_choice.setCurrentText("Last 7 days")
+    qtbot.waitUntil(lambda: panel.loaded >= set(CHARTS), timeout=WAIT)
+    for name in CHARTS:
+        assert panel.charts[name].plot.plotItem.items == before[name]
+    assert len(panel.charts["runs"].categories) == 7
