@@ -12,7 +12,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if smoke:
         args.remove("--smoke")
     url = None
-    if args[:1] == ["--db"] and len(args) >= 2:
+    # The app takes --db (and a link); any other arguments are a command-line command, which
+    # reads --db itself.
+    if (
+        args[:1] == ["--db"]
+        and len(args) >= 2
+        and (len(args) == 2 or (len(args) == 3 and args[2].startswith("baton:")))
+    ):
         url, args = args[1], args[2:]
     link = None
     if len(args) == 1 and args[0].startswith("baton:"):  # an e-mail's link (the .desktop %u)

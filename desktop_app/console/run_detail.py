@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QPushButton,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
+from desktop_app.console.reassign import ask_reassign
 from desktop_app.console.variables import VariablesDialog
 from desktop_app.designer.document import DesignDocument
 from desktop_app.designer.scene import DesignScene
@@ -372,17 +372,26 @@ class RunDetailWindow(QDialog):
 
 
 def reassign_items(parent: QWidget, session: AppSession, ids: Sequence[int], done: Any) -> None:
-    """Ask to whom and why, then reassign each item (each its own transaction)."""
-    target, ok = QInputDialog.getText(
-        parent, "Reassign", "Reassign to (a username, or queue:name / group:name):"
-    )
-    if not ok or not target.strip():
-        return
-    reason, ok = QInputDialog.getText(parent, "Reassign", "Why (kept in each run's log):")
-    if not ok or not reason.strip():
-        return
-    work = session.service.work
+    """Ask to whom (the picker) and why, then reassign each item (each its own transaction)."""
     frozen = tuple(ids)
+    what = f"work item {frozen[0]}" if len(frozen) == 1 else f"{len(frozen)} work items"
+    ask_reassign(
+        parent,
+        session,
+        what,
+        lambda target, reason: _reassign(parent, session, frozen, target, reason, done),
+    )
+
+
+def _reassign(
+    parent: QWidget,
+    session: AppSession,
+    frozen: tuple[int, ...],
+    target: str,
+    reason: str,
+    done: Any,
+) -> None:
+    work = session.service.work
 
     def finished(outcomes: Any) -> None:
         results = [RunOutcome(o.item_id, o.done, o.message) for o in outcomes]
@@ -392,7 +401,5 @@ def reassign_items(parent: QWidget, session: AppSession, ids: Sequence[int], don
         done(outcomes)
 
     tasks.run(
-        lambda: work.reassign(frozen, target.strip(), reason.strip()),
-        finished,
-        lambda exc: show_error(parent, exc),
+        lambda: work.reassign(frozen, target, reason), finished, lambda e: show_error(parent, e)
     )

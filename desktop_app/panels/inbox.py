@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.console.export import PAGE, WORK_COLUMNS, export_rows
+from desktop_app.console.reassign import ask_reassign
 from desktop_app.messages import describe, show_error
 from desktop_app.panels.form import FormView
 from desktop_app.panels.inbox_model import ITEM_ROLE, InboxModel
@@ -182,13 +182,11 @@ class ItemPane(QWidget):
     def _reassign(self) -> None:
         if self.details is None:
             return
-        target, ok = QInputDialog.getText(
-            self, "Reassign", "To (user:NAME, queue:NAME or group:NAME):"
-        )
-        if not ok or not target.strip():
-            return
-        reason, ok = QInputDialog.getText(self, "Reassign", "Why?")
-        if not ok:
+        item = self.details.item
+        ask_reassign(self, self.session, f"'{item.title}'", lambda t, r: self._reassign_to(t, r))
+
+    def _reassign_to(self, target: str, reason: str) -> None:
+        if self.details is None:
             return
         item_id = self.details.item.id
         service = self.session.service
@@ -201,7 +199,7 @@ class ItemPane(QWidget):
                 show_error(self, BatonError(outcome.message))
 
         tasks.run(
-            lambda: service.work.reassign([item_id], target.strip(), reason),
+            lambda: service.work.reassign([item_id], target, reason),
             report,
             origin=self.origin,
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from desktop_app.console.dashboards import DashboardsPanel
@@ -279,14 +279,25 @@ def test_work_items_filter_and_bulk_reassign(
     )
     _select(panel.view, [0, 1])
     chosen = [w.id for w in panel.selected_rows()]
-    answers = iter([("queue:legal", True), ("Frank is on leave", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
     panel.reassign()
+    answer_reassign(qtbot, "queue:legal", "Frank is on leave")
     qtbot.waitUntil(lambda: _dialog(OutcomesDialog) is not None, timeout=WAIT)
     assert [(history.work.get(i).assignee_kind, history.work.get(i).assignee) for i in chosen] == [
         ("queue", "legal")
     ] * 2
     _dialog(OutcomesDialog).close()
+
+
+def answer_reassign(qtbot, target: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill in the reassign dialog as a person does: type whom (the picker takes a typed
+    name as it is) and why, then press Reassign."""
+    from desktop_app.console.reassign import ReassignDialog
+
+    qtbot.waitUntil(lambda: _dialog(ReassignDialog) is not None, timeout=WAIT)
+    dialog = _dialog(ReassignDialog)
+    qtbot.keyClicks(dialog.target, target)
+    qtbot.keyClicks(dialog.reason, reason)
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
 
 
 def test_dashboards_draw_every_chart(qtbot, carol: AppSession) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
     QDialogButtonBox,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -35,7 +34,7 @@ from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.session import AppSession
 from engine.services.baton import Baton
 from tests.conftest import define, step_status
-from tests.desktop_app.test_console import WAIT, _select
+from tests.desktop_app.test_console import WAIT, _select, answer_reassign
 
 FLOW = """
 format: 1
@@ -358,9 +357,8 @@ def test_reassign_from_the_run_detail_and_in_bulk(
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
     window.items.selectRow(0)
-    answers = iter([("frank", True), ("Alice is away", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
     window.reassign_button.click()
+    answer_reassign(qtbot, "frank", "Alice is away")
     done = _outcomes(qtbot)
     assert done.table.item(0, 1).text() == "done"
     done.close()
@@ -372,8 +370,8 @@ def test_reassign_from_the_run_detail_and_in_bulk(
         timeout=WAIT,
     )
     window.items.selectRow(0)
-    answers = iter([("nobody", True), ("typo", True)])
     window.reassign_button.click()
+    answer_reassign(qtbot, "nobody", "typo")
     refused = _outcomes(qtbot)
     assert refused.table.item(0, 1).text() == "refused"
     assert "nobody" in refused.table.item(0, 2).text()
@@ -396,8 +394,8 @@ def test_reassign_from_the_run_detail_and_in_bulk(
     )
     rows = [i for i in range(total) if panel.model.row(i).id in (closed.id, still.id)]
     _select(panel.view, rows)
-    answers = iter([("queue:legal", True), ("Legal takes these now", True)])
     panel.reassign()
+    answer_reassign(qtbot, "queue:legal", "Legal takes these now")
     results = _outcomes(qtbot)
     assert "1 done, 1 refused" in results.findChild(QLabel, "outcomesSummary").text()
     assert ops.work.get(still.id).assignee == "legal"
@@ -449,9 +447,8 @@ def test_needs_attention_gives_up_failed_runs_and_reassigns_overdue_work(
     view.tree.clearSelection()
     (overdue,) = [r for r in rows("overdue") if r.text(0) == str(late)]
     overdue.setSelected(True)
-    answers = iter([("frank", True), ("Alice is away this week", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
     press("attentionReassign")
+    answer_reassign(qtbot, "frank", "Alice is away this week")
     moved = _outcomes(qtbot)
     assert moved.table.item(0, 1).text() == "done"
     moved.close()

@@ -73,3 +73,16 @@ def test_a_link_given_to_the_running_app_opens_that_item_as_its_person(
     window._leaving = True
     window.close()
     tasks.wait_for_all()
+
+
+def test_the_baton_command_keeps_db_for_a_command_line_command(tmp_path: Path) -> None:
+    """`baton --db FILE COMMAND …` runs the command on FILE (only `baton --db FILE` alone, or
+    with a link, opens the app on it)."""
+    db = tmp_path / "team.sqlite3"
+    for args in (
+        ["--db", str(db), "db", "upgrade"],
+        ["--db", str(db), "--as", "x", "db", "status"],
+    ):
+        result = subprocess.run([BATON, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert str(db) in result.stdout
