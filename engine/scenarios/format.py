@@ -148,18 +148,6 @@ class SaveRecord(Acting):
     alias: str | None = Field(default=None, description="Name the new record for later steps")
 
 
-INTERVENTIONS = (
-    "suspend",
-    "resume",
-    "resume_failed",
-    "retry",
-    "skip",
-    "jump",
-    "cancel",
-    "migrate",
-)
-
-
 class Intervene(Acting):
     action: Literal[
         "suspend", "resume", "resume_failed", "retry", "skip", "jump", "cancel", "migrate"

@@ -310,7 +310,7 @@ class ScenarioRun:
 
     def do(self, step: Step) -> None:
         body, line, said = step.body, step.line, _said(step)
-        if step.action != "expect" and self.run_id is None:
+        if step.action not in ("expect", "save_record") and self.run_id is None:
             raise ScenarioFailed(line, said, ["no run was started"])
         if isinstance(body, Expect):
             self.expect(body, line, said)
@@ -465,6 +465,18 @@ class ScenarioRun:
         travel(db, self.clock, target, self.settle)
 
     def save_record(self, body: SaveRecord, line: int, said: str) -> None:
+        """Create or update a record; before the scenario has a run, a save that starts
+        one (a record trigger) gives it its run."""
+        name = self.world.definition.name
+        before = {r.id for r in self.system.runs.list(orchestration=name, limit=1000)}
+        self._save_record(body, line, said)
+        if self.run_id is None and body.refused is None:
+            new = [r.id for r in self.system.runs.list(orchestration=name) if r.id not in before]
+            if not new:
+                raise ScenarioFailed(line, said, ["the save started no run of " + name])
+            self.run_id = min(new)
+
+    def _save_record(self, body: SaveRecord, line: int, said: str) -> None:
         who = self.acting(body.as_)
         values = self.render(dict(body.values))
         with self.refusal(line, said, body.refused):
@@ -478,7 +490,7 @@ class ScenarioRun:
             elif isinstance(body.record, int):
                 record_id = body.record
             else:
-                record_id = self.detail().run.record_id
+                record_id = self.detail().run.record_id if self.run_id is not None else None
             if record_id is None:
                 raise ScenarioFailed(line, said, ["the run has no record: name one with record:"])
             if body.owner is not None:
