@@ -155,6 +155,9 @@ class _Checker:
                 self.assignee(where, item.assigned_to)
         for alias in body.records:
             self.record(where, alias)
+        for email in body.emails:
+            if email.to is not None and "@" not in email.to:
+                self.user(where, email.to)
         for entry in body.log:
             if isinstance(entry, LogExpect) and entry.step is not None:
                 self.step(where, entry.step)

@@ -121,11 +121,12 @@ def test_unknown_names_are_refused_before_anything_runs(
           steps:
             - complete: {step: chek, as: alice}
             - complete: {step: check, as: alcie, fields: {noet: x}, outcome: aprove}
-            - expect: {work: [{step: check, assigned_to: "queue:legal"}]}
+            - expect: {work: [{step: check, assigned_to: "queue:legal"}], emails: [{to: bbo}]}
         """,
     )
     code, out = run(capsys, str(path))
     assert code == 2
+    assert "there is no user 'bbo' (did you mean 'bob'?)" in out
     assert "PASS" not in out and "FAIL" not in out  # refused before it ran
     for said in (
         "line 9: scenarios[0].start: there is no input variable of flow 'amout' (did you mean 'amount'?)",
