@@ -228,28 +228,57 @@ def test_refusals_are_checked_both_ways(tmp_path: Path, capsys: pytest.CaptureFi
     assert "expected it refused ('already completed'); it was done" in out
 
 
+# The common JUnit schema (xunit2, as Jenkins, GitLab and others read it): the attributes
+# each element may carry, and those it must.
+ALLOWED = {
+    "testsuites": {"name", "time", "tests", "failures", "errors", "disabled"},
+    "testsuite": {
+        *("name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp"),
+        *("hostname", "id", "package", "file", "log", "url", "version"),
+    },
+    "testcase": {"name", "classname", "assertions", "time", "status"},
+    "failure": {"message", "type"},
+    "error": {"message", "type"},
+}
+REQUIRED = {
+    "testsuites": set(),
+    "testsuite": {"name", "tests"},
+    "testcase": {"name"},
+    "failure": set(),
+    "error": set(),
+}
+
+
+def _attributes_fit(element: ET.Element) -> None:
+    names = set(element.attrib)
+    assert names <= ALLOWED[element.tag], (element.tag, names - ALLOWED[element.tag])
+    assert REQUIRED[element.tag] <= names, (element.tag, REQUIRED[element.tag] - names)
+    for count in ("tests", "failures", "errors", "skipped"):
+        if count in element.attrib:
+            assert int(element.attrib[count]) >= 0
+    if "time" in element.attrib:
+        assert float(element.attrib["time"]) >= 0
+
+
 def _check_junit(text: str) -> ET.Element:
-    """The shape the common JUnit XSD (the one Jenkins, GitLab and others read) requires."""
+    """The shape of the common JUnit XSD, checked by hand (no schema can be downloaded)."""
     root = ET.fromstring(text)
     assert root.tag == "testsuites"
-    for name in ("tests", "failures", "errors", "time"):
-        assert name in root.attrib
+    _attributes_fit(root)
     total = 0
     for suite in root:
         assert suite.tag == "testsuite"
-        for name in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp"):
-            assert name in suite.attrib, name
+        _attributes_fit(suite)
         cases = list(suite)
         assert int(suite.get("tests", "")) == len(cases)
         failed = 0
         for case in cases:
             assert case.tag == "testcase"
-            assert case.get("name") and case.get("classname") is not None
-            float(case.get("time", ""))
+            _attributes_fit(case)
             for child in case:
                 assert child.tag in ("failure", "error", "skipped", "system-out", "system-err")
                 if child.tag in ("failure", "error"):
-                    assert "message" in child.attrib and "type" in child.attrib
+                    _attributes_fit(child)
                     failed += child.tag == "failure"
         assert int(suite.get("failures", "")) == failed
         total += len(cases)
