@@ -7,14 +7,14 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.output import print_json, table, when, write_file
-from engine.services.baton import Baton
 from engine.services.errors import BatonError, InvalidInput
-from engine.store.database import Database, DatabaseError
+
+if TYPE_CHECKING:  # imported where a command runs: 'baton --help' never loads SQLAlchemy
+    from engine.services.baton import Baton
+    from engine.store.database import Database
 
 _OPEN: list[Database] = []
 
@@ -39,6 +39,9 @@ def open_baton(
     Only the commands that set a database up (``db upgrade``, ``demo``, the first launch)
     ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
     """
+    from engine.services.baton import Baton
+    from engine.store.database import Database
+
     db = _opened(Database(args.db, create=create))
     baton = Baton(actor=args.actor, upgrade=upgrade, database=db)
     if args.actor is None:
@@ -82,6 +85,8 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def db_status(args: argparse.Namespace) -> int:
+    from engine.store.database import Database, DatabaseError
+
     db = _opened(Database(args.db, create=False))
     state = db.schema_state()
     problem = db.schema_problem(state)
@@ -166,6 +171,8 @@ def definitions_review(args: argparse.Namespace) -> int:
 def _queue_members(args: argparse.Namespace) -> dict[str, int] | None:
     """Each queue's active members, from the database when it can be read (so review can flag
     work sent to an empty queue); None, said in a line, when it cannot."""
+    from engine.store.database import DatabaseError
+
     try:
         directory = open_baton(args).directory
         active = {u.username for u in directory.users() if u.active}
@@ -387,6 +394,8 @@ def events_publish(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     baton = _baton(args)
     lease = args.lease
     if args.once:

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
+# Only what building the parser needs: each command imports the engine it uses when it runs,
+# so 'baton --help' and a mistyped argument answer without loading SQLAlchemy.
 from engine.cli import arguments, commands, people
 from engine.cli import runs as runs_cli
 from engine.cli import salesforce as salesforce_cli
@@ -19,7 +19,6 @@ from engine.cli import scenarios as scenarios_cli
 from engine.cli.output import UsageError, error
 from engine.files import UnreadableFile
 from engine.services.errors import BatonError
-from engine.store.database import DatabaseError, explain
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -305,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None and args.group is not None:
         error(f"name a command: see baton {args.group} --help")
         return 2
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.store.database import DatabaseError, explain
+
     # The one place where what went wrong becomes a message: bad input and unusable databases
     # or files are exit 2 with one sentence; a refusal by the service keeps its own code.
     try:

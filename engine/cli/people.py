@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.arguments import whole
 from engine.cli.output import print_json, table, when
-from engine.services.baton import Baton
 from engine.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from engine.services.baton import Baton
 
 
 def _baton(args: argparse.Namespace) -> Baton:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.commands import open_baton, pairs
 from engine.cli.output import print_json, table, when
-from engine.services.dto import RunDetail
+
+if TYPE_CHECKING:
+    from engine.services.dto import RunDetail
 
 
 def runs_start(args: argparse.Namespace) -> int:

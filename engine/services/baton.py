@@ -11,25 +11,30 @@ Every call runs in its own transaction and returns plain data; errors are ``Bato
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from engine.runtime.triggers import on_record_saved
-from engine.services.attention import AttentionService
-from engine.services.calendars import CalendarsService
-from engine.services.console import ConsoleService
 from engine.services.context import ServiceContext
-from engine.services.dashboards import DashboardsService
-from engine.services.definitions import DefinitionsService
-from engine.services.directory import DirectoryService
 from engine.services.errors import DatabaseDamaged, StoreUnavailable
-from engine.services.events import EventsService
-from engine.services.outbox import OutboxService
-from engine.services.records import RecordsService
-from engine.services.runs import RunsService
-from engine.services.salesforce import SalesforceService
-from engine.services.settings import SettingsService
-from engine.services.work import WorkService
-from engine.services.worker import WorkerService
 from engine.store.database import Database, DatabaseError, NotADatabase
+
+# Each service is imported and built when first used, so a command that lists work does not
+# pay for loading the designer's checks, the console's queries or the triggers.
+if TYPE_CHECKING:
+    from engine.services.attention import AttentionService
+    from engine.services.calendars import CalendarsService
+    from engine.services.console import ConsoleService
+    from engine.services.dashboards import DashboardsService
+    from engine.services.definitions import DefinitionsService
+    from engine.services.directory import DirectoryService
+    from engine.services.events import EventsService
+    from engine.services.outbox import OutboxService
+    from engine.services.records import RecordsService
+    from engine.services.runs import RunsService
+    from engine.services.salesforce import SalesforceService
+    from engine.services.settings import SettingsService
+    from engine.services.work import WorkService
+    from engine.services.worker import WorkerService
 
 
 def _unavailable(exc: DatabaseError) -> StoreUnavailable:
@@ -64,20 +69,91 @@ class Baton:
         self.db = db
         self.actor = actor
         self._context = ServiceContext(self.db, actor)
-        self.definitions = DefinitionsService(self._context)
-        self.records = RecordsService(self._context, on_saved=on_record_saved)
-        self.runs = RunsService(self._context)
-        self.work = WorkService(self._context)
-        self.events = EventsService(self._context)
-        self.directory = DirectoryService(self._context)
-        self.worker = WorkerService(self._context)
-        self.calendars = CalendarsService(self._context)
-        self.settings = SettingsService(self._context)
-        self.mail = OutboxService(self._context)
-        self.console = ConsoleService(self._context)
-        self.attention = AttentionService(self._context)
-        self.dashboards = DashboardsService(self._context)
-        self.salesforce = SalesforceService(self.definitions, self.records)
+
+    @cached_property
+    def definitions(self) -> DefinitionsService:
+        from engine.services.definitions import DefinitionsService
+
+        return DefinitionsService(self._context)
+
+    @cached_property
+    def records(self) -> RecordsService:
+        from engine.runtime.triggers import on_record_saved
+        from engine.services.records import RecordsService
+
+        return RecordsService(self._context, on_saved=on_record_saved)
+
+    @cached_property
+    def runs(self) -> RunsService:
+        from engine.services.runs import RunsService
+
+        return RunsService(self._context)
+
+    @cached_property
+    def work(self) -> WorkService:
+        from engine.services.work import WorkService
+
+        return WorkService(self._context)
+
+    @cached_property
+    def events(self) -> EventsService:
+        from engine.services.events import EventsService
+
+        return EventsService(self._context)
+
+    @cached_property
+    def directory(self) -> DirectoryService:
+        from engine.services.directory import DirectoryService
+
+        return DirectoryService(self._context)
+
+    @cached_property
+    def worker(self) -> WorkerService:
+        from engine.services.worker import WorkerService
+
+        return WorkerService(self._context)
+
+    @cached_property
+    def calendars(self) -> CalendarsService:
+        from engine.services.calendars import CalendarsService
+
+        return CalendarsService(self._context)
+
+    @cached_property
+    def settings(self) -> SettingsService:
+        from engine.services.settings import SettingsService
+
+        return SettingsService(self._context)
+
+    @cached_property
+    def mail(self) -> OutboxService:
+        from engine.services.outbox import OutboxService
+
+        return OutboxService(self._context)
+
+    @cached_property
+    def console(self) -> ConsoleService:
+        from engine.services.console import ConsoleService
+
+        return ConsoleService(self._context)
+
+    @cached_property
+    def attention(self) -> AttentionService:
+        from engine.services.attention import AttentionService
+
+        return AttentionService(self._context)
+
+    @cached_property
+    def dashboards(self) -> DashboardsService:
+        from engine.services.dashboards import DashboardsService
+
+        return DashboardsService(self._context)
+
+    @cached_property
+    def salesforce(self) -> SalesforceService:
+        from engine.services.salesforce import SalesforceService
+
+        return SalesforceService(self.definitions, self.records)
 
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""

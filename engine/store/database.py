@@ -277,6 +277,22 @@ class Database:
             raise error(message) from None
         return SchemaState(current, head, bool(tables - {"alembic_version"}))
 
+    def _state_if_current(self) -> SchemaState | None:
+        """The usual case, asked without loading Alembic (a fifth of a command's start-up):
+        the database's recorded revision is the newest migration file's. Anything else (no
+        version table, an older or unknown revision, any error) is None: ask Alembic."""
+        head = head_revision()
+        if head is None:
+            return None
+        try:
+            with self.engine.connect() as connection:
+                current = connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version"
+                ).scalar()
+        except SQLAlchemyError:
+            return None
+        return SchemaState(current, head, True) if current == head else None
+
     def schema_problem(self, state: SchemaState) -> str | None:
         """Why this Baton cannot use the database whatever is done to it, else None."""
         if state.current is None and state.has_tables:
@@ -298,7 +314,7 @@ class Database:
         An empty database is set up. An older one is upgraded when ``upgrade_if_needed``,
         else refused with a message saying how to upgrade.
         """
-        state = self.schema_state()
+        state = self._state_if_current() or self.schema_state()
         if state.up_to_date:
             return state
         problem = self.schema_problem(state)
@@ -341,6 +357,24 @@ def alembic_config(database: Database | None = None) -> Any:
         config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
         config.attributes["engine"] = database.engine
     return config
+
+
+_REVISION_LINE = re.compile(r'^(down_revision|revision) = "([^"]*)"$', re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The newest migration, read from the files' own ``revision = "…"`` and
+    ``down_revision = "…"`` lines: the one revision no other revises. None when the files do
+    not say it that plainly (a merge, a branch): Alembic is asked then."""
+    revisions, revised = set(), set()
+    for path in MIGRATIONS.joinpath("versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        revised.add(found.get("down_revision"))
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _script_directory() -> Any:

@@ -1,0 +1,70 @@
+"""The command line starts fast: each call imports only what its command needs.
+
+Each check runs in a fresh interpreter, since this one has long since imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.services.baton import Baton
+from engine.store.database import _script_directory, head_revision
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_help_and_a_usage_error_do_not_load_the_engine() -> None:
+    for argv in (["--help"], ["work", "lst"], ["runs", "show", "x"]):
+        loaded = _loaded_after(
+            "import contextlib, io\n"
+            "from engine.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    main({argv!r})"
+        )
+        assert not {m for m in loaded if m.split(".")[0] in {"sqlalchemy", "pydantic"}}, argv
+
+
+def test_listing_work_opens_the_database_without_alembic_or_unrelated_services(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "b.sqlite3"
+    baton = Baton(str(path))
+    baton.directory.create_user("alice")
+    baton.close()
+    loaded = _loaded_after(
+        "import contextlib, io\n"
+        "from engine.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['--db', {str(path)!r}, 'work', 'list', '--user', 'alice']) == 0"
+    )
+    assert "alembic" not in loaded
+    for unrelated in ("engine.services.console", "engine.services.dashboards", "engine.salesforce"):
+        assert unrelated not in loaded
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    assert head_revision() == _script_directory().get_current_head()
+
+
+def test_an_older_schema_is_still_found_and_upgraded(tmp_path: Path) -> None:
+    """The quick check only ever says 'up to date': anything else goes through Alembic."""
+    path = tmp_path / "old.sqlite3"
+    baton = Baton(str(path))
+    baton.db.downgrade("0005")
+    baton.close()
+    reopened = Baton(str(path))  # SQLite: upgraded on opening
+    state = reopened.db.schema_state()
+    assert state.current == state.head == head_revision()
+    reopened.close()
