@@ -6,7 +6,7 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from engine.services.errors import BatonError
+from engine.errors import BatonError
 
 log = logging.getLogger(__name__)
 

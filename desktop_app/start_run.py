@@ -30,8 +30,8 @@ from desktop_app.messages import describe
 from desktop_app.panels.form import FieldEditor
 from desktop_app.session import AppSession
 from engine.definitions.model import Orchestration, Variable
+from engine.errors import InvalidInput
 from engine.services.dto import RunSummary
-from engine.services.errors import InvalidInput
 
 # How each variable type is typed in: the form field kinds the Inbox's forms use.
 FIELD_KIND = {

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.messages import describe
-from engine.services.errors import BatonError
+from engine.errors import BatonError
 
 
 def label(text: str = "", role: str | None = None, name: str | None = None) -> QLabel:

@@ -21,10 +21,10 @@ from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, interv
 from desktop_app.console.run_detail import reassign_items, when
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
-from engine.runtime.statuses import RunStatus
 from engine.services.attention import KINDS, Attention, AttentionReport
 from engine.services.dto import RunOutcome
 from engine.services.queries import RunFilter, WorkFilter
+from engine.statuses import RunStatus
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2

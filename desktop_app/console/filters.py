@@ -22,8 +22,8 @@ from desktop_app import tasks
 from desktop_app.flow_layout import FlowLayout, labelled
 from desktop_app.messages import show_error
 from desktop_app.session import AppSession
-from engine.runtime.statuses import RunStatus, WorkStatus
 from engine.services.queries import SLA_STATES, RunFilter, WorkFilter
+from engine.statuses import RunStatus, WorkStatus
 
 ANY = "Any"
 SEARCH_IN = {  # where the runs' search looks, and the hint its field shows

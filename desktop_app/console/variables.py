@@ -28,7 +28,7 @@ from desktop_app.panels.form import FieldEditor
 from desktop_app.session import AppSession
 from desktop_app.start_run import FIELD_KIND, parse_json
 from engine.definitions.model import Orchestration
-from engine.services.errors import InvalidInput
+from engine.errors import InvalidInput
 
 
 class VariablesDialog(QDialog):

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from engine.errors import PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import PermissionDenied
 
 T = TypeVar("T")
 

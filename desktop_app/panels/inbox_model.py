@@ -17,8 +17,8 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop_app import tasks
 from engine import clock
-from engine.runtime.statuses import PRIORITY_NAMES
 from engine.services.dto import WorkItemInfo
+from engine.statuses import PRIORITY_NAMES
 
 PAGE = 100
 MAX_RELOAD = 1000  # a reload reads again at most this many of the rows shown

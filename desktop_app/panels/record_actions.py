@@ -27,8 +27,8 @@ from desktop_app import tasks
 from desktop_app.messages import describe
 from desktop_app.panels.form import FieldEditor
 from desktop_app.session import AppSession
+from engine.errors import BatonError
 from engine.services.dto import ObjectTypeInfo, RecordInfo, RunSummary
-from engine.services.errors import BatonError
 from engine.services.queries import RunFilter
 from engine.services.records import RecordRemoval
 

@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.output import print_json, table, when, write_file
-from engine.services.errors import BatonError, InvalidInput
+from engine.errors import BatonError, InvalidInput
 
 if TYPE_CHECKING:  # imported where a command runs: 'baton --help' never loads SQLAlchemy
     from engine.services.baton import Baton

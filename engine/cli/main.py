@@ -17,8 +17,8 @@ from engine.cli import runs as runs_cli
 from engine.cli import salesforce as salesforce_cli
 from engine.cli import scenarios as scenarios_cli
 from engine.cli.output import UsageError, error
+from engine.errors import BatonError
 from engine.files import UnreadableFile
-from engine.services.errors import BatonError
 
 Handler = Callable[[argparse.Namespace], int]
 

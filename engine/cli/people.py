@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.cli.arguments import whole
 from engine.cli.output import print_json, table, when
-from engine.services.errors import InvalidInput
+from engine.errors import InvalidInput
 
 if TYPE_CHECKING:
     from engine.services.baton import Baton

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.assignment import Person, remember_person
-from engine.runtime.statuses import StageStatus, WorkStatus
+from engine.statuses import StageStatus, WorkStatus
 from engine.store.models import User
 from engine.store.prepared import Prepared
 from engine.store.rows import (

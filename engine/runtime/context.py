@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions import Orchestration, load_data
 from engine.definitions.model import Stage
-from engine.runtime.statuses import StepStatus
+from engine.statuses import StepStatus
 from engine.store.models import OrchestrationRow, RecordRow, VersionRow
 from engine.store.rows import RunRec
 

@@ -28,7 +28,7 @@ from engine.runtime import access, notify
 from engine.runtime.assignment import AssignmentError, resolve_assignee
 from engine.runtime.calendar import BusinessCalendar, CalendarError, load_calendar
 from engine.runtime.context import Pinned, definition_for, run_names, stage_of
-from engine.runtime.statuses import PRIORITIES, RunStatus, StageStatus, StepStatus, WorkStatus
+from engine.statuses import PRIORITIES, RunStatus, StageStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
 from engine.store.log import write_log
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, TimerRec, Tx, WorkItemRec

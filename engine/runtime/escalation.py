@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 
 from engine.definitions.model import EscalationAction, InteractiveStep
+from engine.errors import BatonError
 from engine.expressions.helpers import text as as_text
 from engine.runtime import notify
 from engine.runtime.access import lock_run, lock_work_item
@@ -20,9 +21,8 @@ from engine.runtime.actions import ExternalCall, Wait, run_inline
 from engine.runtime.assignment import AssignmentError, resolve_assignee
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine, RunFailed
-from engine.runtime.statuses import RunStatus, WorkStatus
 from engine.runtime.work import reassign
-from engine.services.errors import BatonError
+from engine.statuses import RunStatus, WorkStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.log import log_mark, log_rollback_to, write_log

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime.access import lock_run, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
-from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
-from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.statuses import RunStatus, StageStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.prepared import Prepared

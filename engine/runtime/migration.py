@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import Orchestration, Stage
+from engine.errors import Conflict, NotFound
 from engine.runtime.access import steps_of_stage
 from engine.runtime.context import definition_for, stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.interventions import latest_stage_run
-from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
 from engine.runtime.supervision import locked_run, reason_given
-from engine.services.errors import Conflict, NotFound
+from engine.statuses import RunStatus, StageStatus, StepStatus
 from engine.store.models import VersionRow
 from engine.store.rows import RunRec, StageRunRec, StepRunRec
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.runtime.assignment import person
 from engine.runtime.calendar import CalendarError, load_calendar
 from engine.runtime.context import Pinned
-from engine.runtime.statuses import StepStatus
+from engine.statuses import StepStatus
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.models import Group, GroupMember, User

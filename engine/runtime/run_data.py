@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.errors import Conflict, InvalidInput
 from engine.runtime.engine import RunEngine
-from engine.runtime.statuses import RunStatus
 from engine.runtime.supervision import locked_run
-from engine.services.errors import Conflict, InvalidInput
+from engine.statuses import RunStatus
 from engine.text import did_you_mean
 from engine.values import ValueProblem, convert
 

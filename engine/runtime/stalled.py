@@ -24,7 +24,7 @@ from engine.definitions.model import ExitOn
 from engine.runtime.access import current_stage_run, lock_run, steps_of_stage
 from engine.runtime.context import definition_for, stage_of
 from engine.runtime.engine import RunEngine, RunFailed
-from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
+from engine.statuses import RunStatus, StageStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.rows import RunRec, StageRunRec, StepRunRec, Tx

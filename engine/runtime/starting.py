@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import ValueType
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime.context import definition_for
 from engine.runtime.engine import RunEngine
-from engine.runtime.statuses import RunStatus
-from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.statuses import RunStatus
 from engine.store.base import utcnow
 from engine.store.models import OrchestrationRow, RecordRow, VersionRow
 from engine.store.prepared import Prepared

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime.access import lock_run, steps_of_stage
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.interventions import current_visit, reopen_failed_stage
-from engine.runtime.statuses import RunStatus, StageStatus, StepStatus
-from engine.services.errors import Conflict, InvalidInput, NotFound
+from engine.statuses import RunStatus, StageStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.models import EventRow

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.clock import Clock
-from engine.runtime.statuses import RunStatus, StepStatus
+from engine.statuses import RunStatus, StepStatus
 from engine.store.database import Database
 from engine.store.models import RunRow, StepRunRow, TimerRow
 

@@ -12,7 +12,7 @@ from engine.definitions import load_data
 from engine.expressions import ExpressionError, evaluate_condition
 from engine.runtime.context import record_context
 from engine.runtime.engine import RunFailed
-from engine.runtime.statuses import RunStatus
+from engine.statuses import RunStatus
 from engine.store.log import BUFFER_KEY, write_log
 from engine.store.models import LogRow, ObjectTypeRow, OrchestrationRow, RecordRow, VersionRow
 from engine.store.rows import RunRec, Tx

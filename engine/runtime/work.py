@@ -8,14 +8,14 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import Assignee, InteractiveStep
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import notify
 from engine.runtime.access import lock_run, lock_work_item
 from engine.runtime.assignment import AssignmentError, person, resolve_assignee
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.forms import SubmissionRejected, check_submission
-from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
-from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.statuses import RunStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
 from engine.store.log import write_log
 from engine.store.models import Group, GroupMember, User, WorkItemRow

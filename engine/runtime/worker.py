@@ -45,7 +45,7 @@ from engine.runtime.access import lock_run, prefetch_runs
 from engine.runtime.actions import ActionFailed, ExternalCall, Wait, call_external, run_inline
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine, RunFailed
-from engine.runtime.statuses import RunStatus, StepStatus
+from engine.statuses import RunStatus, StepStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
 from engine.store.ids import next_id

@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engine.runtime.statuses import PRIORITIES, PRIORITY_NAMES, WorkStatus
 from engine.scenarios.format import EmailExpect, Expect, LogExpect, WorkExpect, parse_moment
 from engine.services.dto import RunDetail, WorkItemInfo
+from engine.statuses import PRIORITIES, PRIORITY_NAMES, WorkStatus
 
 
 @dataclass(frozen=True)

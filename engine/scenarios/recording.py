@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from engine.runtime.statuses import WorkStatus
 from engine.scenarios.format import FORMAT_VERSION
 from engine.services.trial import Trial
+from engine.statuses import WorkStatus
 
 # Gaps in the trial's time shorter than this are the seconds a person takes between clicks,
 # not time travel: the replay does not wait them out.

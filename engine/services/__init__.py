@@ -1,6 +1,6 @@
 """The service API: the only way into Baton for the CLI and the desktop app."""
 
-from engine.services.errors import (
+from engine.errors import (
     BatonError,
     Conflict,
     InvalidInput,

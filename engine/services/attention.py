@@ -24,11 +24,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine import clock
 from engine.runtime.context import definition_for
 from engine.runtime.stalled import find_stalled
-from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dashboards import percentile, step_durations
 from engine.services.dto import Data
 from engine.services.permissions import STAFF
+from engine.statuses import RunStatus, StepStatus, WorkStatus
 from engine.store.models import OrchestrationRow, RunRow, StepRunRow, VersionRow, WorkItemRow
 
 KINDS = {

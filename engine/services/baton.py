@@ -14,8 +14,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from engine.errors import DatabaseDamaged, StoreUnavailable
 from engine.services.context import ServiceContext
-from engine.services.errors import DatabaseDamaged, StoreUnavailable
 from engine.store.database import Database, DatabaseError, NotADatabase
 
 # Each service is imported and built when first used, so a command that lists work does not

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from engine.errors import InvalidInput
 from engine.runtime.calendar import CalendarError, build_calendar, load_calendar
 from engine.services.context import ServiceContext
 from engine.services.datafiles import read_yaml_file
 from engine.services.dto import Data
-from engine.services.errors import InvalidInput
 from engine.services.limits import check_text
 from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow

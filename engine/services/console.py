@@ -11,9 +11,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.errors import InvalidInput, NotFound
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, RunSummary, WorkItemInfo
-from engine.services.errors import InvalidInput, NotFound
 from engine.services.permissions import STAFF
 from engine.services.queries import (
     RUN_SORTS,

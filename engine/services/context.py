@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from engine.services.errors import StoreUnavailable
+from engine.errors import StoreUnavailable
 from engine.services.permissions import Caller, require
 from engine.store.database import Database, explain
 

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
+from engine.errors import InvalidInput
 from engine.runtime.context import definition_for
-from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.definitions import find_orchestration
 from engine.services.dto import Data
-from engine.services.errors import InvalidInput
 from engine.services.permissions import STAFF
+from engine.statuses import RunStatus, StepStatus, WorkStatus
 from engine.store.models import RunRow, StageRunRow, StepRunRow, VersionRow, WorkItemRow
 from engine.store.sqltime import day_of, dialect, seconds_between
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from engine.errors import InvalidInput
 from engine.files import UnreadableFile, read_text
-from engine.services.errors import InvalidInput
 from engine.services.limits import json_problems
 
 

@@ -21,9 +21,9 @@ from engine.definitions import (
     to_yaml,
 )
 from engine.definitions.diff import Change, diff
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.services.context import ServiceContext
 from engine.services.dto import OrchestrationInfo, VersionInfo
-from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.services.permissions import ADMINS, ANYONE
 from engine.store.base import utcnow
 from engine.store.models import OrchestrationRow, RunRow, VersionRow

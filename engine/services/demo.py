@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from engine.errors import BatonError
 from engine.services.baton import Baton
-from engine.services.errors import BatonError
 
 # Beside the source tree, or inside a PyInstaller bundle (which unpacks data to _MEIPASS).
 RESOURCES = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "resources"

@@ -13,13 +13,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.runtime.statuses import WorkStatus
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime.work import reassign, release_claim
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
-from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.services.permissions import ADMIN, ADMINS, ANYONE, ROLES
 from engine.services.queries import Cursor, paged
+from engine.statuses import WorkStatus
 from engine.store.base import utcnow
 from engine.store.log import write_log
 from engine.store.models import Group, GroupMember, SettingRow, User, WorkItemRow

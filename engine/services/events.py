@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.errors import InvalidInput
 from engine.runtime.worker import publish_event
 from engine.services.context import ServiceContext
 from engine.services.dto import EventInfo
-from engine.services.errors import InvalidInput
 from engine.services.limits import json_problems, text_problems
 from engine.services.permissions import STAFF
 from engine.store.models import EventRow

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, String, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from engine.services.errors import InvalidInput
+from engine.errors import InvalidInput
 from engine.store.base import Base
 from engine.values import MAX_NUMBER
 

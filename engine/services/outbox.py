@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.services.context import ServiceContext
-from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.services.permissions import STAFF
 from engine.store.base import utcnow
 from engine.store.models import OutboxRow

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine.services.errors import PermissionDenied
+from engine.errors import PermissionDenied
 from engine.store.models import User
 from engine.store.prepared import Prepared
 from engine.store.rows import Tx

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
-from engine.runtime.statuses import RunStatus, WorkStatus
+from engine.errors import InvalidInput
 from engine.services import search
 from engine.services.definitions import find_orchestration
 from engine.services.dto import Data
-from engine.services.errors import InvalidInput
+from engine.statuses import RunStatus, WorkStatus
 from engine.store.models import RunRow, VersionRow, WorkItemRow
 
 DUE_SOON = dt.timedelta(hours=24)

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions.objects import ObjectType, ObjectTypesFile
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime import supervision
 from engine.runtime.context import record_context
-from engine.runtime.statuses import RunStatus
 from engine.services.context import ServiceContext
 from engine.services.datafiles import read_yaml_file
 from engine.services.dto import Data, ObjectTypeInfo, RecordInfo
-from engine.services.errors import Conflict, InvalidInput, NotFound
 from engine.services.limits import check_text, json_problems, text_problems
 from engine.services.permissions import ADMINS, ANYONE, STAFF
+from engine.statuses import RunStatus
 from engine.store.base import utcnow
 from engine.store.changes import note
 from engine.store.ids import next_id

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import BatonError, Conflict, InvalidInput, NotFound
 from engine.runtime import migration, run_data, supervision
 from engine.runtime.interventions import retry_step
 from engine.runtime.starting import active_version, start_run
-from engine.runtime.statuses import RunStatus, WorkStatus
 from engine.runtime.supervision import locked_run, reason_given
 from engine.services.context import ServiceContext
 from engine.services.definitions import find_orchestration
@@ -24,8 +24,8 @@ from engine.services.dto import (
     StepRunInfo,
     WorkItemInfo,
 )
-from engine.services.errors import BatonError, Conflict, InvalidInput, NotFound
 from engine.services.permissions import ANYONE, STAFF
+from engine.statuses import RunStatus, WorkStatus
 from engine.store.models import (
     LogRow,
     OrchestrationRow,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.errors import Conflict, InvalidInput
 from engine.salesforce import ImportReport, Outcome, convert
 from engine.services.definitions import DefinitionsService
-from engine.services.errors import Conflict, InvalidInput
 from engine.services.records import RecordsService
 
 

@@ -6,9 +6,9 @@ import smtplib
 import ssl
 from typing import Any
 
+from engine.errors import BatonError, InvalidInput
 from engine.runtime.mail import SECURITY, SmtpSettings, send_test
 from engine.services.context import ServiceContext
-from engine.services.errors import BatonError, InvalidInput
 from engine.services.permissions import ADMINS
 from engine.store.base import utcnow
 from engine.store.models import SettingRow

@@ -23,13 +23,13 @@ from typing import Any
 from engine.clock import Clock, using
 from engine.definitions import DefinitionError, load_data
 from engine.definitions.objects import ObjectType
+from engine.errors import BatonError, InvalidInput
 from engine.runtime import timetravel
-from engine.runtime.statuses import WorkStatus
 from engine.services.baton import Baton
 from engine.services.definitions import definition_error
 from engine.services.dto import LogEntry, RunSummary, WorkItemInfo
-from engine.services.errors import BatonError, InvalidInput
 from engine.services.runs import canvas_statuses
+from engine.statuses import WorkStatus
 
 # A run of a draft that loops forever must not keep the designer busy forever.
 MAX_WORKER_PASSES = 200

@@ -11,15 +11,15 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import InteractiveStep, label_of
+from engine.errors import BatonError, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import work as runtime_work
 from engine.runtime.context import definition_for, record_context, stage_of
-from engine.runtime.statuses import WorkStatus
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, WorkItemInfo
-from engine.services.errors import BatonError, InvalidInput, NotFound, PermissionDenied
 from engine.services.permissions import ANYONE
 from engine.services.records import record_info
 from engine.services.runs import work_item_info
+from engine.statuses import WorkStatus
 from engine.store.models import (
     ObjectTypeRow,
     OrchestrationRow,

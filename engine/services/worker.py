@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from engine.errors import InvalidInput
 from engine.runtime.escalation import fire_due_timers
 from engine.runtime.mail import send_pending
 from engine.runtime.stalled import advance_stalled
 from engine.runtime.worker import LEASE, run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
-from engine.services.errors import InvalidInput
 from engine.services.permissions import ADMINS
 
 

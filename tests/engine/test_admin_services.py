@@ -12,9 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.services.baton import Baton
 from engine.services.directory import PeopleFilter
-from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.services.settings import MailFailed
 from engine.store.models import OutboxRow
 from engine.store.rows import OutboxRec, Tx

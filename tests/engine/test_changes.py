@@ -65,7 +65,7 @@ def test_a_commit_is_announced_to_subscribers(baton: Baton) -> None:
 
 def test_a_rolled_back_change_is_not_announced(baton: Baton) -> None:
     from engine.definitions.objects import ObjectType
-    from engine.services.errors import InvalidInput
+    from engine.errors import InvalidInput
 
     people(baton)
     define(baton, FLOW)

@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from engine.cli.main import main
+from engine.errors import DatabaseDamaged, InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import DatabaseDamaged, InvalidInput
 from engine.store.database import resolve_url
 from tests.conftest import RESOURCES
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services import dashboards
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services.history import generate_history
 from engine.services.queries import RunFilter, WorkFilter
 from engine.store.models import StepRunRow

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from engine.errors import InvalidInput
 from engine.expressions import (
     ExpressionError,
     LimitError,
@@ -20,7 +21,6 @@ from engine.expressions import (
     limits,
 )
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput
 from tests.conftest import define, people, step_status
 
 TOO_LARGE = "the result would be too large: more than 1,000,000 characters and items"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.errors import InvalidInput, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput, PermissionDenied
 from engine.store.models import OutboxRow
 from tests.conftest import define, people
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import Conflict, NotFound, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import Conflict, NotFound, PermissionDenied
 from tests.conftest import define, events, open_items, people
 
 V1 = """

@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from engine.errors import BatonError, Conflict, InvalidInput, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import BatonError, Conflict, InvalidInput, PermissionDenied
 from engine.store.models import OutboxRow
 from tests.conftest import define, events, people
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.definitions.objects import ObjectType
+from engine.errors import PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import PermissionDenied
 from engine.store.base import Base
 from tests.conftest import RESOURCES, define, people
 

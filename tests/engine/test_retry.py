@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.definitions.objects import ObjectType
+from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import Conflict, InvalidInput, PermissionDenied
 from tests.conftest import define, events, people
 
 FLOW = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import Conflict, InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import Conflict, InvalidInput
 from tests.conftest import define, events, open_items, people, step_status
 
 HEADER = """

@@ -7,8 +7,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine.definitions.objects import ObjectType
+from engine.errors import Conflict, InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import Conflict, InvalidInput
 from engine.store.models import LogRow, RecordRow, RunRow
 from tests.conftest import define, people
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput
 from tests.conftest import open_items, step_status
 
 DATA = Path(__file__).parent / "data" / "salesforce"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from engine.cli.main import main
+from engine.errors import InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput
 
 DATA = Path(__file__).parent / "data" / "salesforce"
 LOAN = str(DATA / "loan_mdapi")

@@ -11,10 +11,10 @@ import yaml
 
 from engine import clock as engine_clock
 from engine.definitions import load_file, to_data
+from engine.errors import InvalidInput
 from engine.scenarios.recording import record_trial, to_yaml
 from engine.scenarios.suite import load_suite, run_suite
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput
 from engine.services.trial import Trial
 from tests.conftest import RESOURCES
 

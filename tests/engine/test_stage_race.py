@@ -19,8 +19,8 @@ from engine.runtime.access import current_stage_run, lock_run, lock_work_item, s
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.stalled import EVENT, SWEEP_EVERY
-from engine.runtime.statuses import StageStatus, StepStatus, WorkStatus
 from engine.services.baton import Baton
+from engine.statuses import StageStatus, StepStatus, WorkStatus
 from engine.store.models import LogRow, RunRow, StageRunRow, StepRunRow
 from engine.store.rows import RunRec, Tx
 from tests.conftest import define, events, people

@@ -10,8 +10,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from engine.errors import StoreUnavailable
 from engine.services.baton import Baton
-from engine.services.errors import StoreUnavailable
 from engine.store.base import Base
 from engine.store.database import Database, alembic_config, default_url, resolve_url
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.definitions.objects import ObjectType
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.conftest import define, events, open_items, people, step_status
 
 FLOW = """

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from engine.errors import Conflict
 from engine.services.baton import Baton
-from engine.services.errors import Conflict
 from engine.store.models import EventRow
 from tests.conftest import define, events, open_items, people, step_status
 

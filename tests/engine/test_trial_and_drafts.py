@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from engine.definitions import editing, load_data, to_data
+from engine.errors import InvalidInput
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput
 from engine.services.trial import Trial
 from tests.conftest import people
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services.baton import Baton
-from engine.services.errors import InvalidInput, NotFound, PermissionDenied
 from tests.conftest import define, people
 
 FLOW = """

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from engine.definitions.objects import ObjectType
+from engine.errors import StoreUnavailable
 from engine.services.baton import Baton
-from engine.services.errors import StoreUnavailable
 from engine.store.models import RecordRow
 from tests.conftest import define
 
