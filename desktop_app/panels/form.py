@@ -1,5 +1,10 @@
 """A work item's form, built from its definition: typed widgets, required marks, and the
-service's validation messages shown at the field they belong to."""
+service's validation messages shown at the field they belong to.
+
+It behaves like a form: Enter in a single-line field submits (Ctrl+Enter in a long text, where
+Enter starts a new line); Tab moves to the next field, never typing a tab; a field's error goes
+as soon as the field is changed (a required field's once it has a value); every input carries
+an accessible name saying its label and whether it is required, for screen readers."""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -85,8 +91,50 @@ class FieldEditor:
             widget.setCurrentText(str(value))
         elif isinstance(widget, QPlainTextEdit):
             widget.setPlainText(str(value))
+        elif isinstance(widget, QDateTimeEdit) and self.kind == "datetime":
+            moment = QDateTime.fromString(str(value), Qt.DateFormat.ISODate)
+            if moment.isValid():
+                widget.setDateTime(moment.toLocalTime())
+        elif isinstance(widget, QDateEdit):
+            day = QDate.fromString(str(value)[:10], Qt.DateFormat.ISODate)
+            if day.isValid():
+                widget.setDate(day)
         elif isinstance(widget, QLineEdit):
             widget.setText(str(value))
+
+    def set_value(self, value: Any) -> None:
+        """Put a value back (a draft): an empty one empties the field."""
+        widget = self.widget
+        if value is None or value == "":
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(False)
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentIndex(0)
+            elif isinstance(widget, QPlainTextEdit | QLineEdit):
+                widget.clear()
+            elif isinstance(widget, QDateTimeEdit):  # QDateEdit included
+                widget.setDate(EMPTY_DATE)
+            return
+        self._set(value)
+
+    def changed_signal(self) -> Any:
+        """The signal telling that the person changed this field."""
+        widget = self.widget
+        if isinstance(widget, QCheckBox):
+            return widget.toggled
+        if isinstance(widget, QComboBox):
+            return widget.currentTextChanged
+        if isinstance(widget, QPlainTextEdit):
+            return widget.textChanged
+        if isinstance(widget, QDateTimeEdit):
+            return widget.dateTimeChanged
+        assert isinstance(widget, QLineEdit)
+        return widget.textChanged
+
+    def name_for_readers(self, label: str) -> None:
+        """The accessible name screen readers say for the input: its label, and 'required'."""
+        required = ", required" if self.spec.get("required") else ""
+        self.widget.setAccessibleName(f"{label}{required}")
 
     def value(self) -> Any:
         widget = self.widget
@@ -115,17 +163,47 @@ class FieldEditor:
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
+        self.widget.setAccessibleDescription(message or "")
+
+    def fixed(self) -> None:
+        """The person changed the field: its error goes (a required one once it has a value)."""
+        if not self.error.isVisible():
+            return
+        if self.spec.get("required") and self.value() in (None, "", False):
+            return
+        self.show_error(None)
+
+
+class _SubmitKeys(QObject):
+    """Ctrl+Enter in a long text submits the form (plain Enter is a new line there)."""
+
+    def __init__(self, form: FormView) -> None:
+        super().__init__(form)
+        self.form = form
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.form.submit_default()
+            return True
+        return False
 
 
 class FormView(QWidget):
     """Emits ``submitted(outcome, values, comment)`` when a button is pressed."""
 
     submitted = Signal(object, dict, str)
+    edited = Signal()  # the person changed a field or the comment
 
     def __init__(self, form: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.form = form
         self.editors: dict[str, FieldEditor] = {}
+        keys = _SubmitKeys(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if form.get("title"):
@@ -143,6 +221,7 @@ class FormView(QWidget):
             editor = FieldEditor(spec)
             self.editors[editor.name] = editor
             label = spec.get("label") or spec["name"].replace("_", " ").capitalize()
+            editor.name_for_readers(label)
             if spec.get("required"):
                 label += " *"
             box = QWidget()
@@ -151,11 +230,21 @@ class FormView(QWidget):
             column.setSpacing(2)
             column.addWidget(editor.widget)
             column.addWidget(editor.error)
-            fields.addRow(label, box)
+            caption = QLabel(label)
+            caption.setBuddy(editor.widget)
+            if spec.get("required"):
+                caption.setToolTip("Required")
+            fields.addRow(caption, box)
+            self._wire(editor, keys)
         layout.addLayout(fields)
         self.comment = QPlainTextEdit()
+        self.comment.setObjectName("formComment")
         self.comment.setPlaceholderText("Comment (optional)")
+        self.comment.setAccessibleName("Comment")
         self.comment.setFixedHeight(60)
+        self.comment.setTabChangesFocus(True)
+        self.comment.installEventFilter(keys)
+        self.comment.textChanged.connect(self.edited)
         layout.addWidget(self.comment)
         self.general_error = QLabel()
         self.general_error.setProperty("role", "error")
@@ -171,14 +260,51 @@ class FormView(QWidget):
             button = QPushButton(text)
             button.setObjectName(f"outcome_{outcome['name'] or 'submit'}")
             button.setProperty("role", "primary")
+            button.setMinimumWidth(button.sizeHint().width())  # never clipped to "Appr…"
             button.clicked.connect(lambda _=False, name=outcome["name"]: self._submit(name))
             buttons.addWidget(button)
             self.buttons[outcome["name"]] = button
         layout.addLayout(buttons)
         layout.addStretch(1)
 
+        self.started = self.draft()  # what an untouched form holds: nothing to keep as a draft
+
+    def _wire(self, editor: FieldEditor, keys: _SubmitKeys) -> None:
+        editor.changed_signal().connect(lambda *_: (editor.fixed(), self.edited.emit()))
+        widget = editor.widget
+        if isinstance(widget, QPlainTextEdit):
+            widget.setTabChangesFocus(True)  # Tab goes to the next field, never into the text
+            widget.installEventFilter(keys)
+        elif isinstance(widget, QLineEdit):
+            widget.returnPressed.connect(self.submit_default)
+
     def values(self) -> dict[str, Any]:
         return {name: editor.value() for name, editor in self.editors.items()}
+
+    def draft(self) -> dict[str, Any]:
+        """What the person has typed so far, as a draft to keep."""
+        return {"values": self.values(), "comment": self.comment.toPlainText()}
+
+    @property
+    def touched(self) -> bool:
+        """Whether the form holds anything beyond what it started with."""
+        return self.draft() != self.started
+
+    def restore(self, draft: dict[str, Any]) -> None:
+        """Put a kept draft back into the form (fields it no longer has are ignored)."""
+        values = draft.get("values") or {}
+        for name, editor in self.editors.items():
+            if name in values:
+                editor.set_value(values[name])
+        self.comment.setPlainText(str(draft.get("comment") or ""))
+
+    def submit_default(self) -> None:
+        """Enter (Ctrl+Enter in a long text): the only button, or — with several outcomes —
+        a submission without one, which is refused with 'choose an outcome' at the buttons."""
+        if not all(button.isEnabled() for button in self.buttons.values()):
+            return  # a submission is on its way already
+        only = next(iter(self.buttons)) if len(self.buttons) == 1 else None
+        self._submit(only)
 
     def _submit(self, outcome: str | None) -> None:
         self.clear_errors()
@@ -193,6 +319,14 @@ class FormView(QWidget):
             editor.show_error(None)
         self.general_error.hide()
 
+    def _outcome_problem(self, problem: str) -> str:
+        """'choose one of: approve, reject' in the buttons' own words, when no button was
+        pressed (Enter in a form with several outcomes)."""
+        if problem.startswith("choose one of") and len(self.buttons) > 1:
+            labels = [button.text() for button in self.buttons.values()]
+            return f"Choose {', '.join(labels[:-1])} or {labels[-1]}."
+        return problem
+
     def show_errors(self, message: str, fields: Mapping[str, str]) -> None:
         """Put each field's problem next to it; anything else above the buttons."""
         general = []
@@ -201,7 +335,9 @@ class FormView(QWidget):
             if editor is not None:
                 editor.show_error(problem)
             else:
-                general.append(problem if name == "outcome" else f"{name}: {problem}")
+                general.append(
+                    self._outcome_problem(problem) if name == "outcome" else f"{name}: {problem}"
+                )
         if general or not fields:
             self.general_error.setText("\n".join(general) or message)
             self.general_error.show()

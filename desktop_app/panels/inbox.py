@@ -26,17 +26,25 @@ from desktop_app import tasks
 from desktop_app.console.export import PAGE, WORK_COLUMNS, export_rows
 from desktop_app.console.reassign import ask_reassign
 from desktop_app.messages import describe, show_error
+from desktop_app.panels.drafts import OPEN, Drafts
 from desktop_app.panels.form import FormView
 from desktop_app.panels.inbox_model import ITEM_ROLE, InboxModel
 from desktop_app.session import AppSession
-from engine.services.errors import BatonError, InvalidInput
+from engine.errors import BatonError, InvalidInput
 from engine.services.work import ItemDetails
 
 
 class ItemPane(QWidget):
-    """The open item: what it is, its context, and its form."""
+    """The open item: what it is, its context, and its form.
+
+    What is typed into the form is kept as the item's draft (``drafts``) a moment after each
+    change, and at once when another item is opened or the pane is hidden (another panel, the
+    app closing); opening the item again puts it back. A draft of an item that was completed
+    or canceled meanwhile is dropped, and ``status`` says so.
+    """
 
     done = Signal(str)
+    status = Signal(str)
 
     def __init__(
         self,
@@ -56,6 +64,15 @@ class ItemPane(QWidget):
         self.form: FormView | None = None
         self.loads = tasks.Latest()  # a later choice wins over a slower, earlier load
         self.item_id: int | None = None  # the item shown, or being loaded to be shown
+        self.store: Drafts | None = None  # the drafts of whoever the form shown was built for
+        self.note = QLabel()  # e.g. "Your draft was put back."
+        self.note.setObjectName("draftNote")
+        self.note.setProperty("role", "muted")
+        self.note.setWordWrap(True)
+        self.keeping = QTimer(self)  # typing pauses a moment before the draft is kept
+        self.keeping.setSingleShot(True)
+        self.keeping.setInterval(400)
+        self.keeping.timeout.connect(self.keep_draft)
         outer = QVBoxLayout(self)
         self.placeholder = QLabel(hint)
         self.placeholder.setProperty("role", "muted")
@@ -66,25 +83,65 @@ class ItemPane(QWidget):
         self.scroller.hide()
         outer.addWidget(self.scroller)
 
+    @property
+    def drafts(self) -> Drafts:
+        """The signed-in person's drafts on this database (shared with every other pane)."""
+        return Drafts.of(self.session.baton.db.url, self.session.username)
+
     def show_item(self, item_id: int | None) -> None:
+        self.keep_draft()  # the form in hand is kept before another takes its place
         self.item_id = item_id
         if item_id is None:
             self.loads.drop()
             self.scroller.hide()
             self.placeholder.show()
             self.details = None
+            self.form = None
             return
-        service = self.session.service
-        self.loads.run(lambda: service.work.details(item_id), self._build, self._failed)
+        service, drafts = self.session.service, self.drafts
+        self.loads.run(
+            lambda: (service.work.details(item_id), drafts.reader()),
+            lambda answer: self._build(*answer, drafts=drafts),
+            self._failed,
+        )
+
+    def keep_draft(self) -> None:
+        """Keep what is typed into the form shown as its item's draft (none if untouched)."""
+        self.keeping.stop()
+        form, details, store = self.form, self.details, self.store
+        if form is None or details is None or store is None or details.item.status not in OPEN:
+            return
+        if form.touched:
+            store.keep(details.item.id, {**form.draft(), "title": details.item.title})
+        else:
+            store.forget(details.item.id)
+
+    def hideEvent(self, event: Any) -> None:
+        self.keep_draft()  # another panel, or the app closing
+        super().hideEvent(event)
 
     def _failed(self, exc: BaseException) -> None:
         self.placeholder.setText(describe(exc))
         self.scroller.hide()
         self.placeholder.show()
 
-    def _build(self, details: ItemDetails) -> None:
-        self.details = details
+    def _build(
+        self, details: ItemDetails, read: Any = None, *, drafts: Drafts | None = None
+    ) -> None:
+        store = drafts or self.drafts
+        store.merge(read)
+        self.details, self.store = details, store
         item = details.item
+        draft = store.get(item.id)
+        self.note.setText("")
+        if draft is not None and item.status not in OPEN:
+            store.forget(item.id)
+            draft = None
+            who = f" by {item.completed_by}" if item.completed_by else ""
+            self.status.emit(
+                f"Your draft of '{item.title}' was dropped: it was {item.status.lower()}{who}."
+            )
+            self.note.setText(f"Your draft was dropped: this item was {item.status.lower()}{who}.")
         body = QWidget()
         layout = QVBoxLayout(body)
         title = QLabel(item.title)
@@ -120,7 +177,12 @@ class ItemPane(QWidget):
         if not details.form.get("title"):
             layout.addWidget(self._section("Your part"))
         self.form = FormView(details.form)
+        if draft is not None:
+            self.form.restore(draft)
+            self.note.setText(f"Your draft, kept {_when(draft.get('kept_at'))}, is back.")
         self.form.submitted.connect(self._submit)
+        self.form.edited.connect(self.keeping.start)
+        layout.addWidget(self.note)
         layout.addWidget(self.form)
         actions = QHBoxLayout()
         reassign = QPushButton("Reassign…")
@@ -163,10 +225,18 @@ class ItemPane(QWidget):
             lambda: service.work.complete(
                 item_id, values, outcome=outcome, comment=comment or None
             ),
-            lambda done: self.done.emit(f"{done.title} is done"),
+            lambda done: self._completed(item_id, f"{done.title} is done"),
             self._refused,
             origin=self.origin,
         )
+
+    def _completed(self, item_id: int, message: str) -> None:
+        self.keeping.stop()
+        if self.store is not None:
+            self.store.forget(item_id)
+        if self.details is not None and self.details.item.id == item_id:
+            self.form = None  # done: nothing of it to keep
+        self.done.emit(message)
 
     def _refused(self, exc: BaseException) -> None:
         if self.form is None:
@@ -203,6 +273,15 @@ class ItemPane(QWidget):
             report,
             origin=self.origin,
         )
+
+
+def _when(stamp: Any) -> str:
+    """'at 14:05 on Tue 01 Dec' for a draft's ISO time stamp (local time)."""
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp)).astimezone()
+    except ValueError:
+        return "earlier"
+    return f"at {moment:%H:%M} on {moment:%a %d %b}"
 
 
 class InboxPanel(QWidget):
@@ -279,6 +358,7 @@ class InboxPanel(QWidget):
         column.addLayout(buttons)
         self.pane = ItemPane(session, origin=self.origin)
         self.pane.done.connect(self._finished)
+        self.pane.status.connect(self.status)
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.pane)

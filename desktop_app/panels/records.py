@@ -30,8 +30,8 @@ from desktop_app.panels.inbox import ItemPane
 from desktop_app.panels.record_actions import DeleteRecordDialog, NewRecordDialog
 from desktop_app.session import AppSession
 from desktop_app.start_run import StartRunDialog
+from engine.errors import InvalidInput
 from engine.services.dto import ObjectTypeInfo, RecordInfo, RunSummary
-from engine.services.errors import InvalidInput
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -125,6 +125,7 @@ class RecordPage(QWidget):
             origin=self.origin,
         )
         self.item_pane.done.connect(self._work_done)
+        self.item_pane.status.connect(self.saved)  # e.g. a draft dropped: the status bar
         layout.addWidget(self.item_pane, 1)
         session.changed.connect(self._changed)
         session.user_changed.connect(lambda _: self._user_changed())

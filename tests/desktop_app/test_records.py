@@ -82,3 +82,50 @@ def test_the_records_model_is_a_well_behaved_model(qtmodeltester, demo: Baton) -
     model.set_records(demo.records.list("customer"))
     assert model.rowCount() == 4
     qtmodeltester.check(model)
+
+
+def test_the_work_guide_shows_the_draft_typed_in_the_inbox_and_submits_like_it(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from tests.desktop_app.test_inbox import open_inbox, select
+
+    inbox = open_inbox(qtbot, demo, "omar")
+    select(qtbot, inbox, "finance_approval")
+    item = inbox.pane.details.item  # type: ignore[union-attr]
+    reason = inbox.pane.form.editors["reason"].widget  # type: ignore[union-attr]
+    assert isinstance(reason, QPlainTextEdit)
+    qtbot.keyClicks(reason, "matches the order")
+    inbox.hide()  # the person switches to Records
+
+    session = AppSession.open(demo, "omar")
+    panel = RecordsPanel(session)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.destroyed.connect(session.close)
+    qtbot.waitUntil(lambda: panel.types.count() == 2, timeout=10000)
+    panel.types.setCurrentText("Refund Request")
+    qtbot.waitUntil(lambda: any(r.id == item.record_id for r in panel.model.records))
+    panel.table.selectRow(
+        next(i for i, r in enumerate(panel.model.records) if r.id == item.record_id)
+    )
+    page = panel.page
+    qtbot.waitUntil(
+        lambda: page.guide.count() == 1 and page.guide.item(0).text().startswith("Approve")
+    )
+    page.guide.setCurrentRow(0)
+    qtbot.waitUntil(lambda: page.item_pane.form is not None, timeout=10000)
+    form = page.item_pane.form
+    assert form is not None
+    guide_reason = form.editors["reason"].widget
+    assert isinstance(guide_reason, QPlainTextEdit)
+    assert guide_reason.toPlainText() == "matches the order"
+    # Ctrl+Enter from the long text submits; with Approve and Reject, one must be chosen.
+    qtbot.keyClick(guide_reason, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: form.general_error.isVisible(), timeout=10000)
+    assert form.general_error.text() == "Choose Approve or Reject."
+    assert guide_reason.toPlainText() == "matches the order"  # no new line typed
+    qtbot.mouseClick(form.buttons["approve"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: demo.work.get(item.id).status == "Completed", timeout=10000)
+    assert demo.work.get(item.id).values["reason"] == "matches the order"

@@ -1,0 +1,126 @@
+"""Half-filled forms kept on disk, per database, person and work item.
+
+What a person typed into an item's form is kept when they open another item, switch panels or
+close the app, and put back when they open the item again — in the Inbox and in a record's Work
+Guide alike, which share one store per database and person. One JSON file holds the drafts of
+one person on one database, by item id, next to the Designer's recovery files; it is read and
+written in the background and replaced atomically (``designer.recovery``'s helpers), so the GUI
+never waits on the disk and a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from desktop_app import tasks
+from desktop_app.designer.recovery import _write
+
+FORMAT = 1
+OPEN = ("Assigned", "Claimed")  # a draft of an item in any other status has nothing to go to
+Draft = dict[str, Any]  # {"values": {...}, "comment": str, "title": str, "kept_at": iso}
+
+
+def drafts_file(database_url: str, username: str) -> Path:
+    """Where ``username``'s drafts on this database are kept."""
+    key = hashlib.sha256(f"{database_url}\n{username}".encode()).hexdigest()[:20]
+    return Path(platformdirs.user_data_dir("baton", appauthor=False)) / "drafts" / f"{key}.json"
+
+
+def read_drafts(path: Path) -> dict[int, Draft]:
+    """The drafts kept in ``path`` (none when it is missing, unreadable or of another format)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(kept, dict) or kept.get("format") != FORMAT:
+        return {}
+    drafts = kept.get("drafts")
+    if not isinstance(drafts, dict):
+        return {}
+    return {
+        int(key): draft
+        for key, draft in drafts.items()
+        if key.isdigit() and isinstance(draft, dict) and isinstance(draft.get("values"), dict)
+    }
+
+
+class Drafts:
+    """One person's drafts on one database: in memory on the GUI thread, on disk behind it.
+
+    Memory is the truth once the file was read (``merge``); every change writes the whole file
+    again in the background. Writes may finish out of order, so each carries a number and a
+    write older than the last one written is skipped.
+    """
+
+    _stores: dict[Path, Drafts] = {}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.memory: dict[int, Draft] | None = None  # None: the file was not read yet
+        self._number = 0
+        self._written = 0
+        self._lock = threading.Lock()  # taken by the writers only, never by the GUI thread
+
+    @classmethod
+    def of(cls, database_url: str, username: str) -> Drafts:
+        """The store shared by every form of this person on this database."""
+        path = drafts_file(database_url, username)
+        if path not in cls._stores:
+            cls._stores[path] = cls(path)
+        return cls._stores[path]
+
+    def reader(self) -> Any:
+        """What a background call returns for ``merge``: the file's drafts, or None when they
+        are in memory already (called off the GUI thread)."""
+        return None if self.memory is not None else read_drafts(self.path)
+
+    def merge(self, read: dict[int, Draft] | None) -> None:
+        """On the GUI thread, with what ``reader`` returned: drafts kept meanwhile win."""
+        if read is not None and self.memory is None:
+            self.memory = {**read}
+
+    def get(self, item_id: int) -> Draft | None:
+        return (self.memory or {}).get(item_id)
+
+    def items(self) -> dict[int, Draft]:
+        return dict(self.memory or {})
+
+    def keep(self, item_id: int, draft: Draft) -> None:
+        if self.memory is None:
+            self.memory = {}
+        if self.memory.get(item_id, {}).get("values") == draft.get("values") and self.memory.get(
+            item_id, {}
+        ).get("comment") == draft.get("comment"):
+            return
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.memory[item_id] = {**draft, "kept_at": stamp}
+        self._save()
+
+    def forget(self, item_id: int) -> Draft | None:
+        dropped = (self.memory or {}).pop(item_id, None)
+        if dropped is not None:
+            self._save()
+        return dropped
+
+    def _save(self) -> None:
+        self._number += 1
+        number, path = self._number, self.path
+        content = json.dumps(
+            {"format": FORMAT, "drafts": {str(k): v for k, v in (self.memory or {}).items()}},
+            ensure_ascii=False,
+        )
+
+        def write() -> None:
+            with self._lock:
+                if number > self._written:
+                    _write(path, content)
+                    self._written = number
+
+        tasks.run(write, None, lambda _exc: None)
