@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.clients.history import generate_history  # noqa: E402
 from engine.services.attention import forget_usual  # noqa: E402
 from engine.services.baton import Baton  # noqa: E402
-from engine.services.history import generate_history  # noqa: E402
 from engine.services.queries import RunFilter, WorkFilter  # noqa: E402
 
 

@@ -19,7 +19,7 @@ _open: Callable[[str], None] | None = None
 
 def baton_icon() -> QIcon:
     """Baton's icon (resources/icons/baton.svg, also inside the installed bundle)."""
-    from engine.services.demo import resources_dir
+    from engine.clients.demo import resources_dir
 
     return QIcon(str(Path(resources_dir()) / "icons" / "baton.svg"))
 

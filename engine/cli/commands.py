@@ -447,7 +447,7 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from engine.services.demo import load_demo
+    from engine.clients.demo import load_demo
 
     baton = _baton(args, create=True)
     for line in load_demo(baton):
@@ -455,7 +455,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.scale:
         import time
 
-        from engine.services.history import generate_history
+        from engine.clients.history import generate_history
 
         began = time.monotonic()
 
@@ -471,7 +471,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def open_app(args: argparse.Namespace) -> int:
     """Until the desktop app lands: set up the database, load the demo once, say what next."""
-    from engine.services.demo import load_demo
+    from engine.clients.demo import load_demo
 
     baton = _baton(args, create=True)
     if not baton.definitions.list():

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from engine.clients.trial import Trial
 from engine.scenarios.format import FORMAT_VERSION
-from engine.services.trial import Trial
 from engine.statuses import WorkStatus
 
 # Gaps in the trial's time shorter than this are the seconds a person takes between clicks,

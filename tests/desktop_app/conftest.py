@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from desktop_app import tasks
+from engine.clients.demo import load_demo
 from engine.services.baton import Baton
-from engine.services.demo import load_demo
 
 
 @pytest.fixture(autouse=True)

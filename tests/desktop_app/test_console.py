@@ -16,8 +16,8 @@ from desktop_app.console.run_detail import RunDetailWindow
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.session import AppSession
+from engine.clients.history import generate_history
 from engine.services.baton import Baton
-from engine.services.history import generate_history
 
 WAIT = 15000
 

@@ -17,8 +17,8 @@ from desktop_app import tasks
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.panels.inbox import InboxPanel
 from desktop_app.session import AppSession
+from engine.clients.history import generate_history
 from engine.services.baton import Baton
-from engine.services.history import generate_history
 
 WAIT = 15000
 

@@ -156,13 +156,13 @@ class Scene:
 
 
 def _demo_history(baton: Baton) -> None:
-    from engine.services.history import generate_history
+    from engine.clients.history import generate_history
 
     generate_history(baton, 40, days=10, seed=5)
 
 
 def _demo(baton: Baton) -> None:
-    from engine.services.demo import load_demo
+    from engine.clients.demo import load_demo
 
     load_demo(baton)
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.clients.history import generate_history
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.services import dashboards
 from engine.services.baton import Baton
-from engine.services.history import generate_history
 from engine.services.queries import RunFilter, WorkFilter
 from engine.store.models import StepRunRow
 from tests.conftest import define, people

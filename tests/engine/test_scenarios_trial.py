@@ -10,12 +10,12 @@ import pytest
 import yaml
 
 from engine import clock as engine_clock
+from engine.clients.trial import Trial
 from engine.definitions import load_file, to_data
 from engine.errors import InvalidInput
 from engine.scenarios.recording import record_trial, to_yaml
 from engine.scenarios.suite import load_suite, run_suite
 from engine.services.baton import Baton
-from engine.services.trial import Trial
 from tests.conftest import RESOURCES
 
 ONBOARDING = RESOURCES / "definitions" / "customer_onboarding.yaml"

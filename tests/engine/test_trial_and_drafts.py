@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from engine.clients.trial import Trial
 from engine.definitions import editing, load_data, to_data
 from engine.errors import InvalidInput
 from engine.services.baton import Baton
-from engine.services.trial import Trial
 from tests.conftest import people
 
 DEFINITIONS = Path(__file__).parents[2] / "resources" / "definitions"
@@ -87,7 +87,7 @@ def test_try_it_refuses_an_invalid_draft_with_its_problems(baton: Baton, tmp_pat
 
 
 def test_try_it_starts_a_record_triggered_draft_from_a_record(tmp_path: Path) -> None:
-    from engine.services.demo import load_demo
+    from engine.clients.demo import load_demo
 
     real = Baton(str(tmp_path / "real.db"))
     load_demo(real)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnDefault, Connection, insert, text
 
 from engine import clock
+from engine.clients.demo import demo_records, load_demo
 from engine.definitions.model import (
     BackgroundStep,
     Decision,
@@ -35,7 +36,6 @@ from engine.definitions.model import (
 from engine.expressions import ExpressionError, evaluate_condition
 from engine.runtime.context import definition_for
 from engine.services.baton import Baton
-from engine.services.demo import demo_records, load_demo
 from engine.store.base import Base
 from engine.store.changes import note
 from engine.store.prepared import Prepared
