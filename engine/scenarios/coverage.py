@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from engine.definitions.model import Decision, Orchestration, Stage
 
 if TYPE_CHECKING:
-    from engine.scenarios.runner import ScenarioResult
+    from engine.scenarios.results import ScenarioResult
 
 
 @dataclass(frozen=True)

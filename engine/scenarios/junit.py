@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from engine.definitions.problems import DefinitionError
-from engine.scenarios.runner import ScenarioResult
+from engine.scenarios.results import ScenarioResult
 
 
 def junit_xml(results: Sequence[ScenarioResult], problems: Sequence[DefinitionError] = ()) -> str:

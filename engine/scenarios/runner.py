@@ -5,24 +5,22 @@ expected, what happened, and the run's history up to then."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from engine.clock import Clock, using
+from engine.errors import BatonError
 from engine.expressions import ExpressionError, evaluate
 from engine.runtime.actions import answered_by
 from engine.runtime.escalation import fire_due_timers
-from engine.runtime.statuses import RunStatus, StepStatus, WorkStatus
 from engine.runtime.timetravel import MAX_STOPS, to_next_due, travel
 from engine.runtime.worker import run_due
 from engine.scenarios.coverage import Logged, coverage_keys, elements_entered
@@ -41,11 +39,12 @@ from engine.scenarios.format import (
     Step,
     parse_moment,
 )
-from engine.scenarios.setup import World, fresh_copy
+from engine.scenarios.results import Failure, ScenarioResult, history_lines
+from engine.scenarios.setup import Slot, World, fresh_copy, remove_database
 from engine.scenarios.stubs import Answers
 from engine.services.baton import Baton
-from engine.services.dto import LogEntry, RunDetail
-from engine.services.errors import BatonError
+from engine.services.dto import RunDetail
+from engine.statuses import RunStatus, StepStatus, WorkStatus
 from engine.store.models import LogRow, OrchestrationRow, RunRow, StepRunRow, WorkItemRow
 
 # Worker passes in one "run what is due now": more means background work that never ends.
@@ -58,39 +57,6 @@ class ScenarioFailed(Exception):
         self.line, self.said, self.happened = line, said, happened
 
 
-@dataclass(frozen=True)
-class Failure:
-    line: int
-    expectation: str  # the step as the file says it
-    happened: list[str]  # what was found instead
-    history: list[str]  # the run's log up to the failure
-
-    def describe(self, path: str) -> str:
-        lines = [f"{path}:{self.line}: {self.expectation}"]
-        lines += [f"    {h}" for h in self.happened]
-        if self.history:
-            lines.append("  history:")
-            lines += [f"    {h}" for h in self.history]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ScenarioResult:
-    file: str
-    name: str
-    line: int
-    orchestration: str
-    passed: bool
-    seconds: float
-    failure: Failure | None = None
-    path: list[str] = field(default_factory=list)  # elements the run entered, in order
-    reached: frozenset[str] = frozenset()  # coverage keys (see engine.scenarios.coverage)
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
 def _said(step: Step) -> str:
     body = step.body
     if hasattr(body, "model_dump"):
@@ -98,21 +64,6 @@ def _said(step: Step) -> str:
     else:
         shown = json.dumps(body)
     return f"{step.action}: {shown}"
-
-
-def _history(entries: list[LogEntry], zone: dt.tzinfo) -> list[str]:
-    out = []
-    for entry in entries:
-        where = ".".join(p for p in (entry.stage, entry.step) if p)
-        text = f"{entry.at.astimezone(zone):%Y-%m-%d %H:%M} {entry.event}"
-        if where:
-            text += f" {where}"
-        if entry.actor:
-            text += f" by {entry.actor}"
-        if entry.message:
-            text += f": {entry.message}"
-        out.append(text)
-    return out
 
 
 @dataclass(frozen=True)
@@ -125,34 +76,6 @@ class _Item:
     assignee_kind: str
     assignee: str
     claimed_by: str | None
-
-
-class Slot:
-    """A database file scenarios take turns in: before each scenario the file is replaced by
-    a fresh copy of the template, and the same Baton (its engine, its compiled statements
-    and its definition cache) carries on over it, which saves most of a scenario's cost.
-
-    A scenario that stores a version of its own (``intervene: migrate`` with a definition)
-    gets a database of its own instead: the definition cache knows versions by number."""
-
-    def __init__(self, world: World, folder: str) -> None:
-        self.world = world
-        self.path = str(Path(folder) / f"slot-{id(self)}.sqlite3")
-        fresh_copy(world, self.path)
-        self.baton = Baton(self.path)
-
-    def fresh(self) -> Baton:
-        self.baton.db.engine.dispose()  # every connection to the old file closed
-        staged = self.path + ".new"
-        fresh_copy(self.world, staged)
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(self.path + suffix).unlink(missing_ok=True)
-        os.replace(staged, self.path)
-        return self.baton
-
-    def close(self) -> None:
-        self.baton.close()
-        _remove(self.path)
 
 
 def _stores_a_version(scenario: Scenario) -> bool:
@@ -200,7 +123,7 @@ class ScenarioRun:
             else:
                 fresh_copy(self.world, path)
                 self.baton = Baton(path)
-                stack.callback(_remove, path)
+                stack.callback(remove_database, path)
                 stack.callback(self.baton.close)
             line, said = scenario.start_line, "start"
             try:
@@ -242,7 +165,7 @@ class ScenarioRun:
         if self.run_id is None or self.baton is None:
             return []
         try:
-            return _history(self.system.runs.show(self.run_id).log, self.scenario.zone)
+            return history_lines(self.system.runs.show(self.run_id).log, self.scenario.zone)
         except Exception:  # the history is help for the reader; its absence is no failure
             return []
 
@@ -661,11 +584,6 @@ def _target(text: str) -> str:
     return text if ":" in text else f"user:{text}"
 
 
-def _remove(path: str) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(path + suffix).unlink(missing_ok=True)
-
-
 def run_scenarios(
     file: ScenarioFile, world: World, names: list[str] | None = None
 ) -> list[ScenarioResult]:
@@ -680,3 +598,8 @@ def run_scenarios(
             ]
         finally:
             slot.close()
+
+
+# ScenarioResult and Failure live in engine.scenarios.results; they are named here too, where
+# callers have always found them.
+__all__ = ["Failure", "ScenarioFailed", "ScenarioResult", "ScenarioRun", "run_scenarios"]

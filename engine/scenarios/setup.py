@@ -3,6 +3,7 @@ once per file into a template SQLite database that each scenario gets a fresh co
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
@@ -17,9 +18,9 @@ from engine.clock import Clock, using
 from engine.definitions import DefinitionError, Orchestration, load_file
 from engine.definitions.objects import ObjectType
 from engine.definitions.problems import Problem
+from engine.errors import BatonError
 from engine.scenarios.format import Person, ScenarioFile
 from engine.services.baton import Baton
-from engine.services.errors import BatonError
 
 
 @dataclass
@@ -210,3 +211,36 @@ def _checkpoint(path: str) -> None:
 def fresh_copy(world: World, path: str) -> str:
     shutil.copyfile(world.template, path)
     return path
+
+
+def remove_database(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+class Slot:
+    """A database file scenarios take turns in: before each scenario the file is replaced by
+    a fresh copy of the template, and the same Baton (its engine, its compiled statements
+    and its definition cache) carries on over it, which saves most of a scenario's cost.
+
+    A scenario that stores a version of its own (``intervene: migrate`` with a definition)
+    gets a database of its own instead: the definition cache knows versions by number."""
+
+    def __init__(self, world: World, folder: str) -> None:
+        self.world = world
+        self.path = str(Path(folder) / f"slot-{id(self)}.sqlite3")
+        fresh_copy(world, self.path)
+        self.baton = Baton(self.path)
+
+    def fresh(self) -> Baton:
+        self.baton.db.engine.dispose()  # every connection to the old file closed
+        staged = self.path + ".new"
+        fresh_copy(self.world, staged)
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(self.path + suffix).unlink(missing_ok=True)
+        os.replace(staged, self.path)
+        return self.baton
+
+    def close(self) -> None:
+        self.baton.close()
+        remove_database(self.path)

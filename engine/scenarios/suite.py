@@ -16,7 +16,8 @@ from engine.definitions.problems import DefinitionError, Problem
 from engine.scenarios.coverage import Coverage, coverage_of
 from engine.scenarios.format import ScenarioFile, load_scenario_file
 from engine.scenarios.references import check_references
-from engine.scenarios.runner import ScenarioResult, run_scenarios
+from engine.scenarios.results import ScenarioResult
+from engine.scenarios.runner import run_scenarios
 from engine.scenarios.setup import World, build_world
 from engine.services.baton import Baton
 
