@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -21,10 +22,6 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks, theme
 from desktop_app.account import AccountBar
-from desktop_app.admin.panel import AdminPanel
-from desktop_app.console.dashboards import DashboardsPanel
-from desktop_app.console.runs_panel import RunsPanel
-from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.links import BadLink, Link
@@ -36,7 +33,15 @@ from desktop_app.session import AppSession, describe_user
 from desktop_app.signin import SignInDialog
 from desktop_app.start_run import StartRunDialog
 from engine.services.dto import UserInfo
-from engine.services.queries import RunFilter, WorkFilter
+
+# The console, the dashboards (pyqtgraph) and Admin are imported and built when first shown,
+# so the window opens without them; the Designer stays, as the menus act on it.
+if TYPE_CHECKING:
+    from desktop_app.admin.panel import AdminPanel
+    from desktop_app.console.dashboards import DashboardsPanel
+    from desktop_app.console.runs_panel import RunsPanel
+    from desktop_app.console.work_panel import WorkItemsPanel
+    from engine.services.queries import RunFilter, WorkFilter
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
 # Who sees each panel; the services check every call again, this only keeps the screen honest.
@@ -65,23 +70,15 @@ class MainWindow(QMainWindow):
         self.records.status.connect(self.say)
         self.designer = DesignerPanel(session)
         self.designer.status.connect(self.say)
-        self.runs = RunsPanel(session)
-        self.runs.status.connect(self.say)
-        self.runs.show_work.connect(self.show_work_items)
-        self.work_items = WorkItemsPanel(session)
-        self.work_items.status.connect(self.say)
-        self.dashboards = DashboardsPanel(session)
-        self.admin = AdminPanel(session)
-        self.admin.status.connect(self.say)
-        panels: list[QWidget] = [
-            self.inbox,
-            self.records,
-            self.designer,
-            self.runs,
-            self.work_items,
-            self.dashboards,
-            self.admin,
-        ]
+        self._lazy: dict[int, Callable[[], QWidget]] = {
+            3: self._make_runs,
+            4: self._make_work_items,
+            5: self._make_dashboards,
+            6: self._make_admin,
+        }
+        self._built: dict[int, QWidget] = {}
+        panels: list[QWidget] = [self.inbox, self.records, self.designer]
+        panels += [QWidget() for _ in self._lazy]  # placeholders until first shown
         self.panel_actions: list[QAction] = []
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
             self.navigation.addItem(title)
@@ -93,7 +90,7 @@ class MainWindow(QMainWindow):
             )
             self.addAction(action)
             self.panel_actions.append(action)
-        self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.navigation.currentRowChanged.connect(self._show_row)
         self.navigation.setCurrentRow(0)
         body = QWidget()
         layout = QHBoxLayout(body)
@@ -113,6 +110,70 @@ class MainWindow(QMainWindow):
         session.user_changed.connect(lambda _: self._apply_rights())
         self._apply_rights()
         self._restore()
+
+    # ------------------------------------------------------------ panels built when first shown
+
+    def _show_row(self, row: int) -> None:
+        if row in self._lazy:
+            self._panel(row)
+        self.stack.setCurrentIndex(row)
+
+    def _panel(self, row: int) -> QWidget:
+        """The panel of ``row``, built (in place of its placeholder) the first time."""
+        panel = self._built.get(row)
+        if panel is None:
+            panel = self._built[row] = self._lazy[row]()
+            placeholder = self.stack.widget(row)
+            current = self.stack.currentIndex()
+            self.stack.insertWidget(row, panel)
+            if placeholder is not None:
+                self.stack.removeWidget(placeholder)
+                placeholder.deleteLater()
+            self.stack.setCurrentIndex(current)
+        return panel
+
+    def _make_runs(self) -> QWidget:
+        from desktop_app.console.runs_panel import RunsPanel
+
+        panel = RunsPanel(self.session)
+        panel.status.connect(self.say)
+        panel.show_work.connect(self.show_work_items)
+        return panel
+
+    def _make_work_items(self) -> QWidget:
+        from desktop_app.console.work_panel import WorkItemsPanel
+
+        panel = WorkItemsPanel(self.session)
+        panel.status.connect(self.say)
+        return panel
+
+    def _make_dashboards(self) -> QWidget:
+        from desktop_app.console.dashboards import DashboardsPanel
+
+        return DashboardsPanel(self.session)
+
+    def _make_admin(self) -> QWidget:
+        from desktop_app.admin.panel import AdminPanel
+
+        panel = AdminPanel(self.session)
+        panel.status.connect(self.say)
+        return panel
+
+    @property
+    def runs(self) -> RunsPanel:
+        return cast("RunsPanel", self._panel(3))
+
+    @property
+    def work_items(self) -> WorkItemsPanel:
+        return cast("WorkItemsPanel", self._panel(4))
+
+    @property
+    def dashboards(self) -> DashboardsPanel:
+        return cast("DashboardsPanel", self._panel(5))
+
+    @property
+    def admin(self) -> AdminPanel:
+        return cast("AdminPanel", self._panel(6))
 
     def may_see(self, row: int) -> bool:
         rights = PANEL_RIGHTS[row]

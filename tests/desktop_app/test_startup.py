@@ -1,0 +1,107 @@
+"""Start-up: the main window opens without the console, the dashboards' charts or Admin;
+each is built the first time it is shown, and ``--smoke`` says when the window was painted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from desktop_app import tasks
+from desktop_app.admin.panel import AdminPanel
+from desktop_app.console.dashboards import DashboardsPanel
+from desktop_app.console.runs_panel import RunsPanel
+from desktop_app.console.work_panel import WorkItemsPanel
+from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.session import AppSession
+from desktop_app.shell import MainWindow
+from engine.services.baton import Baton
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(qtbot: Any, demo: Baton) -> Iterator[MainWindow]:
+    settings = QSettings(
+        str(Path(os.environ["XDG_CONFIG_HOME"]) / "startup.ini"), QSettings.Format.IniFormat
+    )
+    shown = MainWindow(AppSession.open(demo, "admin"), settings, EmbeddedEngine(demo))
+    qtbot.addWidget(shown)
+    shown.show()
+    yield shown
+    shown._leaving = True
+    shown.close()
+    tasks.wait_for_all()
+    QApplication.processEvents()
+
+
+def test_the_shell_imports_no_chart_library_and_no_console() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, desktop_app.app\nprint(json.dumps(sorted(sys.modules)))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "pyqtgraph" not in loaded
+    for module in (
+        "desktop_app.console.dashboards",
+        "desktop_app.console.runs_panel",
+        "desktop_app.console.work_panel",
+        "desktop_app.admin.panel",
+    ):
+        assert module not in loaded
+
+
+def test_each_heavy_panel_is_built_when_first_shown(qtbot: Any, window: MainWindow) -> None:
+    kinds = {4: RunsPanel, 5: WorkItemsPanel, 6: DashboardsPanel, 7: AdminPanel}
+    for number, kind in kinds.items():
+        assert not isinstance(window.stack.widget(number - 1), kind)
+    for number, kind in kinds.items():
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
+        shown = window.stack.currentWidget()
+        assert isinstance(shown, kind) and window.stack.currentIndex() == number - 1
+    assert window.stack.count() == 7
+    # The names other parts use reach the panels themselves, built once.
+    assert window.runs is window.stack.widget(3) and window.admin is window.stack.widget(6)
+
+
+def test_a_panel_asked_for_before_it_is_shown_is_built_in_its_place(window: MainWindow) -> None:
+    panel = window.work_items  # e.g. a dashboard's link to the work list
+    assert isinstance(panel, WorkItemsPanel)
+    assert window.stack.indexOf(panel) == 4 and window.stack.currentIndex() == 0
+    assert window.work_items is panel
+
+
+def test_smoke_says_when_the_window_was_painted(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "desktop_app.launcher", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    painted = [line for line in out.stdout.splitlines() if "painted" in line]
+    assert painted and float(painted[0].split("painted ")[1].split(" s")[0]) > 0
