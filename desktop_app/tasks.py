@@ -24,6 +24,10 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from engine.services.notices import acting_for
 
 _pool = QThreadPool.globalInstance()
+# Background calls mostly wait on the database (the driver lets go of the GIL meanwhile), so
+# as many threads as cores (2 on a small laptop) would queue a dashboard's five queries, and
+# every list's pages, behind one another.
+_pool.setMaxThreadCount(max(8, _pool.maxThreadCount()))
 _alive: set[_Relay] = set()  # relays in flight: kept until they have delivered
 _PROCESS = uuid.uuid4().hex[:8]  # origins are compared across processes (PostgreSQL)
 _numbers = itertools.count(1)

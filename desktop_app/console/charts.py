@@ -35,7 +35,7 @@ def _nice_step(top: float, ticks: int = 5) -> float:
     """A tick step of 1, 2 or 5 times a power of ten giving about ``ticks`` ticks."""
     raw = max(top, 1e-9) / ticks
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
 
 
 def ask_file(parent: QWidget, title: str, name: str, kind: str) -> Path | None:
@@ -205,13 +205,15 @@ class Chart(QWidget):
         s = next(s for s in self.series if s.name == name)
         place, half = index + s.offset, s.values[index] / 2
         point = QPointF(half, place) if self.horizontal else QPointF(place, half)
-        return self.plot.getViewBox().mapViewToScene(point)
+        scene: QPointF = self.plot.getViewBox().mapViewToScene(point)
+        return scene
 
     def _view_point(self, scene_pos: Any) -> QPointF | None:
         box = self.plot.getViewBox()
         if not box.sceneBoundingRect().contains(scene_pos):
             return None
-        return box.mapSceneToView(scene_pos)
+        at: QPointF = box.mapSceneToView(scene_pos)
+        return at
 
     def _hover(self, scene_pos: Any) -> None:
         at = self._view_point(scene_pos)

@@ -23,8 +23,8 @@ from desktop_app.console.charts import Chart
 from desktop_app.messages import describe
 from desktop_app.session import AppSession
 from engine import clock
-from engine.runtime.statuses import WorkStatus
 from engine.services.dashboards import AGE_BUCKETS, Backlog, DayCount, DurationStat, SlaDay
+from engine.statuses import WorkStatus
 
 BLUE, GREEN, RED, ORANGE, GREY = "#2e6fdb", "#1f9d55", "#d92d20", "#f79009", "#98a2b3"
 WINDOWS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
@@ -142,6 +142,7 @@ class DashboardsPanel(QWidget):
         self.orchestration.currentTextChanged.connect(lambda _: self._durations())
         session.user_changed.connect(lambda _: self._user_changed())
         self._load_names()
+        self.refresh()  # alongside the names: only the durations chart waits for them
 
     def _load_names(self) -> None:
         service = self.session.service
@@ -157,13 +158,14 @@ class DashboardsPanel(QWidget):
             window.close()
         self.drills.clear()
         self._load_names()
+        self.refresh()
 
     def _names(self, names: list[str]) -> None:
         self.orchestration.blockSignals(True)
         self.orchestration.clear()
         self.orchestration.addItems(names)
         self.orchestration.blockSignals(False)
-        self.refresh()
+        self._durations()
 
     @property
     def days(self) -> int:

@@ -149,7 +149,7 @@ class ExportJob(QObject):
         super().__init__(parent)
         self.noun, self.path, self.total = noun, path, total or 0
         self.written = 0
-        self.thread = Exporter(pages, columns, path, self)
+        self.worker = Exporter(pages, columns, path, self)
         self.dialog = QProgressDialog(
             f"Exporting {noun} to {path.name}…", "Cancel", 0, self.total, parent
         )
@@ -160,23 +160,23 @@ class ExportJob(QObject):
         self.dialog.setAutoReset(False)
         self.dialog.setMinimumDuration(0)
         self.dialog.canceled.connect(self.cancel)
-        self.thread.progressed.connect(self._progressed)
-        self.thread.succeeded.connect(self._succeeded)
-        self.thread.canceled.connect(lambda: self._end(f"Export canceled; {path.name} not written"))
-        self.thread.failed.connect(
+        self.worker.progressed.connect(self._progressed)
+        self.worker.succeeded.connect(self._succeeded)
+        self.worker.canceled.connect(lambda: self._end(f"Export canceled; {path.name} not written"))
+        self.worker.failed.connect(
             lambda exc: self._end(f"Export of {noun} failed: {describe(exc)}")
         )
         _freeze()
-        self.thread.start()
+        self.worker.start()
         self.dialog.show()
 
     @property
     def running(self) -> bool:
-        return self.thread.isRunning()
+        return bool(self.worker.isRunning())
 
     def cancel(self) -> None:
         self.dialog.setLabelText("Canceling…")
-        self.thread.cancel()
+        self.worker.cancel()
 
     def _progressed(self, written: int) -> None:
         self.written = written
@@ -190,7 +190,7 @@ class ExportJob(QObject):
         self._end(f"Exported {written:,} {self.noun} to {self.path}")
 
     def _end(self, message: str) -> None:
-        self.thread.wait()  # it has emitted its last signal: this returns at once
+        self.worker.wait()  # it has emitted its last signal: this returns at once
         _unfreeze()
         self.dialog.close()
         self.ended.emit(message)
