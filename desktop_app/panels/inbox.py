@@ -371,8 +371,9 @@ class InboxPanel(QWidget):
 
         self.model.loaded.connect(self._loaded)
         session.changed.connect(self._changed)
-        session.user_changed.connect(lambda _: self.refresh(reset=True))
+        session.user_changed.connect(lambda _: (self.refresh(reset=True), self.check_drafts()))
         self.refresh(reset=True)
+        self.check_drafts()
 
     # ------------------------------------------------------------ data
 
@@ -412,6 +413,50 @@ class InboxPanel(QWidget):
             self._counted,
             lambda _exc: None,  # the list itself shows what went wrong
         )
+
+    def check_drafts(self) -> None:
+        """Drop (and say so) the drafts of items completed, canceled or handed to someone
+        else since they were typed: at the start and when someone else signs in."""
+        store, work = self.pane.drafts, self.session.service.work
+        known = list(store.items()) if store.memory is not None else None
+
+        def look() -> tuple[Any, list[tuple[int, Any]]]:
+            read = store.reader()
+            gone: list[tuple[int, Any]] = []
+            for item_id in known if known is not None else list(read or {}):
+                try:
+                    info = work.get(item_id)
+                except BatonError:  # gone, or no longer this person's to see
+                    gone.append((item_id, None))
+                    continue
+                if info.status not in OPEN:
+                    gone.append((item_id, info))
+            return read, gone
+
+        tasks.run(look, lambda answer: self._drafts_checked(store, *answer), lambda _exc: None)
+
+    def _drafts_checked(self, store: Drafts, read: Any, gone: list[tuple[int, Any]]) -> None:
+        store.merge(read)
+        said = []
+        for item_id, info in gone:
+            draft = store.forget(item_id)
+            if draft is None:
+                continue
+            title = draft.get("title") or f"item {item_id}"
+            if info is None:
+                said.append(f"Your draft of '{title}' was dropped: the item is no longer yours.")
+            else:
+                who = f" by {info.completed_by}" if info.completed_by else ""
+                said.append(
+                    f"Your draft of '{title}' was dropped: it was {info.status.lower()}{who}."
+                )
+        if len(said) == 1:
+            self.status.emit(said[0])
+        elif said:
+            self.status.emit(
+                f"{len(said)} drafts were dropped: their items were done elsewhere "
+                "or are no longer yours."
+            )
 
     def _counted(self, total: int) -> None:
         self.total = total

@@ -88,16 +88,13 @@ def test_a_draft_outlives_the_app_and_is_dropped_when_the_item_was_done_elsewher
     select(qtbot, again, "intake_check")
     restored = again.pane.form.editors["billing_email"].widget  # type: ignore[union-attr]
     assert isinstance(restored, QLineEdit) and restored.text() == "kept@over.night"
-    again.close()
 
-    # Meanwhile the item is done elsewhere: opening it (a link) drops the draft, saying so.
+    # Meanwhile the item is done elsewhere: opening it again (a link) drops the draft, saying so.
     demo.as_user("alice").work.complete(
         item_id, {"contract_signed": True, "billing_email": "done@elsewhere.example"}
     )
-    Drafts._stores.clear()
-    third = open_inbox(qtbot, demo, "alice")
-    with qtbot.waitSignal(third.status, timeout=10000) as said:
-        third.open_item(item_id)
+    with qtbot.waitSignal(again.status, timeout=10000) as said:
+        again.open_item(item_id)
     assert said.args[0] == (
         "Your draft of 'Check the intake' was dropped: it was completed by alice."
     )
@@ -134,3 +131,32 @@ def test_tab_moves_between_fields_and_ctrl_enter_submits_from_a_long_text(  # ty
     # Approve or Reject is still to choose: the form says so in its buttons' words.
     qtbot.waitUntil(form.general_error.isVisible, timeout=10000)
     assert form.general_error.text() == "Choose Approve or Reject."
+
+
+def test_at_the_start_drafts_of_work_done_elsewhere_are_dropped_with_a_message(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    panel = open_inbox(qtbot, demo, "alice")
+    select(qtbot, panel, "intake_check")
+    item_id = panel.pane.details.item.id  # type: ignore[union-attr]
+    line = panel.pane.form.editors["billing_email"].widget  # type: ignore[union-attr]
+    assert isinstance(line, QLineEdit)
+    qtbot.keyClicks(line, "never@sent.example")
+    panel.close()
+    path = drafts_file(demo.db.url, "alice")
+    qtbot.waitUntil(lambda: item_id in read_drafts(path))
+    demo.work.reassign([item_id], "carol", "alice is away")
+    Drafts._stores.clear()  # the app starts again
+
+    from desktop_app.panels.inbox import InboxPanel
+    from desktop_app.session import AppSession
+
+    session = AppSession.open(demo, "alice")
+    fresh = InboxPanel(session)
+    qtbot.addWidget(fresh)
+    fresh.destroyed.connect(session.close)
+    said: list[str] = []
+    fresh.status.connect(said.append)
+    qtbot.waitUntil(lambda: bool(said), timeout=10000)
+    assert said == ["Your draft of 'Check the intake' was dropped: the item is no longer yours."]
+    qtbot.waitUntil(lambda: item_id not in read_drafts(path))
