@@ -164,11 +164,16 @@ class ExportJob(QObject):
         self.worker.succeeded.connect(self._succeeded)
         self.worker.canceled.connect(lambda: self._end(f"Export canceled; {path.name} not written"))
         self.worker.failed.connect(
-            lambda exc: self._end(f"Export of {noun} failed: {describe(exc)}")
+            lambda exc: self._end(f"Export of {noun} failed: {self._why(exc)}")
         )
         _freeze()
         self.worker.start()
         self.dialog.show()
+
+    def _why(self, exc: BaseException) -> str:
+        if isinstance(exc, OSError):  # the file, not Baton: say which and why
+            return f"could not write {self.path}: {exc.strerror or exc}"
+        return describe(exc)
 
     @property
     def running(self) -> bool:

@@ -390,7 +390,7 @@ class InboxPanel(QWidget):
         """The work listed, as filtered and sorted, to a CSV file (in the background)."""
         query, work = dict(self.model.query), self.session.service.work
         pages = lambda: work.stream(**query, page_size=PAGE)  # noqa: E731
-        return export_rows(self, "work", pages, WORK_COLUMNS, self.total, self.status.emit)
+        return export_rows(self, "work items", pages, WORK_COLUMNS, self.total, self.status.emit)
 
     def _filter_changed(self) -> None:
         self.refresh()

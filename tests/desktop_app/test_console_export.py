@@ -204,7 +204,7 @@ def test_work_items_and_the_inbox_export_their_filter(
         qtbot.mouseClick(inbox.export_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: bool(said), timeout=WAIT)
         rows = _rows(save_to)
-        assert said == [f"Exported {inbox.total:,} work to {save_to}"]
+        assert said == [f"Exported {inbox.total:,} work items to {save_to}"]
         listed = history.as_user("frank").work.list(user="frank", hide_claimed_by_others=True)
         assert [int(r[0]) for r in rows[1:]] == [w.id for w in listed]
     finally:
@@ -359,3 +359,18 @@ def test_the_dashboards_queries_run_at_the_same_time(
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: panel.loaded >= set(CHARTS), timeout=2 * WAIT)
     assert panel.problem.text() == ""
+
+
+def test_an_export_that_cannot_write_says_where_and_why(
+    qtbot: Any, carol: AppSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = _runs(qtbot, carol)
+    runs = panel.runs
+    target = tmp_path / "gone" / "runs.csv"  # a folder that does not exist
+    monkeypatch.setattr(export, "ask_path", lambda parent, name: target)
+    said: list[str] = []
+    runs.status.connect(said.append)
+    qtbot.mouseClick(runs.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(said), timeout=WAIT)
+    assert said == [f"Export of runs failed: could not write {target}: No such file or directory"]
+    assert not target.parent.exists()
