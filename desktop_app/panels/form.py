@@ -251,7 +251,12 @@ class FormView(QWidget):
         self.general_error.setWordWrap(True)
         self.general_error.hide()
         layout.addWidget(self.general_error)
-        buttons = QHBoxLayout()
+        # The buttons' own row: a pane may pin it below its scrolling content (ItemPane), so
+        # Submit is always in sight, and never narrower than the buttons' text.
+        self.action_bar = QWidget()
+        self.action_bar.setObjectName("formActions")
+        buttons = QHBoxLayout(self.action_bar)
+        buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addStretch(1)
         self.buttons: dict[str | None, QPushButton] = {}
         outcomes = form.get("outcomes") or []
@@ -264,7 +269,7 @@ class FormView(QWidget):
             button.clicked.connect(lambda _=False, name=outcome["name"]: self._submit(name))
             buttons.addWidget(button)
             self.buttons[outcome["name"]] = button
-        layout.addLayout(buttons)
+        layout.addWidget(self.action_bar)
         layout.addStretch(1)
 
         self.started = self.draft()  # what an untouched form holds: nothing to keep as a draft

@@ -82,6 +82,18 @@ class ItemPane(QWidget):
         self.scroller.setWidgetResizable(True)
         self.scroller.hide()
         outer.addWidget(self.scroller)
+        # Reassign and the form's buttons, pinned below the scrolling item: always in sight,
+        # and the pane is never narrower than they are (a splitter stops at that width).
+        self.bar = QWidget()
+        self.bar.setObjectName("itemActions")
+        self.actions = QHBoxLayout(self.bar)
+        self.actions.setContentsMargins(0, 0, 0, 0)
+        self.reassign = QPushButton("Reassign…")
+        self.reassign.setObjectName("reassign")
+        self.reassign.clicked.connect(self._reassign)
+        self.actions.addWidget(self.reassign)
+        self.bar.hide()
+        outer.addWidget(self.bar)
 
     @property
     def drafts(self) -> Drafts:
@@ -94,6 +106,7 @@ class ItemPane(QWidget):
         if item_id is None:
             self.loads.drop()
             self.scroller.hide()
+            self.bar.hide()
             self.placeholder.show()
             self.details = None
             self.form = None
@@ -123,6 +136,7 @@ class ItemPane(QWidget):
     def _failed(self, exc: BaseException) -> None:
         self.placeholder.setText(describe(exc))
         self.scroller.hide()
+        self.bar.hide()
         self.placeholder.show()
 
     def _build(
@@ -184,17 +198,16 @@ class ItemPane(QWidget):
         self.form.edited.connect(self.keeping.start)
         layout.addWidget(self.note)
         layout.addWidget(self.form)
-        actions = QHBoxLayout()
-        reassign = QPushButton("Reassign…")
-        reassign.setObjectName("reassign")
-        reassign.clicked.connect(self._reassign)
-        actions.addWidget(reassign)
-        actions.addStretch(1)
-        layout.addLayout(actions)
         layout.addStretch(1)
+        while self.actions.count() > 1:  # the buttons of the form shown before
+            taken = self.actions.takeAt(1).widget()
+            if taken is not None:
+                taken.deleteLater()
+        self.actions.addWidget(self.form.action_bar, 1)
         self.scroller.setWidget(body)
         self.placeholder.hide()
         self.scroller.show()
+        self.bar.show()
 
     @staticmethod
     def _section(text: str) -> QLabel:

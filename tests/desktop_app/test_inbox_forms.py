@@ -160,3 +160,21 @@ def test_at_the_start_drafts_of_work_done_elsewhere_are_dropped_with_a_message( 
     qtbot.waitUntil(lambda: bool(said), timeout=10000)
     assert said == ["Your draft of 'Check the intake' was dropped: the item is no longer yours."]
     qtbot.waitUntil(lambda: item_id not in read_drafts(path))
+
+
+def test_the_outcome_buttons_are_never_clipped_however_narrow_the_pane(  # type: ignore[no-untyped-def]
+    qtbot, demo: Baton
+) -> None:
+    panel = open_inbox(qtbot, demo, "frank")
+    panel.resize(900, 600)
+    select(qtbot, panel, "finance")
+    form = panel.pane.form
+    assert form is not None
+    splitter = panel.pane.parentWidget()
+    splitter.setSizes([2000, 10])  # the person drags the divider far to the right
+    qtbot.waitUntil(lambda: panel.pane.width() > 0)
+    for button in [*form.buttons.values(), panel.pane.reassign]:
+        assert button.isVisible()
+        assert button.width() >= button.sizeHint().width(), f"{button.text()} is squeezed"
+        seen = button.visibleRegion().boundingRect()
+        assert seen == button.rect(), f"{button.text()} is cut off"
