@@ -337,9 +337,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        else:  # first start: as large as a laptop's screen allows, up to 1280×800
+        else:  # first start: as large as a laptop's screen allows, up to 1440×900
             screen = self.screen().availableGeometry()
-            self.resize(min(1280, screen.width()), min(800, screen.height()))
+            self.resize(min(1440, screen.width()), min(900, screen.height()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Quitting asks first when Designer changes are not saved; Cancel keeps everything."""
