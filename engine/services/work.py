@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ class ItemOutcome(Data):
 
 # The Inbox's sorts: each a column people click, ordered in SQL with a unique tie-breaker.
 INBOX_SORTS = ("priority", "item", "orchestration", "stage", "assignee", "due", "age")
+ASSIGNEE_KINDS = ("user", "group", "queue")
 
 
 def _ordering(sort: str, descending: bool) -> list[Any]:
@@ -142,6 +144,8 @@ class WorkService:
         include_closed: bool = False,
         hide_claimed_by_others: bool = False,
         text: str | None = None,
+        due_before: dt.datetime | None = None,
+        assignee_kind: str | None = None,
         sort: str = "priority",
         descending: bool = False,
         limit: int = 200,
@@ -152,8 +156,9 @@ class WorkService:
 
         Filtered and sorted in SQL, so every page is full until the last: ``text`` matches
         the title, stage, step, orchestration or assignee; ``hide_claimed_by_others`` leaves
-        out what someone else has claimed (theirs until released). ``sort`` is one of
-        ``INBOX_SORTS``."""
+        out what someone else has claimed (theirs until released); ``due_before`` keeps what
+        is due before that moment (overdue included); ``assignee_kind`` ('user', 'group' or
+        'queue') keeps what is assigned to that kind. ``sort`` is one of ``INBOX_SORTS``."""
         with self.context.read() as session:
             query = self._list_query(
                 session,
@@ -164,6 +169,8 @@ class WorkService:
                 text,
                 sort,
                 descending,
+                due_before=due_before,
+                assignee_kind=assignee_kind,
             )
             rows = session.execute(query.limit(limit).offset(offset)).all()
             return _infos(session, rows)
@@ -175,6 +182,8 @@ class WorkService:
         include_closed: bool = False,
         hide_claimed_by_others: bool = False,
         text: str | None = None,
+        due_before: dt.datetime | None = None,
+        assignee_kind: str | None = None,
         sort: str = "priority",
         descending: bool = False,
         page_size: int = 1000,
@@ -193,6 +202,8 @@ class WorkService:
                 text,
                 sort,
                 descending,
+                due_before=due_before,
+                assignee_kind=assignee_kind,
             )
             result = session.execute(query.execution_options(yield_per=page_size))
             for rows in result.partitions():
@@ -208,6 +219,9 @@ class WorkService:
         text: str | None,
         sort: str,
         descending: bool,
+        *,
+        due_before: dt.datetime | None = None,
+        assignee_kind: str | None = None,
     ) -> Any:
         if sort not in INBOX_SORTS:
             raise InvalidInput(
@@ -215,7 +229,14 @@ class WorkService:
             )
         user = self._whose_work(session, user, "list work")
         conditions = self._conditions(
-            session, user, record_id, include_closed, hide_claimed_by_others, text
+            session,
+            user,
+            record_id,
+            include_closed,
+            hide_claimed_by_others,
+            text,
+            due_before=due_before,
+            assignee_kind=assignee_kind,
         )
         return (
             select(WorkItemRow, OrchestrationRow.name)
@@ -232,9 +253,22 @@ class WorkService:
         include_closed: bool,
         hide_claimed_by_others: bool,
         text: str | None,
+        *,
+        due_before: dt.datetime | None = None,
+        assignee_kind: str | None = None,
     ) -> Sequence[ColumnElement[bool]]:
         """The WHERE of a list and of its count: one place, so they always agree."""
         conditions: list[ColumnElement[bool]] = []
+        if assignee_kind is not None:
+            if assignee_kind not in ASSIGNEE_KINDS:
+                raise InvalidInput(
+                    f"cannot list work assigned to a '{assignee_kind}': choose one of "
+                    f"{', '.join(ASSIGNEE_KINDS)}"
+                )
+            conditions.append(WorkItemRow.assignee_kind == assignee_kind)
+        if due_before is not None:
+            conditions.append(WorkItemRow.due_at.is_not(None))
+            conditions.append(WorkItemRow.due_at < due_before)
         if user is not None:
             conditions.append(runtime_work.visible_to(session, user))
             if hide_claimed_by_others:
@@ -288,12 +322,21 @@ class WorkService:
         include_closed: bool = False,
         hide_claimed_by_others: bool = False,
         text: str | None = None,
+        due_before: dt.datetime | None = None,
+        assignee_kind: str | None = None,
     ) -> int:
         """How many items ``list`` would page through with the same filters."""
         with self.context.read() as session:
             user = self._whose_work(session, user, "count work")
             conditions = self._conditions(
-                session, user, record_id, include_closed, hide_claimed_by_others, text
+                session,
+                user,
+                record_id,
+                include_closed,
+                hide_claimed_by_others,
+                text,
+                due_before=due_before,
+                assignee_kind=assignee_kind,
             )
             query = select(func.count()).select_from(WorkItemRow).where(*conditions)
             if text and text.strip():  # the text may match the orchestration's name

@@ -115,3 +115,35 @@ def test_field_problems_travel_by_field(b: Baton) -> None:
     assert list(started.value.fields) == ["colour"]
     assert "not an input of 'flow'" in started.value.fields["colour"]
     assert any(d.startswith("colour: not an input") for d in started.value.details)
+
+
+DUE_FLOW = """
+format: 1
+name: timed
+variables: [{name: who, type: text, input: true, default: bob}]
+forms: {ok: {fields: [{name: note, type: text}]}}
+elements:
+  - kind: stage
+    name: s
+    steps:
+      - {kind: interactive, name: soon, form: ok, assignee: {expression: vars.who}, due: 2 hours}
+      - {kind: interactive, name: later, form: ok, assignee: {queue: legal}, due: 30 days}
+      - {kind: interactive, name: open_ended, form: ok, assignee: {queue: legal}}
+"""
+
+
+def test_the_inbox_filters_by_due_moment_and_kind_of_assignee_in_sql(b: Baton) -> None:
+    import datetime as dt
+
+    define(b, DUE_FLOW)
+    b.runs.start("timed", {"who": "bob"})
+    bob = b.as_user("bob")
+    week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    due = bob.work.list(user="bob", text="timed", due_before=week)
+    assert [i.step for i in due] == ["soon"]  # work without a due date is never 'due'
+    assert bob.work.count(user="bob", text="timed", due_before=week) == 1
+    queued = bob.work.list(user="bob", text="timed", assignee_kind="queue")
+    assert sorted(i.step for i in queued) == ["later", "open_ended"]
+    assert bob.work.count(user="bob", text="timed", assignee_kind="queue") == 2
+    with pytest.raises(InvalidInput, match="cannot list work assigned to a 'team'"):
+        bob.work.list(user="bob", assignee_kind="team")
