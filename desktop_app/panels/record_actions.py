@@ -45,17 +45,8 @@ def _problem_label(name: str) -> QLabel:
 
 
 def field_problems(exc: BaseException) -> dict[str, str]:
-    """A refusal's problems by field: its ``fields``, else its 'field: problem' details."""
-    if not isinstance(exc, BatonError):
-        return {}
-    if exc.fields:
-        return dict(exc.fields)
-    found: dict[str, str] = {}
-    for detail in exc.details:
-        name, sep, problem = detail.partition(": ")
-        if sep:
-            found[name] = problem
-    return found
+    """A refusal's problems by field (the services say which field each is about)."""
+    return dict(exc.fields) if isinstance(exc, BatonError) else {}
 
 
 class NewRecordDialog(QDialog):

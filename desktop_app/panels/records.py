@@ -243,8 +243,7 @@ class RecordPage(QWidget):
     def _refused(self, exc: BaseException) -> None:
         self.save.setEnabled(True)
         if isinstance(exc, InvalidInput):
-            for detail in exc.details:
-                name, _, problem = detail.partition(": ")
+            for name, problem in exc.fields.items():
                 if name in self.editors:
                     self.editors[name].show_error(problem)
         self.problem.setText(describe(exc))

@@ -177,26 +177,33 @@ class RecordsService:
     ) -> tuple[dict[str, Any], str | None, bool]:
         """Typed values; the owner if given; whether an owner was given."""
         fields = {f["name"]: f for f in object_type.fields}
-        problems: list[str] = []
+        problems: dict[str, str] = {}  # by field, for forms to show each at its field
         clean: dict[str, Any] = {}
         owner: str | None = None
         owner_given = "owner" in values
+
+        def at(name: str, found: list[str]) -> None:
+            # The limits name the place as "field" or "field.key": the first is the field.
+            for line in found:
+                place, _, text = line.partition(": ")
+                problems.setdefault(name, text if place.split(".")[0] == name else line)
+
         for name, raw in values.items():
             if name == "owner":
                 owner = None if raw in (None, "") else str(raw)
                 continue
             field = fields.get(name)
             if field is None:
-                problems.append(
-                    f"{name}: '{object_type.name}' has no field '{name}'{did_you_mean(name, fields)}"
+                problems[name] = (
+                    f"'{object_type.name}' has no field '{name}'{did_you_mean(name, fields)}"
                 )
                 continue
             try:
                 clean[name] = convert(field.get("type", "text"), raw, field.get("options"))
             except ValueProblem as exc:
-                problems.append(f"{name}: {exc}")
+                problems[name] = str(exc)
                 continue
-            problems += json_problems(clean[name], name)
+            at(name, json_problems(clean[name], name))
         if creating:
             for name, field in fields.items():
                 if name not in clean and field.get("default") is not None:
@@ -207,10 +214,10 @@ class RecordsService:
                 and (creating or name in clean)
                 and clean.get(name) in (None, "")
             ):
-                problems.append(f"{name}: is required")
-        problems += text_problems(RecordRow, {"owner": owner})
+                problems.setdefault(name, "is required")
+        at("owner", text_problems(RecordRow, {"owner": owner}))
         if problems:
-            raise InvalidInput(f"the {object_type.label} cannot be saved", problems)
+            raise InvalidInput(f"the {object_type.label} cannot be saved", fields=problems)
         return clean, owner, owner_given
 
     def create(
