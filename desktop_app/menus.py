@@ -189,6 +189,7 @@ class MainMenus:
         w = self.window
         self.start_run = self.action(self.run, "&Start a run…", w.start_run, "Ctrl+Shift+R")
         self.run.addAction(with_shortcut_tip(w.designer.try_action))
+        self.run.addAction(with_shortcut_tip(w.designer.tests_action))
 
     # ------------------------------------------------------------ Help
 

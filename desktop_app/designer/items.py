@@ -58,6 +58,9 @@ STATUS = {
     "Discontinued": QColor("#eceef1"),
     "Canceled": QColor("#eceef1"),
 }
+# A status that dims what it is given to (coverage: no scenario reaches it).
+DIMMED = "Unreached"
+DIMMED_OPACITY = 0.28
 STATUS_EDGE = {
     "Completed": QColor("#2e9e4f"),
     "InProgress": QColor("#2f6fdb"),
@@ -172,6 +175,7 @@ class CanvasItem(QGraphicsRectItem):
         """``detail``'s first line is drawn on the card; all of it is in the tooltip."""
         self.status = status
         self.detail = detail
+        self.setOpacity(DIMMED_OPACITY if status == DIMMED else 1.0)
         self._show_tips()
 
     def tip_head(self) -> str:

@@ -28,6 +28,7 @@ from desktop_app.designer.properties import PropertyPanel
 from desktop_app.designer.recovery import Recovery
 from desktop_app.designer.review_panel import ReviewPanel
 from desktop_app.designer.scene import DesignScene
+from desktop_app.designer.tests_tab import ScenariosPanel
 from desktop_app.designer.tryit import TryItPanel
 from desktop_app.designer.versions import VersionsBar
 from desktop_app.designer.view import CanvasView
@@ -77,6 +78,9 @@ class DesignerPanel(QWidget):
         self.side = QStackedWidget()
         self.side.addWidget(self.properties)
         self.side.addWidget(self.try_it)
+        self.tests = ScenariosPanel(self)
+        self.tests.finished.connect(self._tested)
+        self.side.addWidget(self.tests)
         self.main = QSplitter(Qt.Orientation.Horizontal)
         self.main.addWidget(canvas_and_review)
         self.main.addWidget(self.side)
@@ -237,6 +241,11 @@ class DesignerPanel(QWidget):
         bar.addSeparator()
         self.try_action = self._action("Try it", self.start_trying, "Ctrl+R")
         bar.addAction(self.try_action)
+        self.tests_action = self._action("Tests", self.show_tests, "Ctrl+T")
+        self.tests_action.setToolTip(
+            "Run the scenarios of this orchestration against the draft, with coverage"
+        )
+        bar.addAction(self.tests_action)
         self.history_action: QAction = self._action("History", lambda: None, "Ctrl+H")
         self.history_action.setCheckable(True)
         self.history_action.triggered.connect(self.show_history)
@@ -274,12 +283,37 @@ class DesignerPanel(QWidget):
         self.banner.setText("  Trying the draft in a scratch database: editing resumes after.")
         self.side.setCurrentWidget(self.try_it)
         self.try_action.setEnabled(False)
+        self.tests_action.setEnabled(False)
         self.try_it.begin()
 
     def _tried(self) -> None:
         self.side.setCurrentWidget(self.properties)
         self.try_action.setEnabled(True)
+        self.tests_action.setEnabled(True)
         self.document.set_read_only(self._was_read_only)
+
+    # ------------------------------------------------------------ Tests
+
+    def show_tests(self, recording: tuple[str, str] | None = None) -> None:
+        """The Tests tab in the side panel: the scenarios run against the draft at once."""
+        if self.side.currentWidget() is self.try_it:
+            return
+        self.history_action.setChecked(False)
+        if recording is not None:
+            self.tests.receive_recording(*recording)
+        self.side.setCurrentWidget(self.tests)
+        self.tests_action.setEnabled(False)
+        self.tests.begin()
+
+    def record_into_tests(self, name: str, text: str) -> None:
+        """A Try it session recorded as a scenario: the trial ends and the Tests tab shows
+        the recording with the other scenarios, to run and save."""
+        self.try_it.stop()
+        self.show_tests((name, text))
+
+    def _tested(self) -> None:
+        self.side.setCurrentWidget(self.properties)
+        self.tests_action.setEnabled(True)
 
     # ------------------------------------------------------------ edits
 

@@ -3,7 +3,7 @@ the canvas is always exactly what is in the definition."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QTimer, Signal
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 from desktop_app.designer import layout as geometry
 from desktop_app.designer.document import NOTHING, DesignDocument, Key
 from desktop_app.designer.items import (
+    DIMMED_OPACITY,
     CanvasItem,
     DecisionItem,
     EdgeItem,
@@ -23,6 +24,7 @@ from desktop_app.designer.items import (
 )
 
 Status = tuple[str, str | None]  # a status, and the detail shown with it
+EdgeKey = tuple[str, str, str]  # an arrow: its source, its port (next, outcome:NAME…), its target
 
 
 class DesignScene(QGraphicsScene):
@@ -43,6 +45,7 @@ class DesignScene(QGraphicsScene):
         self.layout = geometry.Layout()
         self._marks: list[Any] = []
         self._statuses: dict[Key, tuple[str, str | None]] = {}
+        self._dimmed_edges: frozenset[EdgeKey] = frozenset()
         self._syncing = False
         self.setBackgroundBrush(QColor("#fbfcfd"))
         document.changed.connect(self.rebuild)
@@ -125,15 +128,25 @@ class DesignScene(QGraphicsScene):
     def set_statuses(
         self,
         statuses: Mapping[Key, Status] | Mapping[tuple[str, str | None], Status],
+        dimmed_edges: Collection[EdgeKey] = (),
     ) -> None:
-        """Colour elements and steps by status (Try it, run detail); empty clears."""
+        """Colour elements and steps by status (Try it, run detail, tests); empty clears.
+        The status ``items.DIMMED`` dims an element, and ``dimmed_edges`` the arrows named
+        (coverage: what no scenario reached)."""
         self._statuses = dict(statuses.items())
+        self._dimmed_edges = frozenset(dimmed_edges)
         self._apply_statuses()
 
     def _apply_statuses(self) -> None:
         for key, item in self.items_by_key.items():
             status, detail = self._statuses.get(key, (None, None))
             item.set_status(status, detail)
+        for edge in self.edges:
+            spec = edge.edge
+            dimmed = (
+                spec is not None and (spec.source, spec.port, spec.target) in self._dimmed_edges
+            )
+            edge.setOpacity(DIMMED_OPACITY if dimmed else 1.0)
 
     # ------------------------------------------------------------ selection
 

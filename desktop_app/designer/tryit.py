@@ -1,6 +1,7 @@
 """Try it: run the draft in a scratch database from a side panel — give its inputs, act as
-each assignee in turn, and watch the canvas colour stages and steps as the run moves. The
-real database never sees any of it."""
+each assignee in turn, travel in the trial's own time (escalations and waits fall due on the
+way), and watch the canvas colour stages and steps as the run moves. The session can be
+recorded as a scenario for the Tests tab. The real database never sees any of it."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -25,11 +28,15 @@ from PySide6.QtWidgets import (
 from desktop_app import tasks
 from desktop_app.designer.fields import parse_value
 from desktop_app.panels.form import FormView
-from engine.services.errors import BatonError
-from engine.services.trial import OpenItem, Trial, TrialState
+from engine.clients.trial import OpenItem, Trial, TrialState
+from engine.errors import BatonError
+from engine.scenarios.recording import record_trial, to_yaml
 
 if TYPE_CHECKING:
     from desktop_app.designer.panel import DesignerPanel
+
+# The units time travels in ("2 business days"); one of each is said in the singular.
+UNITS = ["hours", "business hours", "days", "business days"]
 
 # How a variable's type is asked for in the inputs form.
 FIELD_OF = {
@@ -126,6 +133,42 @@ class TryItPanel(QWidget):
         self.error.setProperty("role", "error")
         self.error.setWordWrap(True)
         self.error.hide()
+        self.clock = QLabel()
+        self.clock.setObjectName("tryClock")
+        self.clock.setProperty("role", "muted")
+        self.amount = QSpinBox()
+        self.amount.setObjectName("tryAdvanceAmount")
+        self.amount.setRange(1, 999)
+        self.unit = QComboBox()
+        self.unit.setObjectName("tryAdvanceUnit")
+        self.unit.addItems(UNITS)
+        self.unit.setCurrentText("business days")
+        self.advance_button = QPushButton("Advance time")
+        self.advance_button.setObjectName("tryAdvance")
+        self.advance_button.setToolTip(
+            "Travel in the trial's time: timers, waits and escalations fall due on the way"
+        )
+        self.advance_button.clicked.connect(self.advance)
+        self.next_due = QPushButton("To next due")
+        self.next_due.setObjectName("tryNextDue")
+        self.next_due.setToolTip("Travel to the next moment something falls due")
+        self.next_due.clicked.connect(lambda: self.advance(next_due=True))
+        travel = QHBoxLayout()
+        travel.addWidget(self.amount)
+        travel.addWidget(self.unit)
+        travel.addWidget(self.advance_button)
+        travel.addWidget(self.next_due)
+        self.history = QListWidget()
+        self.history.setObjectName("tryHistory")
+        self.history.setFixedHeight(96)
+        self.history.setToolTip("What happened in the run, latest first")
+        self.record = QPushButton("Record as scenario…")
+        self.record.setObjectName("tryRecord")
+        self.record.setToolTip(
+            "Keep this session as a scenario: what was done, and the state it reached as "
+            "its expectations (shown in the Tests tab, to run and save)"
+        )
+        self.record.clicked.connect(self.record_scenario)
         buttons = QHBoxLayout()
         self.again = QPushButton("Start again")
         self.again.setObjectName("tryAgain")
@@ -134,6 +177,7 @@ class TryItPanel(QWidget):
         stop.setObjectName("tryStop")
         stop.clicked.connect(self.stop)
         buttons.addWidget(self.again)
+        buttons.addWidget(self.record)
         buttons.addStretch(1)
         buttons.addWidget(stop)
         layout.addWidget(heading)
@@ -143,9 +187,19 @@ class TryItPanel(QWidget):
         layout.addLayout(acting)
         layout.addWidget(self.error)
         layout.addWidget(self.form_area, 1)
+        layout.addWidget(self.clock)
+        layout.addLayout(travel)
+        layout.addWidget(QLabel("What happened"))
+        layout.addWidget(self.history)
         layout.addLayout(buttons)
         self.items.currentRowChanged.connect(self._item_chosen)
         self.person.currentTextChanged.connect(lambda _: self._show_form())
+        self._running(False)
+
+    def _running(self, running: bool) -> None:
+        """Time travel and recording need a run to act on."""
+        for widget in (self.advance_button, self.next_due, self.record):
+            widget.setEnabled(running)
 
     # ------------------------------------------------------------ starting
 
@@ -157,6 +211,9 @@ class TryItPanel(QWidget):
         folder, data, baton = self.folder.name, self.data, self.panel.session.service
         self.summary.setText("Preparing a scratch database…")
         self.items.clear()
+        self.history.clear()
+        self.clock.setText("")
+        self._running(False)
         self._set_form(None)
         self._run(lambda: Trial.open(baton, data, folder), self._opened)
 
@@ -197,6 +254,15 @@ class TryItPanel(QWidget):
     def _show_state(self, state: TrialState) -> None:
         self.state = state
         self.error.hide()
+        self._running(True)
+        if self.trial is not None:
+            self.clock.setText(f"Trial time: {self.trial.now().astimezone():%a %d %b %Y %H:%M}")
+        self.history.clear()
+        for logged in sorted(state.log, key=lambda e: e.at, reverse=True):
+            where = ".".join(p for p in (logged.stage, logged.step) if p)
+            text = f"{logged.at.astimezone():%d %b %H:%M}  {logged.event}"
+            text += f" {where}" if where else ""
+            self.history.addItem(text + (f": {logged.message}" if logged.message else ""))
         self.panel.scene.set_statuses(state.statuses)
         run = state.run
         where = f" at {run.current_element}" if run.current_element else ""
@@ -287,6 +353,43 @@ class TryItPanel(QWidget):
             refused,
         )
 
+    # ------------------------------------------------------------ time travel and recording
+
+    def advance(self, *, next_due: bool = False) -> None:
+        """Travel in the trial's time by the amount chosen, or to the next due moment."""
+        trial = self.trial
+        if trial is None or self.run_id is None:
+            return
+        unit = self.unit.currentText()
+        amount = self.amount.value()
+        by = None if next_due else f"{amount} {unit if amount != 1 else unit.rstrip('s')}"
+        self.advance_button.setEnabled(False)
+        self.next_due.setEnabled(False)
+
+        def refused(exc: BaseException) -> None:
+            self._running(True)
+            self._failed(exc)
+
+        self._run(
+            lambda: trial.advance(by=by, next_due=next_due), lambda _: self.refresh(), refused
+        )
+
+    def record_scenario(self) -> None:
+        trial, run_id = self.trial, self.run_id
+        if trial is None or run_id is None:
+            return
+        name, ok = QInputDialog.getText(
+            self, "Record as a scenario", "Name of the scenario:", text=f"tried {trial.name}"
+        )
+        name = name.strip()
+        if not ok or not name:
+            return
+
+        def record() -> str:
+            return to_yaml(record_trial(trial, run_id, name=name, orchestration=trial.name))
+
+        self._run(record, lambda text: self.panel.record_into_tests(name, text))
+
     def _run(
         self,
         work: Callable[[], Any],
@@ -346,4 +449,5 @@ class TryItPanel(QWidget):
         self._ticket += 1
         self._ended.append((self.trial, self.folder))
         self.trial, self.folder, self.run_id, self.state = None, None, None, None
+        self._running(False)
         self._release()
