@@ -299,6 +299,7 @@ class DesignerPanel(QWidget):
         if self.side.currentWidget() is self.try_it:
             return
         self.history_action.setChecked(False)
+        self.scene.set_statuses({})  # no other overlay while the scenarios run
         if recording is not None:
             self.tests.receive_recording(*recording)
         self.side.setCurrentWidget(self.tests)

@@ -37,7 +37,7 @@ from engine.clients.demo import resources_dir
 from engine.definitions import DefinitionError, load_data
 from engine.scenarios.format import load_scenario_file
 from engine.scenarios.results import ScenarioResult
-from engine.scenarios.suite import Report, run_against, tests_of
+from engine.scenarios.suite import Report, is_scenario_file, run_against, tests_of
 
 if TYPE_CHECKING:
     from desktop_app.designer.panel import DesignerPanel
@@ -60,6 +60,11 @@ def slug(text: str) -> str:
 def check_file(path: str, orchestration: str) -> None:
     """Raise ValueError saying why ``path`` cannot be a scenario file of ``orchestration``
     (its problems, each with its line, as the engine's reader finds them)."""
+    if Path(path).is_file() and not is_scenario_file(Path(path)):
+        raise ValueError(
+            f"{Path(path).name} is not a scenario file: one has 'orchestration:' and "
+            "'scenarios:' at its top (see docs/testing.md)"
+        )
     try:
         file = load_scenario_file(path)
     except DefinitionError as exc:
@@ -294,6 +299,9 @@ class ScenariosPanel(QWidget):
     def _show(self, report: Report) -> None:
         self.running = False
         self.run_button.setEnabled(True)
+        if report.coverage.orchestration != self.panel.document.name:
+            self.clear()  # another orchestration was opened while these ran
+            return
         self.report = report
         self._stale = False
         self.results_shown = list(report.results)

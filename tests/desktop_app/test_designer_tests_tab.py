@@ -201,7 +201,28 @@ def test_opening_a_file_that_is_no_scenario_of_this_orchestration_says_why(
     click(qtbot, tests.open_button)
     qtbot.waitUntil(lambda: "broken.yaml" in tests.problems.text(), timeout=WAIT)
     assert "line 4" in tests.problems.text()
-    assert tests.places == [str(RESOURCES / "scenarios")], "neither was added"
+    chosen.append(str(RESOURCES / "definitions" / "customer_onboarding.yaml"))
+    click(qtbot, tests.open_button)
+    qtbot.waitUntil(lambda: "is not a scenario file" in tests.problems.text(), timeout=WAIT)
+    assert tests.problems.text().startswith("customer_onboarding.yaml is not a scenario file")
+    assert tests.places == [str(RESOURCES / "scenarios")], "none was added"
+
+
+def test_opening_another_orchestration_shows_its_own_scenarios(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    tests = open_tests(qtbot, designer)
+    qtbot.waitUntil(lambda: finished(tests, "7 scenarios"), timeout=WAIT)
+    choice = designer.versions.orchestrations
+    index = choice.findText("refund_request")
+    choice.setCurrentIndex(index)
+    choice.activated.emit(index)  # what a click in the popup sends
+    qtbot.waitUntil(lambda: designer.document.name == "refund_request", timeout=WAIT)
+    assert tests.results.count() == 0, "the other orchestration's results are gone"
+    qtbot.waitUntil(lambda: designer.inspection_current, timeout=WAIT)
+    click(qtbot, tests.run_button)
+    qtbot.waitUntil(lambda: finished(tests, "4 scenarios: 4 passed"), timeout=WAIT)
+    assert "coverage 100 %" in tests.summary.text()
 
 
 def start_a_trial(qtbot: Any, designer: DesignerPanel, amount: str) -> Any:
