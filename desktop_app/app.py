@@ -9,7 +9,14 @@ from pathlib import Path
 
 import platformdirs
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QWidget,
+)
 
 from desktop_app import notifications, tasks, theme
 from desktop_app.engine_runner import EmbeddedEngine
@@ -30,16 +37,19 @@ def app_settings() -> QSettings:
     return QSettings(str(directory / "desktop.ini"), QSettings.Format.IniFormat)
 
 
-def open_database(url: str | None) -> tuple[Baton, UserInfo]:
-    """Open (and on first launch fill with the demo); return the service and its owner.
+def open_database(url: str | None) -> tuple[Baton, UserInfo, bool]:
+    """Open; return the service, its owner, and whether the demo is still to be loaded.
 
-    The owner is who a single-user install starts signed in as; a shared database asks.
+    The owner is who a single-user install starts signed in as; a shared database asks. On
+    first launch only the demo's people are made here: the window opens, then the rest of
+    the demo loads (``load_demo``) while it shows that it does.
     """
-    from engine.clients.demo import load_demo
+    from engine.clients.demo import load_demo_people
 
     baton = Baton(url)
-    if not baton.definitions.list():
-        load_demo(baton)
+    demo = not baton.definitions.list()
+    if demo:
+        load_demo_people(baton)
     owner = baton.directory.owner()
     if owner is None:
         admins = [u.username for u in baton.directory.users() if u.role == "admin" and u.active]
@@ -47,7 +57,7 @@ def open_database(url: str | None) -> tuple[Baton, UserInfo]:
     if owner is None:
         baton.close()
         raise RuntimeError("this database has no active admin to sign in as")
-    return baton, baton.directory.user(owner)
+    return baton, baton.directory.user(owner), demo
 
 
 class FirstPaint(QObject):
@@ -95,26 +105,29 @@ class Launcher:
         url = self.url
         tasks.run(lambda: open_database(url), self._opened, self._failed)
 
-    def _opened(self, opened: tuple[Baton, UserInfo]) -> None:
-        baton, owner = opened
+    def _opened(self, opened: tuple[Baton, UserInfo, bool]) -> None:
+        baton, owner, demo = opened
         if baton.db.is_sqlite or self.smoke:
-            self._show(baton, owner)  # a single-user install starts signed in as its owner
+            self._show(baton, owner, demo)  # a single-user install starts signed in as its owner
             return
         self.splash.close()
         dialog = SignInDialog(baton, baton.db.display_url)
-        dialog.signed_in.connect(lambda user: self._show(baton, user))
+        dialog.signed_in.connect(lambda user: self._show(baton, user, demo))
         dialog.rejected.connect(self.app.quit)
         dialog.open()
         self.signin = dialog
 
-    def _show(self, baton: Baton, user: UserInfo) -> None:
+    def _show(self, baton: Baton, user: UserInfo, demo: bool = False) -> None:
         session = AppSession(baton, user)
         engine = EmbeddedEngine(baton)
         self.window = MainWindow(session, self.settings, engine)
         self.painted = FirstPaint(self.window, self.started, say=self.smoke)
         self.splash.close()
         self.window.show()
-        engine.start()
+        if demo:  # the engine starts once the demo has made its runs (it drives them itself)
+            self._load_demo(baton, self.window, engine)
+        else:
+            engine.start()
         if not self.smoke:
             # Later `baton baton://…` calls hand their links to this window.
             self.links = LinkServer(self.window)
@@ -123,8 +136,35 @@ class Launcher:
         if self.link:
             link, self.link = self.link, None
             self.window.open_link(link)
-        if self.smoke:
+        if self.smoke and not demo:
             self.window.inbox.model.loaded.connect(self._smoke_done)
+
+    def _load_demo(self, baton: Baton, window: MainWindow, engine: EmbeddedEngine) -> None:
+        """First launch: the demo's orchestrations, records and runs load behind the open
+        window, a busy bar and a line in the status bar saying so."""
+        from engine.clients.demo import load_demo
+
+        busy = QProgressBar()
+        busy.setRange(0, 0)
+        busy.setMaximumWidth(120)
+        busy.setToolTip("Loading the demo orchestrations, records and runs")
+        window.statusBar().addPermanentWidget(busy)
+        window.statusBar().showMessage("Loading the demo orchestrations, records and runs…")
+
+        def done(_: object = None, problem: str | None = None) -> None:
+            window.statusBar().removeWidget(busy)
+            busy.deleteLater()
+            window.say(problem or "The demo is loaded: your inbox has work waiting")
+            engine.start()
+            if self.smoke:
+                window.inbox.model.loaded.connect(self._smoke_done)
+                window.inbox.refresh()
+
+        tasks.run(
+            lambda: load_demo(baton),
+            done,
+            lambda exc: done(problem=f"The demo could not be loaded: {describe(exc)}"),
+        )
 
     def _smoke_done(self) -> None:
         if self.painted is not None and self.painted.seconds is None:

@@ -54,26 +54,40 @@ def _complete(
     )
 
 
-def load_demo(baton: Baton) -> list[str]:
-    """Load the demo into ``baton``'s database; returns lines saying what was done."""
-    if any(o.name == "customer_onboarding" for o in baton.definitions.list()):
-        return ["the demo is already loaded"]
+def load_demo_people(baton: Baton) -> None:
+    """The demo's people, queues and groups, and the install's owner: what the desktop needs
+    before its window opens (the rest of the demo may load after). Whoever or whatever
+    exists already is kept."""
     admin = baton.as_user("admin")
     directory = _yaml("directory.yaml")
+    known = {u.username for u in baton.directory.users()}
     for user in directory["users"]:
-        admin.directory.create_user(
-            user["username"],
-            display_name=user["display_name"],
-            email=user["email"],
-            role=user["role"],
-        )
+        if user["username"] not in known:
+            admin.directory.create_user(
+                user["username"],
+                display_name=user["display_name"],
+                email=user["email"],
+                role=user["role"],
+            )
     for kind in ("queue", "group"):
+        groups = {g.name for g in admin.directory.groups(kind)}
         for group in directory[f"{kind}s"]:
+            if group["name"] in groups:
+                continue
             admin.directory.create_group(kind, group["name"], label=group["label"])
             for member in group["members"]:
                 admin.directory.add_member(kind, group["name"], member)
     if admin.directory.owner() is None:
         admin.directory.set_owner("admin")  # a single-user install acts as its owner
+
+
+def load_demo(baton: Baton) -> list[str]:
+    """Load the demo into ``baton``'s database; returns lines saying what was done."""
+    if any(o.name == "customer_onboarding" for o in baton.definitions.list()):
+        return ["the demo is already loaded"]
+    load_demo_people(baton)
+    directory = _yaml("directory.yaml")
+    admin = baton.as_user("admin")
     admin.calendars.define_from_file(str(RESOURCES / "demo" / "calendars.yaml"))
     admin.records.define_types_from_file(str(RESOURCES / "demo" / "object_types.yaml"))
     for path in sorted((RESOURCES / "definitions").glob("*.yaml")):

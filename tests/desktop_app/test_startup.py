@@ -105,3 +105,25 @@ def test_smoke_says_when_the_window_was_painted(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     painted = [line for line in out.stdout.splitlines() if "painted" in line]
     assert painted and float(painted[0].split("painted ")[1].split(" s")[0]) > 0
+
+
+def test_first_launch_opens_with_the_demos_people_and_loads_the_rest_after(
+    tmp_path: Path,
+) -> None:
+    from desktop_app.app import open_database
+    from engine.clients.demo import load_demo, load_demo_people
+
+    baton, owner, demo_pending = open_database(str(tmp_path / "first.sqlite3"))
+    try:
+        assert demo_pending and owner.username == "admin"
+        assert baton.definitions.list() == []  # the slow part waits for the window
+        people = len(baton.directory.users())
+        load_demo_people(baton)  # again: nothing twice
+        assert len(baton.directory.users()) == people
+        load_demo(baton)
+        assert any(o.name == "customer_onboarding" for o in baton.definitions.list())
+    finally:
+        baton.close()
+    reopened, _, demo_pending = open_database(str(tmp_path / "first.sqlite3"))
+    reopened.close()
+    assert not demo_pending
