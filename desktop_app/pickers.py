@@ -18,6 +18,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from desktop_app import tasks
+from engine.errors import PermissionDenied
 from engine.services.baton import Baton
 from engine.services.directory import PeopleFilter
 
@@ -67,7 +68,16 @@ def find_choices(service: Baton, typed: str, kinds: Sequence[str]) -> list[Choic
                         f"{group.label} — {kind}:{group.name} ({kind}, {members} members)",
                     )
                 )
-    return choices
+    return _with_open_work(service, choices)
+
+
+def _with_open_work(service: Baton, choices: list[Choice]) -> list[Choice]:
+    """Each suggestion with the open work it holds, for those who may see it (staff)."""
+    try:
+        counts = service.work.open_counts([c.value for c in choices])
+    except PermissionDenied:
+        return choices
+    return [Choice(c.kind, c.name, f"{c.text} · {counts.get(c.value, 0)} open") for c in choices]
 
 
 class PeoplePicker(QLineEdit):

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop_app import tasks
 from desktop_app.console.interventions import OPERATIONS, OutcomesDialog, intervene
 from desktop_app.console.reassign import ask_reassign
+from desktop_app.console.run_record import RunRecordDialog
 from desktop_app.console.variables import VariablesDialog
 from desktop_app.designer.document import DesignDocument
 from desktop_app.designer.scene import DesignScene
@@ -141,8 +142,17 @@ class RunDetailWindow(QDialog):
         self.variables_button.setToolTip("Fix what the run holds, then retry what failed on it")
         self.variables_button.setEnabled(False)  # until the run is loaded
         self.variables_button.clicked.connect(self.change_variables)
+        self.record_button = QPushButton("Edit the record…")
+        self.record_button.setObjectName("runEditRecord")
+        self.record_button.setToolTip("Fix a field of the run's record, then retry")
+        self.record_button.setEnabled(False)  # until a run with a record is loaded
+        self.record_button.clicked.connect(self.edit_record)
+        fixes = QHBoxLayout()
+        fixes.addWidget(self.variables_button)
+        fixes.addWidget(self.record_button)
+        fixes.addStretch(1)
         values_layout.addWidget(self.values)
-        values_layout.addWidget(self.variables_button, 0, Qt.AlignmentFlag.AlignLeft)
+        values_layout.addLayout(fixes)
         self.log = _table("runLog", ["When", "Who", "Event", "Stage", "Step", "Message"])
         self.items = _table(
             "runItems", ["#", "Item", "Status", "Assigned to", "Claimed by", "Due", "Completed"]
@@ -229,6 +239,7 @@ class RunDetailWindow(QDialog):
         self.variables_button.setEnabled(
             run.status in ("InProgress", "Suspended", "Error") and bool(definition.variables)
         )
+        self.record_button.setEnabled(run.record_id is not None)
         if first:
             self.document.load(to_data(definition), read_only=True)
             self.canvas.fit()
@@ -352,6 +363,15 @@ class RunDetailWindow(QDialog):
             self.session, self.run_id, self.definition, dict(self.detail.variables), self
         )
         dialog.changed.connect(lambda changes: self._variables_changed(changes))
+        dialog.open()
+        return dialog
+
+    def edit_record(self) -> RunRecordDialog | None:
+        """The run's record, to fix a field that made a step fail."""
+        if self.detail is None or self.detail.run.record_id is None:
+            return None
+        dialog = RunRecordDialog(self.session, self.detail.run.record_id, self)
+        dialog.saved.connect(lambda _: self.load())
         dialog.open()
         return dialog
 

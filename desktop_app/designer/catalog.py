@@ -34,6 +34,12 @@ class Catalog:
             "CreateRecord.object": sorted(self.objects),
             "Orchestration.calendar": self.calendars,
             "StartOrchestration.orchestration": self.orchestrations,
+            # who hears of a failed run: a person, a queue or a group (an address typed works)
+            "Orchestration.error_recipients": [
+                *self.users,
+                *(f"queue:{q}" for q in sorted(self.queues)),
+                *(f"group:{g}" for g in self.groups),
+            ],
         }
 
 

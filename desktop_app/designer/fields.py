@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -173,6 +174,8 @@ def field_editor(
     if expression:
         editor = ExpressionEdit(value, context.data, context.names)
         editor.committed.connect(lambda text: change(text, False))
+    elif choices is not None and origin is list:
+        editor = _words(value, change, str, choices)
     elif choices is not None:
         editor = _choice(value, ["", *choices], lambda v: change(v or None, False))
     elif annotation is bool:
@@ -317,9 +320,29 @@ def _duration(value: Any, change: Change) -> QWidget:
     return box
 
 
-def _words(value: Any, change: Change, kind: type) -> QLineEdit:
+class _ListCompleter(QCompleter):
+    """Suggestions for the last of several comma-separated names (the ones before stay)."""
+
+    def splitPath(self, path: str) -> list[str]:
+        return [path.split(",")[-1].strip()]
+
+    def pathFromIndex(self, index: Any) -> str:
+        widget = self.widget()
+        text = widget.text() if isinstance(widget, QLineEdit) else ""
+        head = text.rsplit(",", 1)[0] + ", " if "," in text else ""
+        return head + str(index.data())
+
+
+def _words(
+    value: Any, change: Change, kind: type, suggestions: list[str] | None = None
+) -> QLineEdit:
     line = QLineEdit(", ".join(str(v) for v in value or []))
     line.setPlaceholderText("comma-separated")
+    if suggestions:  # people, queues and groups, as they are typed
+        completer = _ListCompleter(suggestions, line)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        line.setCompleter(completer)
 
     def commit() -> None:
         parts = [p.strip() for p in line.text().split(",") if p.strip()]

@@ -17,7 +17,7 @@ from engine.runtime import work as runtime_work
 from engine.runtime.context import definition_for, record_context, stage_of
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, WorkItemInfo
-from engine.services.permissions import ANYONE
+from engine.services.permissions import ANYONE, STAFF
 from engine.services.records import record_info
 from engine.services.runs import work_item_info
 from engine.statuses import WorkStatus
@@ -313,6 +313,34 @@ class WorkService:
                 if visible is None:
                     raise PermissionDenied(f"work item {item_id} is not {who.username}'s work")
             return work_item_info(item, row[1])
+
+    def open_counts(self, targets: Sequence[str]) -> dict[str, int]:
+        """Open work held by each target ("alice", "queue:legal", "group:security"), for
+        choosing whom to give more (supervisors and admins: it tells whose work is whose)."""
+        with self.context.read() as session:
+            self.context.require(session, STAFF, "see how much work people hold")
+            wanted: dict[tuple[str, str], str] = {}
+            for target in targets:
+                kind, sep, name = target.partition(":")
+                wanted[(kind, name) if sep and kind in ("queue", "group") else ("user", target)] = (
+                    target
+                )
+            if not wanted:
+                return {}
+            rows = session.execute(
+                select(WorkItemRow.assignee_kind, WorkItemRow.assignee, func.count())
+                .where(
+                    WorkItemRow.status.in_(WorkStatus.OPEN),
+                    WorkItemRow.assignee.in_(sorted({name for _, name in wanted})),
+                )
+                .group_by(WorkItemRow.assignee_kind, WorkItemRow.assignee)
+            ).all()
+            counts = dict.fromkeys(wanted.values(), 0)
+            for kind, name, count in rows:
+                found = wanted.get((kind, name))
+                if found is not None:
+                    counts[found] = int(count)
+            return counts
 
     def count(
         self,

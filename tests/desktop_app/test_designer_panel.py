@@ -289,3 +289,42 @@ def test_try_it_runs_the_draft_and_colours_the_canvas(
     panel.stop()
     assert designer.scene.items_by_key[("intake", None)].status is None
     assert len(demo.as_user("admin").runs.list(limit=1000)) == runs_before
+
+
+def test_error_recipients_are_picked_from_people_queues_and_groups(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    from desktop_app.designer.fields import _ListCompleter
+
+    designer.activateWindow()  # typing goes to the focused line of the active window
+    qtbot.waitUntil(designer.isActiveWindow, timeout=WAIT)
+    open_copy(qtbot, designer)
+    qtbot.waitUntil(lambda: "Orchestration.error_recipients" in designer.properties.directory)
+    designer.document.select(("", None))  # the orchestration itself
+
+    def recipients() -> QLineEdit | None:
+        lines = designer.properties.findChildren(QLineEdit)
+        return next((x for x in lines if isinstance(x.completer(), _ListCompleter)), None)
+
+    qtbot.waitUntil(lambda: recipients() is not None, timeout=WAIT)
+    # The panel settles (it is rebuilt once the catalog and the review are in).
+    qtbot.waitUntil(lambda: not designer.properties._pending, timeout=WAIT)
+    qtbot.waitUntil(lambda: designer.inspection_current, timeout=WAIT)
+    QApplication.processEvents()
+    line = recipients()
+    assert line is not None
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=WAIT)
+    line.selectAll()
+    qtbot.keyClicks(line, "carol, legal")
+    completer = line.completer()
+    # What is suggested completes the last name; those before it stay.
+    qtbot.waitUntil(lambda: completer.currentCompletion() == "carol, queue:legal", timeout=WAIT)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)
+    assert line.text() == "carol, queue:legal"
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: designer.document.data.get("error_recipients") == ["carol", "queue:legal"],
+        timeout=WAIT,
+    )

@@ -613,3 +613,75 @@ def test_needs_attention_keeps_groups_as_left_and_lists_what_each_reason_counts(
     with qtbot.waitSignal(panel.show_work, timeout=WAIT) as shown:
         double_click(qtbot, view.tree, group("Overdue work"))
     assert shown.args[0].sla == "overdue"
+
+
+RECORD_FLOW = """
+format: 1
+name: revenue_share
+elements:
+  - kind: stage
+    name: share
+    steps:
+      - kind: background
+        name: divide
+        retry: {attempts: 1}
+        actions: [{type: set_variables, values: {share: "100 / record.annual_revenue"}}]
+"""
+
+
+def test_a_supervisor_fixes_the_runs_record_then_the_retried_step_completes(  # type: ignore[no-untyped-def]
+    qtbot, carol: AppSession, ops: Baton
+) -> None:
+    from desktop_app.console.run_record import RunRecordDialog
+
+    define(ops, RECORD_FLOW)
+    record = ops.records.create("customer", {"name": "Hooli", "annual_revenue": "0"})
+    run = ops.runs.start("revenue_share", record_id=record.id)
+    ops.worker.run_once()
+    assert ops.runs.get(run.id).status == "Error"  # 100 / 0
+    window = RunDetailWindow(carol, run.id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown(RunRecordDialog) is not None, timeout=WAIT)
+    dialog = _shown(RunRecordDialog)
+    assert isinstance(dialog, RunRecordDialog)
+    qtbot.waitUntil(lambda: "annual_revenue" in dialog.page.editors, timeout=WAIT)
+    revenue = dialog.page.editors["annual_revenue"].widget
+    assert isinstance(revenue, QLineEdit)
+    revenue.selectAll()
+    qtbot.keyClicks(revenue, "50")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.mouseClick(dialog.page.save, Qt.MouseButton.LeftButton)
+    assert ops.records.get(record.id).data["annual_revenue"] == 50
+    dialog.close()
+    retry = next(c for c in CASES if c.op == "retry_step")
+    qtbot.waitUntil(lambda: window.buttons["retry_step"].isEnabled(), timeout=WAIT)
+    window.buttons["retry_step"].click()
+    _answer(qtbot, retry, "revenue fixed")
+    qtbot.waitUntil(lambda: ops.runs.get(run.id).status == "InProgress", timeout=WAIT)
+    ops.worker.run_once()
+    assert ops.runs.show(run.id).variables["share"] == 2
+    assert ops.runs.get(run.id).status == "Completed"
+    window.close()
+
+
+def test_the_reassign_picker_shows_roles_and_open_work(  # type: ignore[no-untyped-def]
+    qtbot, carol: AppSession, ops: Baton
+) -> None:
+    from desktop_app.console.reassign import ReassignDialog
+
+    dialog = ReassignDialog(carol, "work item 1", lambda target, reason: None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.target.setFocus()
+    qtbot.keyClicks(dialog.target, "fra")
+    model = dialog.target.suggestions
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=WAIT)
+    texts = [model.item(r).text() for r in range(model.rowCount())]
+    frank = next(t for t in texts if "— frank (" in t)
+    held = len([w for w in ops.work.list(user="frank") if w.assignee == "frank"])
+    assert "(user)" in frank and frank.endswith(f"· {held} open"), texts

@@ -147,3 +147,12 @@ def test_the_inbox_filters_by_due_moment_and_kind_of_assignee_in_sql(b: Baton) -
     assert bob.work.count(user="bob", text="timed", assignee_kind="queue") == 2
     with pytest.raises(InvalidInput, match="cannot list work assigned to a 'team'"):
         bob.work.list(user="bob", assignee_kind="team")
+
+
+def test_open_work_counts_per_person_queue_and_group_are_for_staff(b: Baton) -> None:
+    b.runs.start("flow", {"who": "bob"})
+    b.runs.start("flow", {"who": "bob"})
+    counts = b.as_user("carol").work.open_counts(["bob", "queue:legal", "group:security", "dave"])
+    assert counts == {"bob": 2, "queue:legal": 2, "group:security": 0, "dave": 0}
+    with pytest.raises(PermissionDenied):
+        b.as_user("alice").work.open_counts(["bob"])
