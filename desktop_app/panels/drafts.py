@@ -3,45 +3,30 @@
 What a person typed into an item's form is kept when they open another item, switch panels or
 close the app, and put back when they open the item again — in the Inbox and in a record's Work
 Guide alike, which share one store per database and person. One JSON file holds the drafts of
-one person on one database, by item id, next to the Designer's recovery files; it is read and
-written in the background and replaced atomically (``designer.recovery``'s helpers), so the GUI
-never waits on the disk and a crash never leaves half a file.
+one person on one database, by item id (``kept``: read and written in the background, replaced
+atomically, so the GUI never waits on the disk and a crash never leaves half a file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import threading
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from desktop_app.panels.kept import KeptFile, kept_file, read_kept
 
-from desktop_app import tasks
-from desktop_app.designer.recovery import _write
-
-FORMAT = 1
 OPEN = ("Assigned", "Claimed")  # a draft of an item in any other status has nothing to go to
 Draft = dict[str, Any]  # {"values": {...}, "comment": str, "title": str, "kept_at": iso}
 
 
 def drafts_file(database_url: str, username: str) -> Path:
     """Where ``username``'s drafts on this database are kept."""
-    key = hashlib.sha256(f"{database_url}\n{username}".encode()).hexdigest()[:20]
-    return Path(platformdirs.user_data_dir("baton", appauthor=False)) / "drafts" / f"{key}.json"
+    return kept_file("drafts", database_url, username)
 
 
 def read_drafts(path: Path) -> dict[int, Draft]:
     """The drafts kept in ``path`` (none when it is missing, unreadable or of another format)."""
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(kept, dict) or kept.get("format") != FORMAT:
-        return {}
-    drafts = kept.get("drafts")
+    drafts = read_kept(path).get("drafts")
     if not isinstance(drafts, dict):
         return {}
     return {
@@ -55,8 +40,7 @@ class Drafts:
     """One person's drafts on one database: in memory on the GUI thread, on disk behind it.
 
     Memory is the truth once the file was read (``merge``); every change writes the whole file
-    again in the background. Writes may finish out of order, so each carries a number and a
-    write older than the last one written is skipped.
+    again in the background (``KeptFile``).
     """
 
     _stores: dict[Path, Drafts] = {}
@@ -64,9 +48,7 @@ class Drafts:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.memory: dict[int, Draft] | None = None  # None: the file was not read yet
-        self._number = 0
-        self._written = 0
-        self._lock = threading.Lock()  # taken by the writers only, never by the GUI thread
+        self.file = KeptFile(path)
 
     @classmethod
     def of(cls, database_url: str, username: str) -> Drafts:
@@ -110,17 +92,4 @@ class Drafts:
         return dropped
 
     def _save(self) -> None:
-        self._number += 1
-        number, path = self._number, self.path
-        content = json.dumps(
-            {"format": FORMAT, "drafts": {str(k): v for k, v in (self.memory or {}).items()}},
-            ensure_ascii=False,
-        )
-
-        def write() -> None:
-            with self._lock:
-                if number > self._written:
-                    _write(path, content)
-                    self._written = number
-
-        tasks.run(write, None, lambda _exc: None)
+        self.file.write({"drafts": {str(k): v for k, v in (self.memory or {}).items()}})

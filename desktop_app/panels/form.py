@@ -275,7 +275,11 @@ class FormView(QWidget):
         self.started = self.draft()  # what an untouched form holds: nothing to keep as a draft
 
     def _wire(self, editor: FieldEditor, keys: _SubmitKeys) -> None:
-        editor.changed_signal().connect(lambda *_: (editor.fixed(), self.edited.emit()))
+        def changed(*_: Any) -> None:
+            editor.fixed()
+            self.edited.emit()
+
+        editor.changed_signal().connect(changed)
         widget = editor.widget
         if isinstance(widget, QPlainTextEdit):
             widget.setTabChangesFocus(True)  # Tab goes to the next field, never into the text

@@ -171,15 +171,12 @@ class InboxModel(QAbstractTableModel):
         if role == ITEM_ROLE:
             return item
         if role == Qt.ItemDataRole.DisplayRole:
-            assigned = f"{item.assignee}" + (
-                f" (claimed by {item.claimed_by})" if item.claimed_by else ""
-            )
             return (
                 item.title,
                 item.orchestration.replace("_", " ").title(),
                 item.stage.replace("_", " ").capitalize(),
                 item.record_title or "",
-                assigned if item.assignee_kind == "user" else f"{item.assignee_kind} {assigned}",
+                assigned_to(item),
                 item.due_at.astimezone().strftime("%a %d %b %H:%M") if item.due_at else "",
                 age(item.created_at, now),
                 PRIORITY_NAMES.get(item.priority, str(item.priority)).capitalize(),
@@ -197,6 +194,15 @@ class InboxModel(QAbstractTableModel):
             font.setBold(True)
             return font
         return None
+
+
+def assigned_to(item: WorkItemInfo) -> str:
+    """'queue finance', or — claimed — its holder first, so a narrow column still says who
+    holds it: 'frank (claimed) · queue finance'."""
+    assignee = (
+        item.assignee if item.assignee_kind == "user" else (f"{item.assignee_kind} {item.assignee}")
+    )
+    return f"{item.claimed_by} (claimed) · {assignee}" if item.claimed_by else assignee
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desktop_app import tasks
 from desktop_app.messages import describe
 from desktop_app.panels.form import FieldEditor
-from desktop_app.panels.inbox import ItemPane
+from desktop_app.panels.item_pane import ItemPane
 from desktop_app.panels.record_actions import DeleteRecordDialog, NewRecordDialog
 from desktop_app.session import AppSession
 from desktop_app.start_run import StartRunDialog
