@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -62,14 +63,25 @@ def open_database(url: str | None) -> tuple[Baton, UserInfo, bool]:
 
 class FirstPaint(QObject):
     """Notes when the main window is first painted: what start-up is measured to (``--smoke``
-    prints it, seconds from the launcher's first line)."""
+    prints it, seconds from the launcher's first line). Then runs ``then``: work that would
+    compete with the first paint for the interpreter (the embedded engine, the demo) waits
+    for it, or for a second at most, should the window not be painted (minimised)."""
 
-    def __init__(self, window: QWidget, started: float, *, say: bool = False) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        started: float,
+        *,
+        say: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(window)
         self.started = started
         self.say = say
+        self.then = then
         self.seconds: float | None = None
         window.installEventFilter(self)
+        QTimer.singleShot(1000, self._go_on)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and self.seconds is None:
@@ -77,7 +89,13 @@ class FirstPaint(QObject):
             watched.removeEventFilter(self)
             if self.say:  # at once, so a benchmark reading the output times it from outside
                 print(f"smoke: main window painted {self.seconds:.3f} s after start", flush=True)
+            QTimer.singleShot(0, self._go_on)  # once this paint is done
         return False
+
+    def _go_on(self) -> None:
+        then, self.then = self.then, None
+        if then is not None:
+            then()
 
 
 class Launcher:
@@ -121,13 +139,16 @@ class Launcher:
         session = AppSession(baton, user)
         engine = EmbeddedEngine(baton)
         self.window = MainWindow(session, self.settings, engine)
-        self.painted = FirstPaint(self.window, self.started, say=self.smoke)
+        window = self.window
+        # The engine starts once the demo has made its runs (the demo drives them itself).
+        self.painted = FirstPaint(
+            window,
+            self.started,
+            say=self.smoke,
+            then=(lambda: self._load_demo(baton, window, engine)) if demo else engine.start,
+        )
         self.splash.close()
         self.window.show()
-        if demo:  # the engine starts once the demo has made its runs (it drives them itself)
-            self._load_demo(baton, self.window, engine)
-        else:
-            engine.start()
         if not self.smoke:
             # Later `baton baton://…` calls hand their links to this window.
             self.links = LinkServer(self.window)
