@@ -3,11 +3,12 @@ bench-only virtualenv's Python (it imports nothing of Baton's). Prints one JSON 
 
     python spiff_child.py --runs 1000 --mode memory|sqlite
 
-``sqlite``: as a host application would keep its workflows, each run's state is saved with
-Spiff's own JSON serializer to a SQLite file (WAL, synchronous=NORMAL, as Baton's) after
-every transition, each save its own transaction: after the run starts (both intake scripts
-run), and after each user's task is completed (the last one also runs the decision and the
-activation script).
+``sqlite``: as a host application keeps its workflows, in a SQLite file (WAL,
+synchronous=NORMAL, as Baton's) with Spiff's own JSON serializer, one transaction per
+request: starting a run (both intake scripts run) saves it; each user's completion reads
+the run's workflow back, completes the task, runs the workflow to its next wait (after the
+last review: the decision and the activation script) and saves it. Baton's completions read
+their run from the database too. ``memory``: the same, the workflows kept as objects.
 """
 
 from __future__ import annotations
@@ -49,23 +50,36 @@ def main() -> None:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
 
+        def begin() -> None:  # a request's transaction: begin() … save()
+            if db is not None:
+                db.execute("BEGIN IMMEDIATE")
+
+        def load(run_id: int, workflow: BpmnWorkflow) -> BpmnWorkflow:
+            if db is None:
+                return workflow
+            (state,) = db.execute("SELECT state FROM workflow WHERE id = ?", (run_id,)).fetchone()
+            loaded: BpmnWorkflow = serializer.deserialize_json(state)
+            return loaded
+
         def save(run_id: int, workflow: BpmnWorkflow) -> None:
             if db is None:
                 return
             state = serializer.serialize_json(workflow)
-            db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT OR REPLACE INTO workflow (id, state) VALUES (?, ?)", (run_id, state))
             db.execute("COMMIT")
 
         began = time.perf_counter()
         workflows = []
         for run_id in range(n):
+            begin()
             workflow = BpmnWorkflow(spec)
             workflow.do_engine_steps()  # the two intake scripts, up to the three reviews
             save(run_id, workflow)
             workflows.append(workflow)
         for review in REVIEWS:  # each user works through their inbox, as in Baton's bench
-            for run_id, workflow in enumerate(workflows):
+            for run_id in range(n):
+                begin()
+                workflow = workflows[run_id] = load(run_id, workflows[run_id])
                 (task,) = [
                     t
                     for t in workflow.get_tasks(state=TaskState.READY, manual=True)

@@ -5,9 +5,9 @@
 
 SpiffWorkflow is pip-installed into a bench-only virtualenv that this script makes (kept in
 the temporary directory, reused next time; ``--venv`` to choose where). Its workload is
-``bench/onboarding.bpmn`` run by ``bench/spiff_child.py``: in memory, and saved to a SQLite
-file (WAL) with Spiff's JSON serializer after every transition, as a host application
-would. Baton's is ``bench/onboarding.py``'s durable throughput. Each figure is a fresh
+``bench/onboarding.bpmn`` run by ``bench/spiff_child.py``: in memory, and kept in a SQLite
+file (WAL) with Spiff's JSON serializer as a host application keeps it, one transaction per
+request (start a run; a user completes a task: read the workflow, complete, save). Baton's is ``bench/onboarding.py``'s durable throughput. Each figure is a fresh
 process; a round runs Baton, Spiff saved to SQLite, Spiff in memory, one after the other,
 so the ratios of a round were measured under the same load. A benchmark prints figures; it
 never fails.
