@@ -23,9 +23,11 @@ from engine.services.queries import (
     WorkFilter,
     paged,
     run_conditions,
+    search_conditions,
     work_conditions,
 )
 from engine.services.runs import _summaries, work_item_info
+from engine.services.search import Unindexed
 from engine.services.work import record_titles
 from engine.store.base import utcnow
 from engine.store.models import OrchestrationRow, RunRow, SavedViewRow, WorkItemRow
@@ -118,7 +120,10 @@ class ConsoleService:
             # million-run export makes no work for the garbage collector).
             query = select(*SUMMARY_COLUMNS).where(*run_conditions(session, f))
             page = Page(_limit(limit), offset, after, before, from_end)
-            rows = _read(session.execute, query, RUN_SORTS[f.sort], RunRow.id, f.descending, page)
+            key, ident = RUN_SORTS[f.sort], RunRow.id
+            if search_conditions(f):  # see search.Unindexed
+                key, ident = Unindexed(key), Unindexed(ident)
+            rows = _read(session.execute, query, key, ident, f.descending, page)
             titles = record_titles(session, {r.record_id for r in rows if r.record_id})
             return [
                 dataclasses.replace(

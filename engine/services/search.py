@@ -114,6 +114,34 @@ def json_matches(column: Any, name: str | None, value: str, what: str) -> Column
     return or_(*(text.contains(form, autoescape=True) for form in forms))
 
 
+class Unindexed(FunctionElement[Any]):
+    """``column`` in an ORDER BY that no index may serve. A search matches rows no index
+    knows of: walking the list's index in order reads every run, one lookup at a time,
+    before it can say that none (or one) matches, 1.3 s on a million runs. Reading the
+    table straight through and sorting the few matches takes the time of a count
+    (0.5-0.8 s), and a common match stays well under that."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        self.type = column.type
+        super().__init__(column)
+
+
+@compiles(Unindexed, "sqlite")
+def _unindexed_sqlite(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"+{compiler.process(column, **kw)}"  # SQLite's unary plus: same value, no index
+
+
+@compiles(Unindexed, "postgresql")
+def _unindexed_postgresql(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    inner = compiler.process(column, **kw)
+    return f"COALESCE({inner}, {inner})"
+
+
 def variable_condition(name: str | None, value: str) -> ColumnElement[bool]:
     """Runs whose variable ``name`` is ``value`` (or, unnamed, whose variables mention it)."""
     return json_matches(RunRow.variables, name, value, "variable")
