@@ -120,7 +120,8 @@ class ConsoleService:
             # million-run export makes no work for the garbage collector).
             query = select(*SUMMARY_COLUMNS).where(*run_conditions(session, f))
             page = Page(_limit(limit), offset, after, before, from_end)
-            key, ident = RUN_SORTS[f.sort], RunRow.id
+            key: Any = RUN_SORTS[f.sort]
+            ident: Any = RunRow.id
             if search_conditions(f):  # see search.Unindexed
                 key, ident = Unindexed(key), Unindexed(ident)
             rows = _read(session.execute, query, key, ident, f.descending, page)
