@@ -1,7 +1,18 @@
-"""Light and dark themes: one style sheet, two palettes."""
+"""Light and dark themes: one style sheet and one Qt palette from each set of colours.
+
+The style sheet styles the widgets it names; the palette covers everything else Qt draws
+itself — alternating rows of any list, check marks, focus frames, tooltips, placeholder text —
+so nothing keeps light colours in the dark theme. What draws its own colours (the Designer's
+canvas, charts) follows through ``on_change``.
+"""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 PALETTES = {
@@ -14,6 +25,7 @@ PALETTES = {
         "border": "#d9dde3",
         "error": "#c0392b",
         "alt": "#f1f3f6",
+        "focus": "#2f6fdb",
     },
     "dark": {
         "bg": "#1b1f24",
@@ -23,7 +35,8 @@ PALETTES = {
         "accent": "#5b9cff",
         "border": "#343b44",
         "error": "#ff6b5e",
-        "alt": "#2a3038",
+        "alt": "#2e353e",
+        "focus": "#7fb2ff",
     },
 }
 
@@ -33,6 +46,19 @@ QTableView, QLineEdit, QPlainTextEdit, QComboBox, QDateEdit, QDateTimeEdit, QScr
   background: {panel}; border: 1px solid {border}; border-radius: 4px; }}
 QTableView {{ alternate-background-color: {alt}; gridline-color: {border};
   selection-background-color: {accent}; selection-color: white; }}
+QListView, QTreeView {{ background: {panel}; alternate-background-color: {alt};
+  border: 1px solid {border}; selection-background-color: {accent}; selection-color: white; }}
+QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus, QComboBox:focus, QDateEdit:focus,
+QDateTimeEdit:focus, QSpinBox:focus, QTableView:focus, QListView:focus, QTreeView:focus {{
+  border: 1px solid {focus}; }}
+QPushButton:focus, QCheckBox:focus, QRadioButton:focus {{ outline: 1px solid {focus}; }}
+QPushButton:focus {{ border: 1px solid {focus}; }}
+QCheckBox::indicator, QTableView::indicator, QListView::indicator {{ width: 14px; height: 14px;
+  border: 1px solid {muted}; border-radius: 3px; background: {panel}; }}
+QCheckBox::indicator:checked, QTableView::indicator:checked, QListView::indicator:checked {{
+  background: {accent}; border-color: {accent}; }}
+QCheckBox::indicator:focus {{ border: 2px solid {focus}; }}
+QToolTip {{ background: {panel}; color: {text}; border: 1px solid {border}; }}
 QHeaderView::section {{ background: {bg}; color: {muted}; border: none;
   border-bottom: 1px solid {border}; padding: 4px; font-weight: 600; }}
 QPushButton {{ background: {panel}; border: 1px solid {border}; border-radius: 4px;
@@ -56,7 +82,75 @@ QStatusBar {{ color: {muted}; }}
 """
 
 
+_current = "light"
+_hooks: list[Callable[[], Callable[[bool], None] | None]] = []
+
+
+def current() -> str:
+    return _current
+
+
+def is_dark() -> bool:
+    return _current == "dark"
+
+
+def palette(name: str) -> QPalette:
+    """Qt's palette for a theme: every role Qt draws with, in the theme's colours."""
+    colours = {key: QColor(value) for key, value in PALETTES[name].items()}
+    p = QPalette()
+    role, group = QPalette.ColorRole, QPalette.ColorGroup
+    for r, key in (
+        (role.Window, "bg"),
+        (role.WindowText, "text"),
+        (role.Base, "panel"),
+        (role.AlternateBase, "alt"),
+        (role.Text, "text"),
+        (role.Button, "panel"),
+        (role.ButtonText, "text"),
+        (role.BrightText, "error"),
+        (role.Highlight, "accent"),
+        (role.ToolTipBase, "panel"),
+        (role.ToolTipText, "text"),
+        (role.PlaceholderText, "muted"),
+        (role.Link, "accent"),
+        (role.Mid, "border"),
+        (role.Dark, "border"),
+    ):
+        p.setColor(r, colours[key])
+    p.setColor(role.HighlightedText, QColor("white"))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(group.Disabled, r, colours["muted"])
+    return p
+
+
+def on_change(hook: Callable[[bool], None], *, now: bool = True) -> None:
+    """Call ``hook(dark)`` now (unless ``now`` is false) and whenever the theme changes (a
+    bound method is held weakly, so a canvas or chart that closes is simply forgotten)."""
+    _hooks.append(weakref.WeakMethod(hook) if hasattr(hook, "__self__") else lambda: hook)
+    if now:
+        hook(is_dark())
+
+
 def apply(app: QApplication, name: str) -> str:
+    global _current
     name = name if name in PALETTES else "light"
+    _current = name
+    app.setPalette(palette(name))
     app.setStyleSheet(SHEET.format(**PALETTES[name]))
+    for ref in list(_hooks):
+        hook = ref()
+        if hook is None:
+            _hooks.remove(ref)
+            continue
+        try:
+            hook(name == "dark")
+        except RuntimeError as exc:  # its widget was deleted meanwhile
+            if "deleted" not in str(exc):
+                raise
+            _hooks.remove(ref)
     return name
+
+
+def colours() -> dict[str, Any]:
+    """The current theme's named colours (for widgets that paint themselves)."""
+    return dict(PALETTES[_current])

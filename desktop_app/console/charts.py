@@ -20,6 +20,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from desktop_app import theme
+
 
 @dataclass
 class Series:
@@ -112,10 +114,22 @@ class Chart(QWidget):
         layout.setSpacing(0)
         layout.addLayout(buttons)
         layout.addWidget(plot, 1)
+        theme.on_change(self.apply_theme)
+
+    def apply_theme(self, dark: bool) -> None:
+        """The chart's canvas, axes and title in the light or the dark theme."""
+        self.ink = "#e7eaee" if dark else "#101828"
+        self.plot.setBackground("#23282f" if dark else "w")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTextPen("#aab3bd" if dark else "#475467")
+            self.plot.getAxis(axis).setPen("#4a5460" if dark else "#d0d5dd")
+        self.tip.setColor(self.ink)
+        self.tip.fill = pg.mkBrush(35, 40, 47, 230) if dark else pg.mkBrush(255, 255, 255, 230)
+        self.set_title(self.title)
 
     def set_title(self, title: str) -> None:
         self.title = title
-        self.plot.setTitle(title, color="#101828", size="11pt")
+        self.plot.setTitle(title, color=getattr(self, "ink", "#101828"), size="11pt")
 
     # ------------------------------------------------------------ series, made once
 

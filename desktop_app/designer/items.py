@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app import theme
 from desktop_app.designer.document import Key
 from desktop_app.designer.layout import Box, Edge, Port
 
@@ -41,6 +42,16 @@ FAULT = QColor("#c0392b")
 LINE = QColor("#5d6773")
 TEXT = QColor("#1d232b")
 MUTED = QColor("#6b7480")
+# Colours that differ between the light and the dark theme: (light, dark). The QColor objects
+# themselves change (``apply_theme``), so whatever paints with them follows the theme.
+CANVAS = QColor("#fbfcfd")
+LANE_FILL = QColor("#f1f3f6")
+LANE_EDGE = QColor("#c9cfd6")
+STEP_FILL = QColor("white")
+STEP_EDGE = QColor("#b8c0ca")
+DECISION_FILL = QColor("#fff4dc")
+DEPENDENCY = QColor("#8a95a3")
+PORT_FILL = QColor("white")
 SELECTED = QColor("#ff9f1a")
 SEVERITY = {
     "error": QColor("#c0392b"),
@@ -58,6 +69,35 @@ STATUS = {
     "Discontinued": QColor("#eceef1"),
     "Canceled": QColor("#eceef1"),
 }
+TONES: list[tuple[QColor, str, str]] = [
+    (CANVAS, "#fbfcfd", "#181c21"),
+    (LANE_FILL, "#f1f3f6", "#232a32"),
+    (LANE_EDGE, "#c9cfd6", "#3d4650"),
+    (STEP_FILL, "#ffffff", "#2b323b"),
+    (STEP_EDGE, "#b8c0ca", "#4a5460"),
+    (DECISION_FILL, "#fff4dc", "#3a3222"),
+    (DEPENDENCY, "#8a95a3", "#6f7a88"),
+    (PORT_FILL, "#ffffff", "#2b323b"),
+    (LINE, "#5d6773", "#98a2ae"),
+    (TEXT, "#1d232b", "#e7eaee"),
+    (MUTED, "#6b7480", "#9aa3ad"),
+    (STATUS["Completed"], "#d5f0dc", "#1f3b29"),
+    (STATUS["InProgress"], "#d6e6ff", "#1e3150"),
+    (STATUS["Error"], "#f8d4d0", "#4a2220"),
+    (STATUS["Suspended"], "#fff1c2", "#453a1a"),
+    (STATUS["Skipped"], "#eceef1", "#2c3138"),
+    (STATUS["Discontinued"], "#eceef1", "#2c3138"),
+    (STATUS["Canceled"], "#eceef1", "#2c3138"),
+]
+
+
+def apply_theme(dark: bool) -> None:
+    """The canvas's colours for the light or the dark theme (scenes redraw: ``CanvasScene``)."""
+    for colour, light, night in TONES:
+        colour.setRgb(QColor(night if dark else light).rgb())
+
+
+theme.on_change(apply_theme)
 # A status that dims what it is given to (coverage: no scenario reaches it).
 DIMMED = "Unreached"
 DIMMED_OPACITY = 0.28
@@ -220,11 +260,11 @@ class LaneItem(CanvasItem):
     ) -> None:
         rect = self.rect()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = STATUS.get(self.status or "", QColor("#f1f3f6"))
+        fill = STATUS.get(self.status or "", LANE_FILL)
         painter.setBrush(fill)
-        painter.setPen(self.outline(QColor("#c9cfd6")))
+        painter.setPen(self.outline(LANE_EDGE))
         painter.drawRoundedRect(rect, 8, 8)
-        painter.setPen(QPen(QColor("#c9cfd6"), 1))
+        painter.setPen(QPen(LANE_EDGE, 1))
         painter.drawLine(QPointF(self.header, 8), QPointF(self.header, rect.height() - 8))
         painter.setPen(TEXT)
         if _zoomed_out(painter, option):
@@ -293,8 +333,8 @@ class StepItem(CanvasItem):
         rect = self.rect()
         color = INTERACTIVE if self.interactive else BACKGROUND
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setBrush(STATUS.get(self.status or "", QColor("white")))
-        painter.setPen(self.outline(QColor("#b8c0ca")))
+        painter.setBrush(STATUS.get(self.status or "", STEP_FILL))
+        painter.setPen(self.outline(STEP_EDGE))
         painter.drawRoundedRect(rect, 6, 6)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
@@ -365,7 +405,7 @@ class DecisionItem(CanvasItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setBrush(STATUS.get(self.status or "", QColor("#fff4dc")))
+        painter.setBrush(STATUS.get(self.status or "", DECISION_FILL))
         painter.setPen(self.outline(DECISION))
         painter.drawPolygon(self._diamond())
         painter.setPen(TEXT)
@@ -405,7 +445,7 @@ class EdgeItem(QGraphicsPathItem):
         for point in points[1:]:
             path.lineTo(QPointF(*point))
         self.setPath(path)
-        color = {"fault": FAULT, "back": DECISION, "dependency": QColor("#8a95a3")}.get(kind, LINE)
+        color = {"fault": FAULT, "back": DECISION, "dependency": DEPENDENCY}.get(kind, LINE)
         pen = QPen(color, 1.6 if kind != "dependency" else 1.3)
         if kind in ("fault", "default"):
             pen.setStyle(Qt.PenStyle.DashLine)
@@ -418,7 +458,11 @@ class EdgeItem(QGraphicsPathItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        super().paint(painter, option, widget)
+        line = QPen(self.pen())
+        line.setColor(self.color)  # the theme's colour now (the pen kept a copy)
+        painter.setPen(line)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
         (x1, y1), (x2, y2) = self.points[-2], self.points[-1]
         tip = QPointF(x2, y2)
         dx, dy = (x2 - x1), (y2 - y1)
@@ -461,7 +505,7 @@ class PortItem(QGraphicsEllipseItem):
         self._on_drop = on_drop
         self.setPos(port.x, port.y)
         self.setZValue(6)
-        self.setBrush(QColor("white"))
+        self.setBrush(PORT_FILL)
         self.setPen(QPen(LINE, 1.6))
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -483,8 +527,17 @@ class PortItem(QGraphicsEllipseItem):
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self.setBrush(QColor("white"))
+        self.setBrush(PORT_FILL)
         super().hoverLeaveEvent(event)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        hovered = self.brush().color() == SELECTED
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(SELECTED if hovered else PORT_FILL)  # the theme's colours now
+        painter.setPen(QPen(LINE, 1.6))
+        painter.drawEllipse(self.rect())
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:

@@ -7,12 +7,13 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
+from desktop_app import theme
 from desktop_app.designer import layout as geometry
 from desktop_app.designer.document import NOTHING, DesignDocument, Key
 from desktop_app.designer.items import (
+    CANVAS,
     DIMMED_OPACITY,
     CanvasItem,
     DecisionItem,
@@ -47,12 +48,18 @@ class DesignScene(QGraphicsScene):
         self._statuses: dict[Key, tuple[str, str | None]] = {}
         self._dimmed_edges: frozenset[EdgeKey] = frozenset()
         self._syncing = False
-        self.setBackgroundBrush(QColor("#fbfcfd"))
+        self.setBackgroundBrush(CANVAS)
         document.changed.connect(self.rebuild)
         document.selection_changed.connect(self._show_selection)
         document.read_only_changed.connect(lambda _: self.rebuild())
         self.selectionChanged.connect(self._selection_from_canvas)
         self.rebuild()
+        theme.on_change(self.apply_theme, now=False)
+
+    def apply_theme(self, _dark: bool) -> None:
+        """The theme changed (``items.apply_theme`` changed the colours): draw again."""
+        self.setBackgroundBrush(CANVAS)
+        self.update()
 
     # ------------------------------------------------------------ building
 

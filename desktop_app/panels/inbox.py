@@ -54,6 +54,7 @@ class InboxPanel(QWidget):
         self.filter.setObjectName("inboxFilter")
         self.filter.setPlaceholderText("Filter your work…")
         self.filter.setClearButtonEnabled(True)
+        self.filter.setMinimumWidth(160)  # room to read what is typed beside the choices
         # Typing pauses a moment before the list asks the database again.
         self.typing = QTimer(self)
         self.typing.setSingleShot(True)

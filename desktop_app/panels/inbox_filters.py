@@ -20,7 +20,7 @@ from desktop_app.panels.kept import KeptFile, kept_file, read_kept
 
 DUE = {"any": "Due any time", "overdue": "Overdue", "today": "Due today", "week": "Due this week"}
 ASSIGNED = {
-    "any": "Mine, my groups' and queues'",
+    "any": "All my work",
     "user": "Assigned to me",
     "group": "My groups only",
     "queue": "My queues only",
