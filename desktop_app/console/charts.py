@@ -124,6 +124,9 @@ class Chart(QWidget):
             self.plot.getAxis(axis).setTextPen("#aab3bd" if dark else "#475467")
             self.plot.getAxis(axis).setPen("#4a5460" if dark else "#d0d5dd")
         self.tip.setColor(self.ink)
+        legend = self.plot.plotItem.legend
+        if legend is not None:  # the series' names readable on either background
+            legend.setLabelTextColor("#c9d1d9" if dark else "#344054")
         self.tip.fill = pg.mkBrush(35, 40, 47, 230) if dark else pg.mkBrush(255, 255, 255, 230)
         self.set_title(self.title)
 
