@@ -125,3 +125,20 @@ def test_a_saved_filter_of_the_users_own_brings_back_due_this_week_and_my_queues
     qtbot.waitUntil(lambda: {i.id for i in again.model.items} == queues, timeout=10000)
     assert again.filters.assigned.currentData() == "queue"
     assert again.count.text().startswith(f"{len(queues)} item")
+
+
+def test_due_this_week_means_until_monday_midnight_and_overdue_means_now() -> None:
+    import datetime as dt
+
+    from desktop_app.panels.inbox_filters import due_before
+
+    wednesday = dt.datetime(2026, 12, 2, 15, 30).astimezone()
+    monday = due_before("week", wednesday)
+    assert monday is not None
+    assert (monday.weekday(), monday.hour, monday.minute) == (0, 0, 0)
+    assert dt.timedelta(days=4) < monday - wednesday < dt.timedelta(days=5)
+    assert due_before("today", wednesday) == wednesday.replace(
+        hour=0, minute=0, second=0, microsecond=0
+    ) + dt.timedelta(days=1)
+    assert due_before("overdue", wednesday) == wednesday
+    assert due_before("any", wednesday) is None
