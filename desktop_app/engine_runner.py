@@ -15,10 +15,13 @@ from engine.services.baton import Baton
 class EmbeddedEngine(QObject):
     state = Signal(str)
 
-    def __init__(self, baton: Baton, interval: float = 2.0) -> None:
+    def __init__(self, baton: Baton, interval: float = 2.0, concurrency: int = 4) -> None:
         super().__init__()
         self.baton = baton
         self.interval = interval
+        # Fewer external actions at once than a ``baton worker`` (16): the app shares its
+        # machine with the person using it, and a team's heavy lifting is for workers.
+        self.concurrency = concurrency
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -37,7 +40,7 @@ class EmbeddedEngine(QObject):
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                report = self.baton.worker.run_once()
+                report = self.baton.worker.run_once(concurrency=self.concurrency)
                 moved = report.steps_run + report.timers_fired + report.messages_sent
                 stamp = dt.datetime.now().strftime("%H:%M:%S")
                 text = f"engine running · {moved} done at {stamp}" if moved else "engine running"

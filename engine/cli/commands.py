@@ -399,7 +399,7 @@ def worker(args: argparse.Namespace) -> int:
     baton = _baton(args)
     lease = args.lease
     if args.once:
-        report = baton.worker.run_once(lease_seconds=lease)
+        report = baton.worker.run_once(lease_seconds=lease, concurrency=args.concurrency)
         print(
             f"ran {report.steps_run} step(s), fired {report.timers_fired} escalation(s), "
             f"sent {report.messages_sent} e-mail(s)"
@@ -428,7 +428,7 @@ def worker(args: argparse.Namespace) -> int:
     while not stop.is_set():
         wake.clear()
         try:
-            report = baton.worker.run_once(lease_seconds=lease)
+            report = baton.worker.run_once(lease_seconds=lease, concurrency=args.concurrency)
         except (BatonError, SQLAlchemyError, OSError) as exc:
             # The database went away (a restart, a network cut): say so, wait, carry on.
             message = exc.describe() if isinstance(exc, BatonError) else str(exc).splitlines()[0]

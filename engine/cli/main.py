@@ -255,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=arguments.lease,
         help="seconds a step is held between heartbeats, 1 to 3600 (default 30)",
     )
+    p.add_argument(
+        "--concurrency",
+        type=arguments.concurrency,
+        default=16,
+        help="external actions (HTTP, Python) run at once, 1 to 256 (default 16)",
+    )
 
     p = groups.add_parser(
         "demo", help="load the demo orchestrations, people, records and runs", parents=[_AFTER]

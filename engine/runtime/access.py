@@ -191,14 +191,20 @@ def open_items_of_step(session: Session, step_run_id: int) -> list[WorkItemRec]:
     return [i for i in items.values() if i.status in WorkStatus.OPEN]
 
 
-def prefetch_runs(session: Session, run_ids: Sequence[int]) -> None:
-    """Lock several runs and load their current stages and steps in three statements."""
+def prefetch_runs(
+    session: Session, run_ids: Sequence[int], *, skip_locked: bool = False
+) -> set[int]:
+    """Lock several runs and load their current stages and steps in three statements.
+
+    Returns the ids of the runs locked: with ``skip_locked``, a run another transaction holds
+    is passed over instead of waited for."""
     tx = Tx.of(session)
     newly = {i for i in run_ids if (RunRec, i) not in tx.locked}
-    runs = tx.lock_many(RunRec, run_ids)
+    runs = tx.lock_many(RunRec, run_ids, skip_locked=skip_locked)
     if not runs:
-        return
-    _read_after_lock(tx, newly)
+        return set()
+    locked = {r.id for r in runs}
+    _read_after_lock(tx, newly & locked)
     stage_runs = tx.query(
         StageRunRec,
         select(_stage_runs).where(
@@ -207,7 +213,7 @@ def prefetch_runs(session: Session, run_ids: Sequence[int]) -> None:
         ),
     )
     if not stage_runs:
-        return
+        return locked
     steps = tx.query(
         StepRunRec,
         select(_step_runs)
@@ -219,3 +225,4 @@ def prefetch_runs(session: Session, run_ids: Sequence[int]) -> None:
     for step in steps:
         if step not in tx.steps_by_stage[step.stage_run_id]:
             tx.steps_by_stage[step.stage_run_id].append(step)
+    return locked

@@ -6,10 +6,9 @@ attempt that started them still holds the step (see worker.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,7 +31,7 @@ from engine.definitions.model import (
     WaitUntil,
 )
 from engine.expressions.helpers import text as as_text
-from engine.runtime import notify
+from engine.runtime import http_client, notify
 from engine.runtime.engine import RunEngine, RunFailed
 from engine.store.base import utcnow
 from engine.store.ids import next_id
@@ -268,9 +267,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def plugin_actions() -> dict[str, Any]:
-    """Python actions registered under the entry point group ``baton.actions``."""
+@functools.cache
+def _installed_plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group="baton.actions")}
+
+
+def plugin_actions() -> dict[str, Any]:
+    """Python actions registered under the entry point group ``baton.actions``.
+
+    Scanning the installed packages takes milliseconds, so it is done once per process; a
+    name not found rescans (``find_plugin``), so a plugin installed while Baton runs is seen."""
+    return _installed_plugins()
+
+
+def find_plugin(name: str) -> Any | None:
+    """The entry point of the Python action ``name``, or None if none is installed."""
+    entry = plugin_actions().get(name)
+    if entry is None:
+        _installed_plugins.cache_clear()
+        entry = plugin_actions().get(name)
+    return entry
 
 
 # Who answers external calls made in this context: the real world, unless something that
@@ -303,17 +319,20 @@ def call_external(call: ExternalCall) -> Any:
         headers = dict(call.inputs.get("headers") or {})
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
-        request = urllib.request.Request(
-            call.inputs["url"], data=data, method=action.method, headers=headers
-        )
+        if not any(name.lower() == "user-agent" for name in headers):
+            headers["User-Agent"] = "Baton"
         try:
-            with urllib.request.urlopen(request, timeout=action.timeout_seconds) as response:
-                status = response.status
-                payload = response.read(1_000_000).decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read(10_000).decode("utf-8", "replace")
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+            reply = http_client.request(
+                action.method,
+                call.inputs["url"],
+                body=data,
+                headers=headers,
+                timeout=action.timeout_seconds,
+            )
+        except http_client.HttpFailure as exc:
             raise ActionFailed(f"HTTP {action.method} {call.inputs['url']} failed: {exc}") from None
+        status = reply.status
+        payload = reply.body.decode("utf-8", "replace")
         if status not in action.expect_status:
             raise ActionFailed(
                 f"HTTP {action.method} {call.inputs['url']} answered {status}: {payload[:200]}"
@@ -323,8 +342,7 @@ def call_external(call: ExternalCall) -> Any:
         except json.JSONDecodeError:
             parsed = payload
         return {"status": status, "body": parsed}
-    registry = plugin_actions()
-    entry = registry.get(action.action)
+    entry = find_plugin(action.action)
     if entry is None:
         raise ActionFailed(
             f"no Python action named '{action.action}' is installed (entry points baton.actions)"
@@ -342,11 +360,15 @@ def call_external(call: ExternalCall) -> Any:
         except Exception as exc:  # reported as the step's failure below
             done["error"] = exc
 
-    # In a thread of its own, so a plugin that hangs is a timed-out attempt, not a stuck worker.
+    # In a thread of its own, so a plugin that hangs is a timed-out attempt, not a stuck worker
+    # slot. Python cannot stop a thread: one past its timeout is abandoned, left to finish (or
+    # not) in the background, renamed to say so; whatever it returns or does then is ignored,
+    # and being a daemon thread it does not keep the process from exiting.
     worker = threading.Thread(target=invoke, name=f"baton-action-{action.action}", daemon=True)
     worker.start()
     worker.join(call.timeout)
     if worker.is_alive():
+        worker.name = f"baton-action-{action.action} (abandoned after {call.timeout:g} s)"
         raise ActionFailed(
             f"Python action '{action.action}' did not finish within {call.timeout:g} seconds"
         )

@@ -19,17 +19,19 @@ a step that loses MAX_LOST_LEASES of them fails with that reason.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import os
 import random
 import socket
 import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy import select, tuple_, update
 
 from engine.definitions.model import (
     BackgroundStep,
@@ -69,6 +71,8 @@ MAX_LOST_LEASES = 3
 # ``advance`` stopped a batched step before its external call, to be claimed on its own.
 CALL_NEXT: Final = "call next"
 ERROR_TEXT_LIMIT = 500
+# External actions one worker runs at once, at most (``baton worker`` runs 16 by default).
+MAX_CONCURRENCY = 256
 
 
 def worker_id() -> str:
@@ -125,6 +129,96 @@ def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
     return dt.timedelta(seconds=capped * random.uniform(0.8, 1.2))
 
 
+class LeaseKeeper:
+    """The heartbeat of a worker's calls in flight: one thread renews all their leases every
+    LEASE / 3, in one statement, for as long as each call runs.
+
+    A lease is renewed only while the step still has the attempt that made the call and this
+    worker as its holder, so a step taken over is never held again by the old worker. A step
+    row that another transaction has locked at that moment (its result being written, or a
+    supervisor's operation) is passed over until the next beat: the heartbeat never waits for
+    a lock, so it can take no part in a deadlock.
+    """
+
+    def __init__(self, db: Database, owner: str, lease: dt.timedelta = LEASE) -> None:
+        self.db = db
+        self.owner = owner
+        self.lease = lease
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, step_run_id: int, attempt: int) -> None:
+        """Renew this step's lease, for this attempt, until ``release``."""
+        with self._lock:
+            self._held[step_run_id] = attempt
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._beat, name="baton-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def release(self, step_run_id: int) -> None:
+        with self._lock:
+            self._held.pop(step_run_id, None)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def renew(self) -> int:
+        """Renew every lease held now; returns how many were renewed."""
+        with self._lock:
+            held = list(self._held.items())
+        if not held:
+            return 0
+        table = StepRunRec.table()
+        ids = [step_run_id for step_run_id, _ in held]
+        free = (
+            select(table.c.id)
+            .where(
+                table.c.id.in_(ids),
+                table.c.lease_owner == self.owner,
+                table.c.status == StepStatus.IN_PROGRESS,
+            )
+            .with_for_update(skip_locked=True)
+        )
+        expires = utcnow() + self.lease
+        statement = (
+            update(table)
+            .where(table.c.id.in_(free), tuple_(table.c.id, table.c.attempt).in_(held))
+            .values(lease_expires_at=expires, available_at=expires)
+        )
+        with self.db.write() as session:
+            return int(Tx.of(session).connection.execute(statement).rowcount or 0)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease.total_seconds() / 3):
+            try:
+                self.renew()
+            except Exception:  # the database is away: a lease may lapse; fencing keeps it safe
+                continue
+
+
+def _lock_step_and_run(session: Any, step_run_id: int) -> StepRunRec | None:
+    """The step, locked after its run (the order every writer of a run's rows keeps, so a
+    worker and a person completing work on the same run never wait for each other in a
+    circle); None unless both are in progress."""
+    tx = Tx.of(session)
+    seen = tx.get(StepRunRec, step_run_id)
+    if seen is None:
+        return None
+    run = lock_run(session, seen.run_id)
+    if run is None or run.status != RunStatus.IN_PROGRESS:
+        return None
+    row = tx.get(StepRunRec, step_run_id, lock=True)
+    if row is None or row.status != StepStatus.IN_PROGRESS:
+        return None
+    return row
+
+
 class StepRunner:
     """Advances one background step as far as it can go now."""
 
@@ -140,54 +234,43 @@ class StepRunner:
         # The action running, to name it if it raises something unexpected.
         self._acting: str | None = None
 
-    def run(self) -> bool:
-        """Take the step as far as it goes now, each external call under a lease of its own.
+    def run(self, keeper: LeaseKeeper | None = None) -> bool:
+        """Take the step as far as it goes now, each external call under a lease of its own,
+        renewed by ``keeper`` (the worker's one heartbeat) or by a keeper of its own.
 
         True if the step did anything. Database trouble is raised, leaving the step as it
         was; anything else that goes wrong is a failure of the step (see ``_crashed``).
         """
         pending: tuple[int, _Outcome] | None = None
         did = False
-        while True:
-            try:
-                with self.db.write() as session:
-                    result = self.advance(session, pending)
-            except Exception as exc:
-                if database_trouble(exc):
-                    raise
-                return self._crashed(exc, pending) or did
-            did = did or result is not None
-            if not isinstance(result, tuple):
-                return did
-            attempt, call = result
-            stop = threading.Event()
-            beat = threading.Thread(
-                target=self._heartbeat, args=(attempt, stop), name="baton-heartbeat", daemon=True
-            )
-            beat.start()
-            try:
-                outcome: Any = call_external(call)
-            except ActionFailed as exc:
-                outcome = exc
-            except Exception as exc:  # an action raising anything is a failed attempt
-                outcome = ActionFailed(_describe_error(exc))
-            finally:
-                stop.set()
-                beat.join()
-            pending = (attempt, _Outcome(call, outcome))
-
-    def _heartbeat(self, attempt: int, stop: threading.Event) -> None:
-        """Renew the lease while the call runs; stop if another attempt took the step."""
-        while not stop.wait(self.lease.total_seconds() / 3):
-            try:
-                with self.db.write() as session:
-                    row = Tx.of(session).get(StepRunRec, self.step_run_id, lock=True)
-                    if row is None or row.attempt != attempt or row.lease_owner != self.owner:
-                        return
-                    row.lease_expires_at = utcnow() + self.lease
-                    row.available_at = row.lease_expires_at
-            except Exception:  # the database is away: the lease may lapse; fencing keeps it safe
-                continue
+        own = keeper is None
+        keeper = keeper or LeaseKeeper(self.db, self.owner, self.lease)
+        try:
+            while True:
+                try:
+                    with self.db.write() as session:
+                        result = self.advance(session, pending)
+                except Exception as exc:
+                    if database_trouble(exc):
+                        raise
+                    return self._crashed(exc, pending) or did
+                did = did or result is not None
+                if not isinstance(result, tuple):
+                    return did
+                attempt, call = result
+                keeper.hold(self.step_run_id, attempt)
+                try:
+                    outcome: Any = call_external(call)
+                except ActionFailed as exc:
+                    outcome = exc
+                except Exception as exc:  # an action raising anything is a failed attempt
+                    outcome = ActionFailed(_describe_error(exc))
+                finally:
+                    keeper.release(self.step_run_id)
+                pending = (attempt, _Outcome(call, outcome))
+        finally:
+            if own:
+                keeper.close()
 
     def advance(
         self, session: Any, pending: Any, *, claim: bool = True
@@ -201,9 +284,10 @@ class StepRunner:
         """
         now = utcnow()
         tx = Tx.of(session)
-        row = tx.get(StepRunRec, self.step_run_id, lock=True)
-        if row is None or row.status != StepStatus.IN_PROGRESS:
+        row = _lock_step_and_run(session, self.step_run_id)
+        if row is None:
             return None
+        run = tx.get_one(RunRec, row.run_id)
         self._seen = (row.attempt, row.action_index)
         self._acting = None
         taken_over = False
@@ -216,9 +300,6 @@ class StepRunner:
                 taken_over = True
         elif row.attempt != pending[0] or row.lease_owner != self.owner:
             return None  # fenced: our lease expired and another attempt took the step
-        run = lock_run(session, row.run_id)
-        if run is None or run.status != RunStatus.IN_PROGRESS:
-            return None
         engine = RunEngine(session, run, actor="worker")
         stage_run = tx.get_one(StageRunRec, row.stage_run_id)
         stage = stage_of(engine.definition, stage_run.stage)
@@ -357,8 +438,8 @@ class StepRunner:
         with self.db.write() as session:
             now = utcnow()
             tx = Tx.of(session)
-            row = tx.get(StepRunRec, self.step_run_id, lock=True)
-            if row is None or row.status != StepStatus.IN_PROGRESS:
+            row = _lock_step_and_run(session, self.step_run_id)
+            if row is None:
                 return False
             if pending is not None:
                 if row.attempt != pending[0] or row.lease_owner != self.owner:
@@ -369,10 +450,7 @@ class StepRunner:
                 and row.lease_owner != self.owner
             ):
                 return False  # someone else moved or holds the step since
-            run = lock_run(session, row.run_id)
-            if run is None or run.status != RunStatus.IN_PROGRESS:
-                return False
-            engine = RunEngine(session, run, actor="worker")
+            engine = RunEngine(session, tx.get_one(RunRec, row.run_id), actor="worker")
             stage = stage_of(engine.definition, tx.get_one(StageRunRec, row.stage_run_id).stage)
             step = next(s for s in stage.steps if s.name == row.step)
             assert isinstance(step, BackgroundStep)
@@ -442,20 +520,91 @@ def _run_batch(
 ) -> tuple[dict[int, bool], list[int]]:
     """Advance several due steps in one transaction, each up to its next external call.
 
-    Returns which steps moved, and the steps now at an external call: those are claimed and
-    called one at a time afterwards, so none holds a lease before its own call starts.
+    Their runs are locked first, then the steps (one order for everyone, see
+    ``_lock_step_and_run``). Returns which steps moved, and the steps to run each on its own
+    afterwards: those now at an external call (claimed right before the call, so none holds
+    a lease before its own call starts), and those whose run or row another transaction held
+    (a person completing work on that run): they wait for it alone, holding nothing else.
     """
     moved: dict[int, bool] = {}
     calls: list[int] = []
     with db.write() as session:
-        rows = Tx.of(session).lock_many(StepRunRec, ids, skip_locked=True)
-        prefetch_runs(session, sorted({r.run_id for r in rows}))
+        tx = Tx.of(session)
+        table = StepRunRec.table()
+        seen = tx.query(StepRunRec, select(table).where(table.c.id.in_(ids)))
+        runs = prefetch_runs(session, sorted({r.run_id for r in seen}), skip_locked=True)
+        free = [r.id for r in seen if r.run_id in runs]
+        rows = tx.lock_many(StepRunRec, free, skip_locked=True)
+        taken = {r.id for r in rows}
+        calls.extend(r.id for r in seen if r.id not in taken)
         for row in rows:
             result = StepRunner(db, row.id, owner, lease).advance(session, None, claim=False)
             moved[row.id] = result is not None and result != CALL_NEXT
             if result == CALL_NEXT:
                 calls.append(row.id)
     return moved, calls
+
+
+class _Pass:
+    """One pass of ``run_due``: what moved, what did not, and the calls in flight."""
+
+    def __init__(self, db: Database, owner: str, lease: dt.timedelta, concurrency: int) -> None:
+        self.db = db
+        self.owner = owner
+        self.lease = lease
+        self.concurrency = concurrency
+        self.report = PassReport()
+        self.idle: set[int] = set()
+        self.keeper = LeaseKeeper(db, owner, lease)
+        self.pool = (
+            ThreadPoolExecutor(concurrency, thread_name_prefix="baton-call")
+            if concurrency > 1
+            else None
+        )
+        self.in_flight: dict[Future[bool], int] = {}
+        self.moved_before: dict[int, bool] = {}
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.keeper.close()
+
+    def count(self, step_run_id: int, did: bool) -> None:
+        if did:
+            self.report.steps_run += 1
+        else:
+            self.idle.add(step_run_id)
+
+    def call(self, step_run_id: int, moved: bool) -> None:
+        """Run the step from its external call on: here, or in the pool."""
+        runner = StepRunner(self.db, step_run_id, self.owner, self.lease)
+        if self.pool is None:
+            self.count(step_run_id, self._guarded(runner) or moved)
+            return
+        self.moved_before[step_run_id] = moved
+        # Each call sees what the pass's caller set (e.g. who answers a scenario's calls).
+        context = contextvars.copy_context()
+        future = self.pool.submit(context.run, self._guarded, runner)
+        self.in_flight[future] = step_run_id
+
+    def _guarded(self, runner: StepRunner) -> bool:
+        try:
+            return runner.run(self.keeper)
+        except Exception as exc:  # the database's trouble (or worse): it stays due
+            self.report.errors.append(f"step run {runner.step_run_id}: {type(exc).__name__}: {exc}")
+            return False
+
+    def settle(self, *, block: bool) -> None:
+        """Count the calls that have finished; with ``block``, wait for at least one."""
+        if not self.in_flight:
+            return
+        done, _ = wait(
+            list(self.in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED
+        )
+        for future in done:
+            step_run_id = self.in_flight.pop(future)
+            moved = self.moved_before.pop(step_run_id, False)
+            self.count(step_run_id, future.result() or moved)
 
 
 def run_due(
@@ -465,44 +614,53 @@ def run_due(
     limit: int = 200,
     batch: int = BATCH,
     lease: dt.timedelta = LEASE,
+    concurrency: int = 1,
 ) -> PassReport:
     """Run every background step that is due now; repeat until none is left (or MAX_ROUNDS).
 
     Steps go in batches, one transaction each, so a busy worker commits less often; a batch
     that meets something unexpected is rolled back and redone one step per transaction, so
     only the broken step fails and the others still move. External calls are made after the
-    batch, one step at a time, each claimed just before it starts.
+    batch, up to ``concurrency`` at once, each claimed just before it starts and under a lease
+    of its own (one heartbeat renews them all); while they run, the next batches go on.
     """
-    owner = owner or worker_id()
-    report = PassReport()
-    idle: set[int] = set()
-    for _round in range(MAX_ROUNDS):
-        ids = [i for i in due_steps(db, utcnow(), limit) if i not in idle]
-        if not ids:
-            return report
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            try:
-                moved, alone = _run_batch(db, chunk, owner, lease)
-            except Exception:
-                moved, alone = {}, chunk
-            for step_run_id in alone:
+    work = _Pass(db, owner or worker_id(), lease, concurrency)
+    try:
+        rounds = 0
+        while rounds < MAX_ROUNDS:
+            work.settle(block=False)
+            busy = set(work.in_flight.values())
+            due = due_steps(db, utcnow(), limit + len(busy))
+            ids = [i for i in due if i not in work.idle and i not in busy][:limit]
+            if not ids:
+                if not work.in_flight:
+                    return work.report
+                work.settle(block=True)
+                continue
+            rounds += 1
+            for start in range(0, len(ids), batch):
+                chunk = ids[start : start + batch]
                 try:
-                    did = StepRunner(db, step_run_id, owner, lease).run()
-                except Exception as exc:  # the database's trouble (or worse): it stays due
-                    did = False
-                    report.errors.append(f"step run {step_run_id}: {type(exc).__name__}: {exc}")
-                moved[step_run_id] = moved.get(step_run_id, False) or did
-            for step_run_id in chunk:
-                if moved.get(step_run_id):
-                    report.steps_run += 1
-                else:
-                    idle.add(step_run_id)
-    report.errors.append(
-        f"steps were still becoming due after {MAX_ROUNDS} rounds, so this pass stopped; a run "
-        "may be starting runs without end (the next pass goes on with them)"
-    )
-    return report
+                    moved, alone = _run_batch(db, chunk, work.owner, lease)
+                except Exception:
+                    moved, alone = {}, chunk
+                for step_run_id in chunk:
+                    if step_run_id in alone:
+                        work.call(step_run_id, moved.get(step_run_id, False))
+                    else:
+                        work.count(step_run_id, moved.get(step_run_id, False))
+                # Calls wait in the pool's queue at most one round of slots deep.
+                while len(work.in_flight) >= 2 * concurrency:
+                    work.settle(block=True)
+        while work.in_flight:
+            work.settle(block=True)
+        work.report.errors.append(
+            f"steps were still becoming due after {MAX_ROUNDS} rounds, so this pass stopped; "
+            "a run may be starting runs without end (the next pass goes on with them)"
+        )
+        return work.report
+    finally:
+        work.close()
 
 
 def publish_event(
@@ -525,8 +683,7 @@ def publish_event(
     session.add(event)
     tx = Tx.of(session)
     table = StepRunRec.table()
-    candidates = tx.query(
-        StepRunRec,
+    waits = (
         select(table)
         .where(
             table.c.wait_event == name,
@@ -535,13 +692,22 @@ def publish_event(
         )
         .order_by(table.c.id)
         .limit(1)
-        .with_for_update(),
     )
-    waiting = candidates[0] if candidates else None
-    if waiting is None:
-        return event.id, None
-    run = lock_run(session, waiting.run_id)
-    if run is None or run.status != RunStatus.IN_PROGRESS:
+    # The run is locked before the step, as everywhere (see _lock_step_and_run); a step that
+    # stopped waiting meanwhile sends us to the next one waiting.
+    while True:
+        candidates = tx.query(StepRunRec, waits)
+        if not candidates:
+            return event.id, None
+        run = lock_run(session, candidates[0].run_id)
+        waiting = tx.get(StepRunRec, candidates[0].id, lock=True)
+        if waiting is None or (waiting.wait_event, waiting.wait_key, waiting.status) == (
+            name,
+            key,
+            StepStatus.IN_PROGRESS,
+        ):
+            break
+    if waiting is None or run is None or run.status != RunStatus.IN_PROGRESS:
         return event.id, None
     engine = RunEngine(session, run, actor=actor)
     stage_run = tx.get_one(StageRunRec, waiting.stage_run_id)

@@ -250,6 +250,13 @@ CASES: list[tuple[list[str], int, str]] = [
     (["worker", "--once", "--lease", "nan"], 2, "out of range"),
     (["worker", "--once", "--interval", "0"], 2, "argument --interval: 0 is out of range"),
     (["worker", "--once", "--interval", "1e400"], 2, "out of range"),
+    (
+        ["worker", "--once", "--concurrency", "0"],
+        2,
+        "argument --concurrency: 0 is out of range: use 1 to 256",
+    ),
+    (["worker", "--once", "--concurrency", "1000"], 2, "out of range"),
+    (["worker", "--once", "--concurrency", "4.5"], 2, "is not a whole number"),
     (["demo", "--scale", "-5"], 2, "argument --scale: -5 is out of range"),
     (["demo", "--days", "0"], 2, "argument --days: 0 is out of range"),
     # bytes on the command line that are not UTF-8 reach Python as lone surrogates
@@ -546,6 +553,9 @@ def test_the_worker_service_refuses_a_lease_out_of_range(demo_db: str) -> None:
         for lease in (-5.0, 0.0, float("nan"), float("inf"), 1e9):
             with pytest.raises(InvalidInput, match="out of range"):
                 baton.worker.run_once(lease_seconds=lease)
+        for concurrency in (0, -1, 257):
+            with pytest.raises(InvalidInput, match="out of range: use 1 to 256"):
+                baton.worker.run_once(concurrency=concurrency)
     finally:
         baton.close()
 

@@ -1,6 +1,7 @@
 """The worker's own failures and leases: an unexpected error is a failure of the step under
 its retry policy; a lease covers one call from the moment it starts; a lease lost to a worker
-that stopped responding spends no retry attempt, up to a cap of its own."""
+that stopped responding spends no retry attempt, up to a cap of its own. Every test runs with
+calls made one at a time and several at once (``concurrency``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import datetime as dt
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,11 +20,18 @@ from sqlalchemy.exc import OperationalError
 
 from engine.definitions.model import SetVariables
 from engine.runtime import actions, worker
-from engine.runtime.worker import MAX_LOST_LEASES, StepRunner, run_due
+from engine.runtime.worker import MAX_LOST_LEASES, LeaseKeeper, StepRunner, run_due
 from engine.services.baton import Baton
+from engine.store.base import utcnow
 from engine.store.models import RunRow, StepRunRow
-from tests.conftest import define, events
+from tests.conftest import define, events, people
 from tests.slow_http import SlowServer
+
+
+@pytest.fixture(params=[1, 8], ids=["calls-1", "calls-8"])
+def concurrency(request: pytest.FixtureRequest) -> int:
+    """How many external calls the worker makes at once."""
+    return int(request.param)
 
 
 def flow(actions_yaml: str, *, retry: str = "", name: str = "flow") -> str:
@@ -92,7 +102,7 @@ def surprising_inline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_unexpected_error_inline_is_retried_then_errors_with_its_message(
-    baton: Baton, surprising_inline: None
+    baton: Baton, surprising_inline: None, concurrency: int
 ) -> None:
     define(
         baton,
@@ -104,7 +114,7 @@ def test_an_unexpected_error_inline_is_retried_then_errors_with_its_message(
     define(baton, flow('[{type: set_variables, values: {fine: "1"}}]', name="healthy"))
     broken = baton.runs.start("flow")
     healthy = [baton.runs.start("healthy") for _ in range(3)]
-    report = baton.worker.run_once()
+    report = baton.worker.run_once(concurrency=concurrency)
     assert report.errors == []  # the step's failure, in its run; not the worker's
     detail = baton.runs.show(broken.id)
     assert detail.run.status == "Error"
@@ -114,11 +124,11 @@ def test_an_unexpected_error_inline_is_retried_then_errors_with_its_message(
     assert events(baton, broken.id).count("step_retry") == 1
     assert detail.variables.get("a") is None  # the failed attempt changed nothing
     assert {baton.runs.get(r.id).status for r in healthy} == {"Completed"}
-    again = baton.worker.run_once()
+    again = baton.worker.run_once(concurrency=concurrency)
     assert (again.steps_run, again.errors) == (0, [])
 
 
-def test_a_result_that_cannot_be_stored_fails_the_attempt(baton: Baton) -> None:
+def test_a_result_that_cannot_be_stored_fails_the_attempt(baton: Baton, concurrency: int) -> None:
     define(
         baton,
         flow(
@@ -127,7 +137,7 @@ def test_a_result_that_cannot_be_stored_fails_the_attempt(baton: Baton) -> None:
         ),
     )
     run = baton.runs.start("flow")
-    report = baton.worker.run_once()
+    report = baton.worker.run_once(concurrency=concurrency)
     assert report.errors == []
     detail = baton.runs.show(run.id)
     assert detail.run.status == "Error"
@@ -138,7 +148,9 @@ def test_a_result_that_cannot_be_stored_fails_the_attempt(baton: Baton) -> None:
     assert step_row(baton, run.id).attempt == 3
 
 
-def test_a_call_raising_something_unexpected_fails_the_attempt(baton: Baton) -> None:
+def test_a_call_raising_something_unexpected_fails_the_attempt(
+    baton: Baton, concurrency: int
+) -> None:
     """An answer Python cannot even read (a 5,000-digit number) is a failed attempt, not a
     call whose lease lapses and is taken over and made again and again."""
     with SlowServer(0, body=b"1" * 5000) as server:
@@ -151,7 +163,7 @@ def test_a_call_raising_something_unexpected_fails_the_attempt(baton: Baton) -> 
             ),
         )
         run = baton.runs.start("flow")
-        report = baton.worker.run_once()
+        report = baton.worker.run_once(concurrency=concurrency)
     assert report.errors == []
     detail = baton.runs.show(run.id)
     assert detail.run.status == "Error"
@@ -162,7 +174,7 @@ def test_a_call_raising_something_unexpected_fails_the_attempt(baton: Baton) -> 
 
 
 def test_database_trouble_leaves_the_step_to_be_tried_again(
-    baton: Baton, monkeypatch: pytest.MonkeyPatch
+    baton: Baton, monkeypatch: pytest.MonkeyPatch, concurrency: int
 ) -> None:
     define(baton, flow('[{type: set_variables, values: {a: "1"}}]'))
     run = baton.runs.start("flow")
@@ -172,11 +184,11 @@ def test_database_trouble_leaves_the_step_to_be_tried_again(
 
     with monkeypatch.context() as patch:
         patch.setattr(worker, "run_inline", unreachable)
-        report = baton.worker.run_once()
+        report = baton.worker.run_once(concurrency=concurrency)
     assert len(report.errors) == 1 and "server closed the connection" in report.errors[0]
     assert baton.runs.get(run.id).status == "InProgress"
     assert "step_retry" not in events(baton, run.id)
-    assert baton.worker.run_once().errors == []
+    assert baton.worker.run_once(concurrency=concurrency).errors == []
     assert baton.runs.get(run.id).status == "Completed"
     assert step_row(baton, run.id).attempt == 1
 
@@ -191,7 +203,7 @@ def slow_server() -> Iterator[SlowServer]:
 
 
 def test_each_call_is_leased_from_its_own_start_and_made_once(
-    baton: Baton, slow_server: SlowServer
+    baton: Baton, slow_server: SlowServer, concurrency: int
 ) -> None:
     """Two workers with a 1 s lease over 12 calls of 0.3 s each: a worker that leased a whole
     batch up front let the later leases lapse while it called the earlier ones, and the other
@@ -213,7 +225,9 @@ def test_each_call_is_leased_from_its_own_start_and_made_once(
     def work(owner: str) -> None:
         pause = threading.Event()
         while unfinished():
-            problems.extend(run_due(baton.db, owner=owner, lease=lease).errors)
+            problems.extend(
+                run_due(baton.db, owner=owner, lease=lease, concurrency=concurrency).errors
+            )
             pause.wait(0.05)  # as a worker polls between passes
 
     workers = [threading.Thread(target=work, args=(name,)) for name in ("one", "two")]
@@ -241,7 +255,7 @@ def lose_lease(baton: Baton, run_id: int, owner: str, clock: Any) -> None:
     clock.advance(dt.timedelta(seconds=31))
 
 
-def test_a_lost_lease_spends_no_retry_attempt(baton: Baton, clock: Any) -> None:
+def test_a_lost_lease_spends_no_retry_attempt(baton: Baton, clock: Any, concurrency: int) -> None:
     url = f"http://127.0.0.1:{closed_port()}/hook"
     define(
         baton,
@@ -255,7 +269,7 @@ def test_a_lost_lease_spends_no_retry_attempt(baton: Baton, clock: Any) -> None:
     lose_lease(baton, run.id, "dead-2", clock)  # takes it over, and dies too
     assert step_row(baton, run.id).status == "InProgress"
     # A live worker takes it over again; the call fails twice: both retry attempts are left.
-    baton.worker.run_once()
+    baton.worker.run_once(concurrency=concurrency)
     detail = baton.runs.show(run.id)
     assert detail.run.status == "Error"
     assert detail.run.error is not None and f"{url} failed" in detail.run.error
@@ -265,13 +279,15 @@ def test_a_lost_lease_spends_no_retry_attempt(baton: Baton, clock: Any) -> None:
     assert (row.attempt, row.lost_leases) == (4, 2)  # the fencing number still grew
 
 
-def test_a_step_losing_too_many_leases_fails_with_that_reason(baton: Baton, clock: Any) -> None:
+def test_a_step_losing_too_many_leases_fails_with_that_reason(
+    baton: Baton, clock: Any, concurrency: int
+) -> None:
     define(baton, flow("[{type: python, action: test.greet}]"))
     run = baton.runs.start("flow")  # the default retry policy
     for n in range(MAX_LOST_LEASES):
         lose_lease(baton, run.id, f"dead-{n}", clock)
     assert baton.runs.get(run.id).status == "InProgress"
-    baton.worker.run_once()
+    baton.worker.run_once(concurrency=concurrency)
     detail = baton.runs.show(run.id)
     assert detail.run.status == "Error"
     assert detail.run.error == (
@@ -281,16 +297,256 @@ def test_a_step_losing_too_many_leases_fails_with_that_reason(baton: Baton, cloc
     assert "step_retry" not in events(baton, run.id)
 
 
-def test_a_retried_step_starts_counting_lost_leases_afresh(baton: Baton, clock: Any) -> None:
+def test_a_retried_step_starts_counting_lost_leases_afresh(
+    baton: Baton, clock: Any, concurrency: int
+) -> None:
     define(baton, flow("[{type: python, action: test.greet}]"))
     run = baton.runs.start("flow")
     for n in range(MAX_LOST_LEASES):
         lose_lease(baton, run.id, f"dead-{n}", clock)
-    baton.worker.run_once()
+    baton.worker.run_once(concurrency=concurrency)
     assert baton.runs.get(run.id).status == "Error"
     baton.runs.retry_step(run.id, "the workers are fixed")
     for n in range(MAX_LOST_LEASES - 1):
         lose_lease(baton, run.id, f"again-{n}", clock)
-    baton.worker.run_once()
+    baton.worker.run_once(concurrency=concurrency)
     assert baton.runs.get(run.id).status == "Completed"
     assert step_row(baton, run.id).lost_leases == MAX_LOST_LEASES - 1
+
+
+# ---------------------------------------------------------------- calls side by side
+
+
+class BarrierServer:
+    """Answers a GET only once ``width`` requests are in flight together (503 if they never
+    are within 10 s): a worker making its calls one after another cannot get any answer."""
+
+    def __init__(self, width: int) -> None:
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        barrier = threading.Barrier(width, timeout=10)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real services answer
+
+            def do_GET(self) -> None:
+                with server.lock:
+                    server.hits[self.path] += 1
+                try:
+                    barrier.wait()
+                    status, body = 200, b'{"together": true}'
+                except threading.BrokenBarrierError:
+                    barrier.reset()
+                    status, body = 503, b'{"together": false}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, name="barrier-http")
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def test_a_worker_makes_as_many_calls_at_once_as_its_concurrency(baton: Baton) -> None:
+    """16 calls to a service that answers only when 8 arrive together: with 8 at once each
+    is answered, made once; called one after another (before issue 18), every call failed."""
+    server = BarrierServer(8)
+    try:
+        url = f"http://127.0.0.1:{server.port}/run/{{{{run.id}}}}"
+        define(
+            baton,
+            flow(
+                f'[{{type: http_request, url: "{url}", timeout_seconds: 20, output: answer}}]',
+                retry="retry: {attempts: 1}",
+            ),
+        )
+        runs = [baton.runs.start("flow").id for _ in range(16)]
+        report = baton.worker.run_once(concurrency=8)
+    finally:
+        server.close()
+    assert (report.steps_run, report.errors) == (16, [])
+    assert {baton.runs.get(r).status for r in runs} == {"Completed"}
+    assert dict(server.hits) == {f"/run/{r}": 1 for r in runs}
+    outputs = [step_row(baton, r).outputs for r in runs]
+    assert all(o["answer"]["body"] == {"together": True} for o in outputs)
+
+
+def test_a_plugin_that_never_returns_is_abandoned_at_its_timeout(baton: Baton) -> None:
+    """A hanging plugin fails its attempt at the step's timeout and frees its slot: the other
+    steps go on beside it and the pass ends. Its thread is left running, named as abandoned."""
+    release = threading.Event()
+    installed = {
+        "test.hang": FakeEntryPoint(lambda: release.wait(60)),
+        "test.greet": FakeEntryPoint(lambda: {"greeting": "hello"}),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actions, "plugin_actions", lambda: installed)
+        define(
+            baton,
+            flow(
+                "[{type: python, action: test.hang}]", retry="retry: {attempts: 1}", name="hang"
+            ).replace("name: job", "name: job\n        timeout_seconds: 0.5"),
+        )
+        define(baton, flow("[{type: python, action: test.greet}]"))
+        hung = baton.runs.start("hang")
+        quick = [baton.runs.start("flow").id for _ in range(6)]
+        try:
+            report = baton.worker.run_once(concurrency=2)
+            abandoned = [t for t in threading.enumerate() if "(abandoned after 0.5 s)" in t.name]
+        finally:
+            release.set()
+        for thread in abandoned:
+            thread.join()
+    assert report.errors == []
+    assert {baton.runs.get(r).status for r in quick} == {"Completed"}
+    detail = baton.runs.get(hung.id)
+    assert detail.status == "Error"
+    assert detail.error == (
+        "step 'work.job' failed: Python action 'test.hang' did not finish within 0.5 seconds"
+    )
+    assert [t.name for t in abandoned] == ["baton-action-test.hang (abandoned after 0.5 s)"]
+
+
+# ---------------------------------------------------------------- one heartbeat
+
+
+def test_one_heartbeat_renews_the_leases_of_every_call_in_flight_and_no_other(
+    baton: Baton, clock: Any
+) -> None:
+    define(baton, flow("[{type: python, action: test.greet}]"))
+    runs = [baton.runs.start("flow").id for _ in range(4)]
+    lease = dt.timedelta(seconds=30)
+    claimed: dict[int, int] = {}
+    for run_id, owner in zip(runs, ["me", "me", "me", "someone else"], strict=True):
+        step_run_id = step_row(baton, run_id).id
+        with baton.db.write() as session:
+            result = StepRunner(baton.db, step_run_id, owner, lease).advance(session, None)
+        assert isinstance(result, tuple)
+        claimed[step_run_id] = result[0]
+    mine, fenced, kept, other = claimed
+    keeper = LeaseKeeper(baton.db, "me", lease)
+    for step_run_id, attempt in claimed.items():
+        keeper.hold(step_run_id, attempt if step_run_id != fenced else attempt + 1)
+    try:
+        clock.advance(dt.timedelta(seconds=20))
+        before = utcnow()
+        assert keeper.renew() == 2  # not the other worker's, not an attempt taken over
+        after = utcnow()
+    finally:
+        keeper.close()
+    with baton.db.read() as session:
+        rows = {r.id: r for r in session.scalars(select(StepRunRow))}
+    for step_run_id in (mine, kept):
+        row = rows[step_run_id]
+        assert row.lease_expires_at is not None
+        assert before + lease <= row.lease_expires_at <= after + lease
+        assert row.available_at == row.lease_expires_at
+    for step_run_id in (fenced, other):  # as claimed, 20 s ago
+        expires = rows[step_run_id].lease_expires_at
+        assert expires is not None and expires < before + lease - dt.timedelta(seconds=19)
+
+
+# ---------------------------------------------------------------- one lock order
+
+
+@pytest.mark.postgres
+def test_a_worker_and_a_completion_on_one_run_never_deadlock(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person completes the step that ends the stage (discontinuing its background step)
+    while a worker takes that background step. The worker used to lock the step and then
+    the run, the completion the run and then the step: each waited for the other until
+    PostgreSQL broke the deadlock by failing one. Now both lock the run first."""
+    baton = Baton(postgres_url, actor="admin", upgrade=True)
+    alice = Baton(postgres_url, actor="alice")
+    try:
+        people(baton)
+        define(
+            baton,
+            """
+format: 1
+name: race
+forms:
+  ok: {fields: [{name: note, type: text}]}
+elements:
+  - kind: stage
+    name: work
+    exit: {when: steps, steps: [review]}
+    steps:
+      - {kind: interactive, name: review, form: ok, assignee: {user: alice}}
+      - {kind: background, name: calc, actions: [{type: set_variables, values: {x: "1"}}]}
+""",
+        )
+        run = baton.runs.start("race")
+        (item,) = alice.work.list(limit=5)
+        entered, go = threading.Event(), threading.Event()
+        real_prefetch, real_batch = worker.prefetch_runs, worker._run_batch
+        problems: list[str] = []
+
+        def prefetch(*args: Any, **kwargs: Any) -> Any:
+            entered.set()  # about to lock the runs of the batch
+            go.wait(10)
+            return real_prefetch(*args, **kwargs)
+
+        def batch(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return real_batch(*args, **kwargs)
+            except Exception as exc:
+                problems.append(f"worker: {type(exc).__name__}: {exc}")
+                raise
+
+        monkeypatch.setattr(worker, "prefetch_runs", prefetch)
+        monkeypatch.setattr(worker, "_run_batch", batch)
+
+        def complete() -> None:
+            try:
+                alice.work.complete(item.id, {"note": "done"})
+            except Exception as exc:  # reported by the test: a thread cannot fail it
+                problems.append(f"completion: {type(exc).__name__}: {exc}")
+
+        passing = threading.Thread(target=lambda: problems.extend(run_due(baton.db).errors))
+        passing.start()
+        assert entered.wait(10)
+        completing = threading.Thread(target=complete)
+        completing.start()
+        # Let the worker go on once the completion is done or waits for a lock it holds.
+        deadline = time.monotonic() + 10
+        pause = threading.Event()
+        while (
+            completing.is_alive() and not waiting_for_a_lock(baton) and time.monotonic() < deadline
+        ):
+            pause.wait(0.02)
+        go.set()
+        completing.join()
+        passing.join()
+        assert problems == []
+        detail = baton.runs.show(run.id)
+        assert detail.run.status == "Completed"
+        assert [s.status for s in detail.stages[0].steps] == ["Completed", "Discontinued"]
+    finally:
+        alice.close()
+        baton.close()
+
+
+def waiting_for_a_lock(baton: Baton) -> bool:
+    """Whether some other session of this database waits for a row lock now."""
+    with baton.db.engine.connect() as connection:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).scalar()
+        )

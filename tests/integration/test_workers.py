@@ -81,6 +81,12 @@ def workers(any_url: str, tmp_path: Path) -> Iterator[Workers]:
     group.stop_all()
 
 
+@pytest.fixture(params=[1, 8], ids=["calls-1", "calls-8"])
+def concurrency(request: pytest.FixtureRequest) -> str:
+    """``baton worker --concurrency``: external calls made one at a time, or 8 at once."""
+    return str(request.param)
+
+
 @pytest.fixture
 def slow_server() -> Iterator[SlowServer]:
     """A remote system taking 0.1 s per request, so a worker is killed mid-call."""
@@ -152,7 +158,7 @@ elements:
 
 
 def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
-    baton: Baton, workers: Workers, tmp_path: Path, clock: Any
+    baton: Baton, workers: Workers, tmp_path: Path, clock: Any, concurrency: str
 ) -> None:
     started, release, calls = tmp_path / "started", tmp_path / "release", tmp_path / "calls"
     define(
@@ -172,7 +178,7 @@ elements:
 """,
     )
     run = baton.runs.start("fragile")
-    first = workers.start("--lease", "1")
+    first = workers.start("--lease", "1", "--concurrency", concurrency)
     wait_until(started.exists, 60, "the first worker starting the step")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
@@ -183,7 +189,7 @@ elements:
     assert "stopped renewing its lease on attempt 1" in held.detail
     clock.reset()
     release.touch()
-    workers.start("--lease", "1")
+    workers.start("--lease", "1", "--concurrency", concurrency)
     wait_until(lambda: baton.runs.get(run.id).status == "Completed", 60, "the run completing")
     with baton.db.read() as session:
         step = session.scalar(select(StepRunRow).where(StepRunRow.run_id == run.id))
@@ -201,10 +207,10 @@ elements:
 
 
 def test_workers_killed_again_and_again_spend_no_retries(
-    baton: Baton, workers: Workers, slow_server: SlowServer
+    baton: Baton, workers: Workers, slow_server: SlowServer, concurrency: str
 ) -> None:
     """With the default retry policy, each worker killed a few calls into its work: only the
-    call in flight is lost and made again, and no run ends in Error (a worker that leased a
+    calls in flight are lost and made again, and no run ends in Error (a worker that leased a
     batch of steps at once lost them all, and every kill spent an attempt of each)."""
     runs, kills, calls_between = 60, 4, 5
     url = f"http://127.0.0.1:{slow_server.port}/run/{{{{run.id}}}}"
@@ -226,15 +232,16 @@ elements:
         baton.runs.start("calls")
     for _ in range(kills):
         seen = slow_server.total
-        worker = workers.start("--lease", "1")
+        worker = workers.start("--lease", "1", "--concurrency", concurrency)
         wait_until(lambda s=seen: slow_server.total >= s + calls_between, 60, "calls being made")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
-    workers.start("--lease", "1")
+    workers.start("--lease", "1", "--concurrency", concurrency)
     wait_until(lambda: counts(baton) + counts(baton, "Error") == runs, 120, "every run ending")
     assert counts(baton, "Error") == 0
     assert set(slow_server.hits) == {f"/run/{n}" for n in range(1, runs + 1)}
-    assert slow_server.total <= runs + kills  # only a call in flight at a kill is made again
+    # Only the calls in flight at a kill (at most --concurrency of them) are made again.
+    assert slow_server.total <= runs + kills * int(concurrency)
     assert "Traceback" not in workers.logs()
 
 
@@ -244,7 +251,7 @@ elements:
 @pytest.mark.slow
 @pytest.mark.parametrize("how_many", [2, 4])
 def test_workers_racing_over_a_thousand_runs_do_each_step_once(
-    baton: Baton, workers: Workers, tmp_path: Path, how_many: int
+    baton: Baton, workers: Workers, tmp_path: Path, how_many: int, concurrency: str
 ) -> None:
     calls = tmp_path / "calls"
     define(
@@ -268,7 +275,7 @@ elements:
     for _ in range(1000):
         baton.runs.start("batch")
     for _ in range(how_many):
-        workers.start()
+        workers.start("--concurrency", concurrency)
     wait_until(lambda: counts(baton) == 1000, 300, "all 1,000 runs completing")
     tokens = calls.read_text().splitlines()
     assert len(tokens) == 1000

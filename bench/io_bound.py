@@ -1,0 +1,211 @@
+"""The IO-bound workload (issue 18): background steps that wait on another system.
+
+    .venv/bin/python bench/io_bound.py                 # SQLite: concurrency 1, 4, 16, 64;
+                                                       # PostgreSQL: 1, 2, 4 workers
+    .venv/bin/python bench/io_bound.py --only sqlite --runs 200
+
+Each of N runs has one background step making one HTTP GET to a local server (started here
+on 127.0.0.1, keep-alive) that answers after 200 ms. ``baton worker`` processes do the steps.
+The runs are started before any worker, so starting them is not timed; a figure is steps per
+second from the workers' start to the last completed run. Concurrency 1 makes its calls one
+after another (5 a second at best), so it runs ``--sequential-runs`` runs (100) rather than N.
+The server counts the requests for each run: each must equal that step's attempts (a call is
+made once per attempt, never twice), which the script checks and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from engine.services.baton import Baton  # noqa: E402
+from engine.store.models import RunRow, StepRunRow  # noqa: E402
+
+BATON = str(Path(sys.executable).parent / "baton")
+DELAY = 0.2
+
+FLOW = """
+format: 1
+name: io_bound
+elements:
+  - kind: stage
+    name: call
+    steps:
+      - kind: background
+        name: remote
+        actions:
+          - {type: http_request, url: "URL/run/{{run.id}}", timeout_seconds: 30, output: answer}
+"""
+
+
+class Service:
+    """Answers every GET after DELAY seconds (HTTP/1.1 keep-alive), counting paths."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        pause = threading.Event()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                with service.lock:
+                    service.hits[self.path] += 1
+                pause.wait(DELAY)
+                body = b'{"ok": true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 256
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -> dict[str, float]:
+    baton = Baton(url, upgrade=True)
+    try:
+        baton.definitions.import_text(FLOW.replace("URL", service.url), activate=True)
+        for _ in range(runs):
+            baton.runs.start("io_bound")
+        with service.lock:
+            service.hits.clear()
+        began = time.perf_counter()
+        processes = [
+            subprocess.Popen(
+                [
+                    BATON,
+                    "--db",
+                    url,
+                    "worker",
+                    "--interval",
+                    "0.1",
+                    "--concurrency",
+                    f"{concurrency}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        pause = threading.Event()
+        try:
+            while _count(baton, RunRow.status == "Completed") < runs:
+                if any(p.poll() is not None for p in processes):
+                    raise SystemExit("a worker process stopped before the runs were done")
+                pause.wait(0.02)
+            elapsed = time.perf_counter() - began
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=60)
+        with baton.db.read() as session:
+            attempts = dict(session.execute(select(StepRunRow.run_id, StepRunRow.attempt)).all())
+        with service.lock:
+            calls = {int(path.rsplit("/", 1)[1]): n for path, n in service.hits.items()}
+        if calls != attempts:
+            extra = {
+                r: (calls.get(r), attempts.get(r)) for r in attempts if calls.get(r) != attempts[r]
+            }
+            raise SystemExit(f"calls differ from attempts (run: calls, attempts): {extra}")
+        return {
+            "steps_per_s": runs / elapsed,
+            "seconds": elapsed,
+            "calls": sum(calls.values()),
+            "attempts": sum(attempts.values()),
+        }
+    finally:
+        baton.close()
+
+
+def _count(baton: Baton, condition: Any) -> int:
+    with baton.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(RunRow).where(condition)) or 0)
+
+
+def _show(label: str, result: dict[str, float], runs: int) -> None:
+    print(
+        f"  {label}: {result['steps_per_s']:.1f} steps/s ({runs} runs in {result['seconds']:.2f} s;"
+        f" server calls {result['calls']:.0f} = attempts {result['attempts']:.0f})",
+        flush=True,
+    )
+
+
+@contextmanager
+def sqlite_urls() -> Iterator[Callable[[], str]]:
+    with tempfile.TemporaryDirectory(prefix="baton-io-") as folder:
+        made = iter(range(1_000_000))
+        yield lambda: str(Path(folder) / f"io-{next(made)}.sqlite3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--sequential-runs", type=int, default=100)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--pg-concurrency", type=int, default=16)
+    args = parser.parse_args()
+    service = Service()
+    try:
+        if args.only != "postgresql":
+            print("SQLite file, one worker process:", flush=True)
+            with sqlite_urls() as new_url:
+                for concurrency in (1, 4, 16, 64):
+                    runs = args.sequential_runs if concurrency == 1 else args.runs
+                    result = one(new_url(), service, runs, 1, concurrency)
+                    _show(f"--concurrency {concurrency}", result, runs)
+        if args.only != "sqlite":
+            from tests.pg import PostgresServer
+
+            server = PostgresServer()
+            server.start()
+            try:
+                print(
+                    f"PostgreSQL, worker processes at --concurrency {args.pg_concurrency}:",
+                    flush=True,
+                )
+                for workers in (1, 2, 4):
+                    result = one(
+                        server.new_database(), service, args.runs, workers, args.pg_concurrency
+                    )
+                    _show(f"{workers} worker(s)", result, args.runs)
+            finally:
+                server.stop()
+    finally:
+        service.close()
+
+
+if __name__ == "__main__":
+    main()
