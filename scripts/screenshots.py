@@ -51,6 +51,8 @@ def main() -> int:
     parser.add_argument("--theme", choices=["light", "dark"], default="light")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--display", default=":97")
+    parser.add_argument("--as", dest="person", help="sign in as this demo person (e.g. alice)")
+    parser.add_argument("--only", nargs="*", help="only these panels (e.g. inbox records)")
     args = parser.parse_args()
     for tool in ("Xvfb", "xdotool", "import"):
         if shutil.which(tool) is None:
@@ -70,6 +72,17 @@ def main() -> int:
         "XDG_CONFIG_HOME": str(home / "config"),
         "BATON_LINK_SERVER": f"baton-shots-{os.getpid()}",
     }
+    if args.person:  # the demo, owned by that person: the app starts signed in as them
+        db = home / "data" / "baton" / "baton.sqlite3"
+        db.parent.mkdir(parents=True)
+        baton = str(ROOT / ".venv" / "bin" / "baton")
+        subprocess.run([baton, "--db", str(db), "demo"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [baton, "--db", str(db), "users", "owner", args.person],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     screen = subprocess.Popen(
         ["Xvfb", args.display, "-screen", "0", f"{args.size}x24"],
         stdout=subprocess.DEVNULL,
@@ -87,7 +100,11 @@ def main() -> int:
         window = main_window(env)
         time.sleep(4)  # the demo's first loads
         suffix = f"-{args.theme}" if args.theme == "dark" else ""
+        if args.person:
+            suffix = f"-{args.person}{suffix}"
         for number, name in enumerate(PANELS, start=1):
+            if args.only and name not in args.only:
+                continue
             run("xdotool", "windowfocus", window, env=env)
             run("xdotool", "key", f"ctrl+{number}", env=env)
             time.sleep(4)

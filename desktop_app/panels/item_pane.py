@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.console.reassign import ask_reassign
+from desktop_app.flow_layout import FlowLayout
 from desktop_app.messages import describe, show_error
 from desktop_app.panels.drafts import OPEN, Drafts
 from desktop_app.panels.form import FormView
@@ -73,6 +74,8 @@ class ItemPane(QWidget):
         outer.addWidget(self.placeholder)
         self.scroller = QScrollArea()
         self.scroller.setWidgetResizable(True)
+        # The item fits the pane's width (its texts wrap), so nothing hides off to the right.
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroller.hide()
         outer.addWidget(self.scroller)
         # Reassign and the form's buttons, pinned below the scrolling item: always in sight,
@@ -152,6 +155,7 @@ class ItemPane(QWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         title = QLabel(item.title)
+        title.setWordWrap(True)
         title.setObjectName("itemTitle")
         title.setProperty("role", "title")
         layout.addWidget(title)
@@ -161,6 +165,7 @@ class ItemPane(QWidget):
             f"{item.stage.replace('_', ' ').capitalize()}{due}"
         )
         where.setProperty("role", "muted")
+        where.setWordWrap(True)
         layout.addWidget(where)
         if item.flag:
             flag = QLabel(item.flag)
@@ -172,14 +177,14 @@ class ItemPane(QWidget):
             facts = QFormLayout()
             for key, value in details.record.items():
                 if key != "id":
-                    facts.addRow(key.replace("_", " ").capitalize(), QLabel(str(value)))
+                    facts.addRow(key.replace("_", " ").capitalize(), _wrapped(str(value)))
             layout.addLayout(facts)
         if details.earlier_outputs:
             layout.addWidget(self._section("Earlier steps"))
             earlier = QFormLayout()
             for step, outputs in details.earlier_outputs.items():
                 shown = ", ".join(f"{k}: {v}" for k, v in outputs.items() if v not in (None, ""))
-                earlier.addRow(step.split(".")[-1].replace("_", " ").capitalize(), QLabel(shown))
+                earlier.addRow(step.split(".")[-1].replace("_", " ").capitalize(), _wrapped(shown))
             layout.addLayout(earlier)
         if not details.form.get("title"):
             layout.addWidget(self._section("Your part"))
@@ -212,14 +217,13 @@ class ItemPane(QWidget):
     @staticmethod
     def _progress(details: ItemDetails) -> QWidget:
         strip = QWidget()
-        row = QHBoxLayout(strip)
+        row = FlowLayout(strip)  # the stages wrap onto a second line in a narrow pane
         row.setContentsMargins(0, 4, 0, 4)
         for _, label, status in details.progress:
             chip = QLabel(label)
             chip.setProperty("chip", (status or "NotStarted"))
             chip.setToolTip(status or "not reached yet")
             row.addWidget(chip)
-        row.addStretch(1)
         return strip
 
     def _submit(self, outcome: str | None, values: dict[str, Any], comment: str) -> None:
@@ -289,3 +293,11 @@ def _when(stamp: Any) -> str:
     except ValueError:
         return "earlier"
     return f"at {moment:%H:%M} on {moment:%a %d %b}"
+
+
+def _wrapped(text: str) -> QLabel:
+    """A value beside its name that wraps rather than widening the pane."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -142,7 +142,9 @@ def test_an_admin_creates_a_user_a_queue_with_two_members_a_calendar_and_sends_a
     type_into(qtbot, picker, "Nina B")
     popup = picker.completer_.popup()
     qtbot.waitUntil(lambda: popup.isVisible() and popup.model().rowCount() == 1, timeout=WAIT)
-    assert popup.model().index(0, 0).data() == "Nina Berg — nina (user)"
+    assert (
+        popup.model().index(0, 0).data() == "Nina Berg — nina (user) · 0 open"
+    )  # an admin sees the work held
     qtbot.keyClick(popup, Qt.Key.Key_Down)
     qtbot.keyClick(popup, Qt.Key.Key_Return)
     assert picker.text() == "nina"
@@ -481,13 +483,13 @@ def test_the_picker_suggests_people_groups_and_queues_and_takes_a_typed_name(
     qtbot.keyClicks(picker, "leg")
     qtbot.waitUntil(lambda: popup.isVisible(), timeout=WAIT)
     shown = [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
-    assert "Legal — queue:legal (queue, 2 members)" in shown
+    assert "Legal — queue:legal (queue, 2 members) · 0 open" in shown
     qtbot.keyClick(picker, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClicks(picker, "queue:f")  # a kind first: only that kind
     qtbot.waitUntil(
         lambda: (
             [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
-            == ["Finance — queue:finance (queue, 2 members)"]
+            == [f"Finance — queue:finance (queue, 2 members) · {_held(admin, 'finance')} open"]
         ),
         timeout=WAIT,
     )
@@ -499,3 +501,8 @@ def test_the_picker_suggests_people_groups_and_queues_and_takes_a_typed_name(
     qtbot.keyClicks(picker, "someone_new")  # nobody matches: taken as typed
     qtbot.keyClick(picker, Qt.Key.Key_Return)
     assert entered == ["someone_new"] and picker.value() == "someone_new"
+
+
+def _held(session: AppSession, queue: str) -> int:
+    """The open work a queue holds, as an admin's picker counts it."""
+    return session.service.work.open_counts([f"queue:{queue}"])[f"queue:{queue}"]
