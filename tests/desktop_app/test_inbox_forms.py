@@ -178,3 +178,20 @@ def test_the_outcome_buttons_are_never_clipped_however_narrow_the_pane(  # type:
         assert button.width() >= button.sizeHint().width(), f"{button.text()} is squeezed"
         seen = button.visibleRegion().boundingRect()
         assert seen == button.rect(), f"{button.text()} is cut off"
+
+
+def test_an_item_fits_its_pane_at_a_laptops_width(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    """At 1366 px the pane is about 400 px wide: its texts wrap and no field hides off to the
+    right behind a horizontal scroll bar (seen under Xvfb)."""
+    panel = open_inbox(qtbot, demo, "alice")
+    panel.resize(1190, 700)
+    select(qtbot, panel, "intake_check")
+    splitter = panel.pane.parentWidget()
+    splitter.setSizes([790, 400])
+    scroller = panel.pane.scroller
+    qtbot.waitUntil(lambda: scroller.widget() is not None and scroller.viewport().width() > 0)
+    qtbot.waitUntil(lambda: scroller.widget().width() <= scroller.viewport().width())
+    assert not scroller.horizontalScrollBar().isVisible()
+    for line in scroller.widget().findChildren(QLineEdit):
+        seen = line.mapTo(scroller.viewport(), line.rect().topRight())
+        assert seen.x() <= scroller.viewport().width(), "a field runs past the pane"
