@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.model import Assignee, InteractiveStep
@@ -15,33 +14,12 @@ from engine.runtime.assignment import AssignmentError, person, resolve_assignee
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine
 from engine.runtime.forms import SubmissionRejected, check_submission
+from engine.runtime.visibility import memberships
 from engine.statuses import RunStatus, StepStatus, WorkStatus
 from engine.store.base import utcnow
 from engine.store.log import write_log
-from engine.store.models import Group, GroupMember, User, WorkItemRow
+from engine.store.models import WorkItemRow
 from engine.store.rows import StageRunRec, StepRunRec, Tx, WorkItemRec
-
-
-def memberships(session: Session, username: str) -> list[tuple[str, str]]:
-    """(kind, name) of every group and queue ``username`` belongs to."""
-    rows = session.execute(
-        select(Group.kind, Group.name)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .join(User, User.id == GroupMember.user_id)
-        .where(User.username == username)
-    ).all()
-    return [(kind, name) for kind, name in rows]
-
-
-def visible_to(session: Session, username: str) -> ColumnElement[bool]:
-    """SQL condition: items assigned to ``username`` or to one of their groups or queues."""
-    conditions = [and_(WorkItemRow.assignee_kind == "user", WorkItemRow.assignee == username)]
-    by_kind: dict[str, list[str]] = {}
-    for kind, name in memberships(session, username):
-        by_kind.setdefault(kind, []).append(name)
-    for kind, names in by_kind.items():
-        conditions.append(and_(WorkItemRow.assignee_kind == kind, WorkItemRow.assignee.in_(names)))
-    return or_(*conditions)
 
 
 def can_act(session: Session, item: WorkItemRec, username: str) -> bool:

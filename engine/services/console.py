@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.errors import InvalidInput, NotFound
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, RunSummary, WorkItemInfo
+from engine.services.infos import work_item_info
 from engine.services.permissions import STAFF
 from engine.services.queries import (
     RUN_SORTS,
@@ -26,7 +27,7 @@ from engine.services.queries import (
     search_conditions,
     work_conditions,
 )
-from engine.services.runs import _summaries, work_item_info
+from engine.services.runs import _summaries
 from engine.services.search import Unindexed
 from engine.services.work import record_titles
 from engine.store.base import utcnow

@@ -14,7 +14,6 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from engine.runtime.work import reassign, release_claim
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, UserInfo
 from engine.services.permissions import ADMIN, ADMINS, ANYONE, ROLES
@@ -330,6 +329,8 @@ class DirectoryService:
         for reassignment — or, with ``reassign_to`` (a username, ``queue:NAME`` or
         ``group:NAME``), reassigned to it — all in one transaction, each logged on its run.
         A target that cannot take the work refuses the whole change."""
+        from engine.runtime.work import reassign, release_claim  # not needed to list people
+
         if not reason.strip():
             raise InvalidInput("say why the user is deactivated (a reason is required)")
         with self.context.write() as session:

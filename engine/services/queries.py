@@ -20,7 +20,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine import clock
 from engine.errors import InvalidInput
 from engine.services import search
-from engine.services.definitions import find_orchestration
 from engine.services.dto import Data
 from engine.statuses import RunStatus, WorkStatus
 from engine.store.models import RunRow, VersionRow, WorkItemRow
@@ -125,6 +124,8 @@ def _check_statuses(statuses: tuple[str, ...], allowed: tuple[str, ...], what: s
 
 
 def run_conditions(session: Session, f: RunFilter) -> list[ColumnElement[bool]]:
+    from engine.services.definitions import find_orchestration  # loads the definitions
+
     _check_statuses(f.statuses, RunStatus.ALL, "run")
     if f.sort not in RUN_SORTS:
         raise InvalidInput(f"runs sort by {' or '.join(RUN_SORTS)}, not '{f.sort}'")
@@ -183,6 +184,8 @@ def search_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
 
 
 def work_conditions(session: Session, f: WorkFilter) -> list[ColumnElement[bool]]:
+    from engine.services.definitions import find_orchestration  # loads the definitions
+
     _check_statuses(f.statuses, (*WorkStatus.OPEN, "Completed", "Canceled"), "work item")
     if f.sort not in WORK_SORTS:
         raise InvalidInput(f"work items sort by {', '.join(WORK_SORTS)}, not '{f.sort}'")

@@ -17,6 +17,7 @@ from engine.runtime.context import record_context
 from engine.services.context import ServiceContext
 from engine.services.datafiles import read_yaml_file
 from engine.services.dto import Data, ObjectTypeInfo, RecordInfo
+from engine.services.infos import record_info, record_title
 from engine.services.limits import check_text, json_problems, text_problems
 from engine.services.permissions import ADMINS, ANYONE, STAFF
 from engine.statuses import RunStatus
@@ -52,25 +53,6 @@ RecordHook = Callable[[Session, RecordRow, dict[str, Any] | None, str | None], o
 
 def _type_info(row: ObjectTypeRow) -> ObjectTypeInfo:
     return ObjectTypeInfo(row.name, row.label, row.title_field, list(row.fields))
-
-
-def record_title(row: RecordRow, object_type: ObjectTypeRow) -> str:
-    if object_type.title_field and row.data.get(object_type.title_field):
-        return str(row.data[object_type.title_field])
-    return f"{object_type.label} {row.id}"
-
-
-def record_info(row: RecordRow, object_type: ObjectTypeRow) -> RecordInfo:
-    return RecordInfo(
-        id=row.id,
-        object_type=object_type.name,
-        title=record_title(row, object_type),
-        data=dict(row.data),
-        owner=row.owner,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        row_version=row.row_version,
-    )
 
 
 def find_type(session: Session, name: str) -> ObjectTypeRow:

@@ -22,8 +22,8 @@ from engine.services.dto import (
     RunSummary,
     StageRunInfo,
     StepRunInfo,
-    WorkItemInfo,
 )
+from engine.services.infos import work_item_info
 from engine.services.permissions import ANYONE, STAFF
 from engine.statuses import RunStatus, WorkStatus
 from engine.store.models import (
@@ -35,7 +35,7 @@ from engine.store.models import (
     VersionRow,
     WorkItemRow,
 )
-from engine.store.rows import RunRec, WorkItemRec
+from engine.store.rows import RunRec
 
 
 def run_summary(row: RunRow | RunRec, orchestration: str, version: int) -> RunSummary:
@@ -50,31 +50,6 @@ def run_summary(row: RunRow | RunRec, orchestration: str, version: int) -> RunSu
         started_at=row.started_at,
         ended_at=row.ended_at,
         error=row.error,
-    )
-
-
-def work_item_info(row: WorkItemRow | WorkItemRec, orchestration: str) -> WorkItemInfo:
-    return WorkItemInfo(
-        id=row.id,
-        run_id=row.run_id,
-        orchestration=orchestration,
-        stage=row.stage,
-        step=row.step,
-        title=row.title,
-        status=row.status,
-        assignee_kind=row.assignee_kind,
-        assignee=row.assignee,
-        claimed_by=row.claimed_by,
-        priority=row.priority,
-        due_at=row.due_at,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        completed_by=row.completed_by,
-        record_id=row.record_id,
-        comment=row.comment,
-        values=dict(row.values or {}),
-        row_version=row.row_version,
-        flag=row.flag,
     )
 
 

@@ -1,4 +1,8 @@
-"""Work items: list what a person can do, claim, release, complete."""
+"""Work items: list what a person can do, claim, release, complete.
+
+The runtime (and the definitions it runs) is imported by the methods that act on work, so
+listing work — the Inbox's page, ``baton work list`` — loads only the store.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.definitions.model import InteractiveStep, label_of
 from engine.errors import BatonError, InvalidInput, NotFound, PermissionDenied
-from engine.runtime import work as runtime_work
-from engine.runtime.context import definition_for, record_context, stage_of
+from engine.runtime.visibility import visible_to
 from engine.services.context import ServiceContext
 from engine.services.dto import Data, WorkItemInfo
+from engine.services.infos import record_info, work_item_info
 from engine.services.permissions import ANYONE, STAFF
-from engine.services.records import record_info
-from engine.services.runs import work_item_info
 from engine.statuses import WorkStatus
 from engine.store.models import (
     ObjectTypeRow,
@@ -270,7 +271,7 @@ class WorkService:
             conditions.append(WorkItemRow.due_at.is_not(None))
             conditions.append(WorkItemRow.due_at < due_before)
         if user is not None:
-            conditions.append(runtime_work.visible_to(session, user))
+            conditions.append(visible_to(session, user))
             if hide_claimed_by_others:
                 conditions.append(
                     or_(WorkItemRow.claimed_by.is_(None), WorkItemRow.claimed_by == user)
@@ -307,7 +308,7 @@ class WorkService:
             if not who.is_staff and who.username is not None:
                 visible = session.execute(
                     select(WorkItemRow.id).where(
-                        WorkItemRow.id == item_id, runtime_work.visible_to(session, who.username)
+                        WorkItemRow.id == item_id, visible_to(session, who.username)
                     )
                 ).first()
                 if visible is None:
@@ -375,6 +376,9 @@ class WorkService:
 
     def details(self, item_id: int) -> ItemDetails:
         """The item with its form (from its run's version) and the context to do it."""
+        from engine.definitions.model import InteractiveStep, label_of
+        from engine.runtime.context import definition_for, record_context, stage_of
+
         info = self.get(item_id)  # also checks the caller may see it
         with self.context.read() as session:
             run = session.get_one(RunRow, info.run_id)
@@ -420,6 +424,8 @@ class WorkService:
         outcome: str | None = None,
         comment: str | None = None,
     ) -> WorkItemInfo:
+        from engine.runtime import work as runtime_work
+
         with self.context.write() as session:
             username = self._acting_as(session, user, "complete work")
             item = runtime_work.complete_work_item(
@@ -428,17 +434,23 @@ class WorkService:
             return self._info(session, item)
 
     def claim(self, item_id: int, *, user: str | None = None) -> WorkItemInfo:
+        from engine.runtime import work as runtime_work
+
         with self.context.write() as session:
             username = self._acting_as(session, user, "claim work")
             return self._info(session, runtime_work.claim(session, item_id, username))
 
     def release(self, item_id: int, *, user: str | None = None) -> WorkItemInfo:
+        from engine.runtime import work as runtime_work
+
         with self.context.write() as session:
             username = self._acting_as(session, user, "release work")
             return self._info(session, runtime_work.release(session, item_id, username))
 
     def reassign(self, item_ids: Sequence[int], to: str, reason: str) -> Sequence[ItemOutcome]:
         """Reassign each item, each in its own transaction; say what was done and what not."""
+        from engine.runtime import work as runtime_work
+
         outcomes = []
         for item_id in item_ids:
             try:
@@ -455,5 +467,7 @@ class WorkService:
 
     @staticmethod
     def _info(session: Session, item: WorkItemRec) -> WorkItemInfo:
+        from engine.runtime.context import definition_for
+
         run = Tx.of(session).get_one(RunRec, item.run_id)
         return work_item_info(item, definition_for(session, run.version_id).orchestration)
