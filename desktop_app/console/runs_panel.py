@@ -131,7 +131,9 @@ class ConsoleList(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.count)
         self.model.counted.connect(self._counted)
-        self.model.failed.connect(lambda exc: self.error.setText(describe(exc)))
+        # A method, not a lambda: Qt drops the connection when this list is deleted, so a
+        # late refusal never reaches a label that is gone.
+        self.model.failed.connect(self._failed)
         bar.changed.connect(self.apply)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._counted())
         self._pending = QTimer(self)
@@ -159,6 +161,9 @@ class ConsoleList(QWidget):
         """Conditions the filter bar does not show, kept under whatever it is set to."""
         self.pinned = values
         self.apply()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error.setText(describe(exc))
 
     def refresh(self) -> None:
         """F5: count again and re-read the rows on screen."""

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from desktop_app import tasks
 from desktop_app.console.dashboards import DashboardsPanel
 from desktop_app.console.interventions import InterventionDialog, OutcomesDialog
 from desktop_app.console.run_detail import RunDetailWindow
@@ -329,3 +330,17 @@ def test_the_designer_history_overlay_marks_bottlenecks(qtbot, carol: AppSession
     assert card.status in ("Completed", "Suspended", "Error")
     panel.history_action.trigger()  # off
     assert panel.scene.items_by_key[("review", "legal")].status is None
+
+
+def test_a_refusal_arriving_after_the_list_is_gone_is_dropped(qtbot, carol: AppSession) -> None:  # type: ignore[no-untyped-def]
+    """A count refused late (the person moved on and the list was closed) reaches nobody,
+    instead of a label that no longer exists (seen as a crash in a slow test run)."""
+    from shiboken6 import Shiboken
+
+    from desktop_app.console.runs_panel import RunsList
+
+    runs = RunsList(carol)
+    model = runs.model
+    tasks.wait_for_all()
+    Shiboken.delete(runs)  # the list is gone; its model lives on in Python
+    model.failed.emit(RuntimeError("refused late"))  # no exception in the event loop
