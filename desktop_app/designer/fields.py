@@ -132,6 +132,8 @@ def model_form(
     """A form with an editor for each field of ``model`` (``skip`` left out)."""
     widget = QWidget()
     form = QFormLayout(widget)
+    # A wide editor (a list, a form) goes under its label when the panel is narrow.
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
     form.setContentsMargins(0, 0, 0, 0)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     current = dict(value)

@@ -225,6 +225,7 @@ class FieldSettings(QGroupBox):
         self.change = change
         self.kind = str(field.get("type") or "text")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.type = QComboBox()

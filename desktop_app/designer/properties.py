@@ -113,6 +113,7 @@ class PropertyPanel(QScrollArea):
         heading = QLabel()
         heading.setProperty("role", "title")
         heading.setObjectName("propertyHeading")
+        heading.setWordWrap(True)  # a long step name wraps instead of widening the panel
         layout.addWidget(heading)
         if self.document.read_only:
             note = QLabel("Read-only: this version is kept as it ran. Edit a copy to change it.")
@@ -120,6 +121,7 @@ class PropertyPanel(QScrollArea):
             note.setWordWrap(True)
             layout.addWidget(note)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # wide editors: below
         layout.addLayout(form)
         context = self._context()
         if element is None:

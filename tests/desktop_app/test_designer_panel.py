@@ -328,3 +328,18 @@ def test_error_recipients_are_picked_from_people_queues_and_groups(
         lambda: designer.document.data.get("error_recipients") == ["carol", "queue:legal"],
         timeout=WAIT,
     )
+
+
+def test_the_property_panel_fits_its_width_at_a_laptops_size(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    """At 1366×768 the panel is about 440 px wide: long names wrap and wide editors (a form,
+    a list) go under their labels, so nothing is cut off at the right (seen under Xvfb)."""
+    designer.resize(1190, 700)
+    for key in [("", None), ("review", "legal"), ("intake", None), ("all_approved", None)]:
+        designer.document.select(key)
+        qtbot.waitUntil(lambda: not designer.properties._pending, timeout=WAIT)
+        QApplication.processEvents()
+        content = designer.properties.widget()
+        room = designer.properties.viewport().width()
+        assert content.minimumSizeHint().width() <= room, (key, content.minimumSizeHint(), room)
