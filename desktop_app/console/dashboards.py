@@ -215,7 +215,7 @@ class DashboardsPanel(QWidget):
         longest = max([s.p95_seconds or 0.0 for s in steps] + [0.0])
         unit, size = time_unit(longest)
         chart = self.charts["durations"]
-        chart.set_title(f"Step time ({unit}): median, p95")
+        chart.set_title(f"Step time ({unit})")  # median and p95: the legend says which
         chart.set_data(
             [f"{s.stage}.{s.step}" for s in steps],
             {
