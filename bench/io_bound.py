@@ -64,6 +64,7 @@ class Service:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as real servers: no 40 ms delayed-ACK stall
 
             def do_GET(self) -> None:
                 with service.lock:

@@ -26,6 +26,7 @@ import os
 import random
 import socket
 import threading
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -68,6 +69,10 @@ EXTERNAL_ACTIONS = (HttpRequest, PythonAction)
 # A step whose lease is lost this many times (its worker died or stalled each time) fails:
 # something about the step itself is likely killing the workers that run it.
 MAX_LOST_LEASES = 3
+# A worker with a pool takes its due steps at random among SPREAD times as many as it has free
+# slots; a step whose run another transaction held is tried MAX_SKIPS times before it waits.
+SPREAD = 4
+MAX_SKIPS = 3
 # ``advance`` stopped a batched step before its external call, to be claimed on its own.
 CALL_NEXT: Final = "call next"
 ERROR_TEXT_LIMIT = 500
@@ -234,9 +239,11 @@ class StepRunner:
         # The action running, to name it if it raises something unexpected.
         self._acting: str | None = None
 
-    def run(self, keeper: LeaseKeeper | None = None) -> bool:
+    def run(self, keeper: LeaseKeeper | None = None, reserved: int | None = None) -> bool:
         """Take the step as far as it goes now, each external call under a lease of its own,
         renewed by ``keeper`` (the worker's one heartbeat) or by a keeper of its own.
+        ``reserved``: the attempt for which a batch of this worker already leased the step,
+        its call about to start (see ``_run_batch``).
 
         True if the step did anything. Database trouble is raised, leaving the step as it
         was; anything else that goes wrong is a failure of the step (see ``_crashed``).
@@ -249,11 +256,12 @@ class StepRunner:
             while True:
                 try:
                     with self.db.write() as session:
-                        result = self.advance(session, pending)
+                        result = self.advance(session, pending, reserved=reserved)
                 except Exception as exc:
                     if database_trouble(exc):
                         raise
                     return self._crashed(exc, pending) or did
+                reserved = None
                 did = did or result is not None
                 if not isinstance(result, tuple):
                     return did
@@ -269,11 +277,12 @@ class StepRunner:
                     keeper.release(self.step_run_id)
                 pending = (attempt, _Outcome(call, outcome))
         finally:
+            keeper.release(self.step_run_id)
             if own:
                 keeper.close()
 
     def advance(
-        self, session: Any, pending: Any, *, claim: bool = True
+        self, session: Any, pending: Any, *, claim: bool = True, reserved: int | None = None
     ) -> tuple[int, ExternalCall] | Literal["call next"] | bool | None:
         """Take the step as far as it goes in this transaction.
 
@@ -291,7 +300,17 @@ class StepRunner:
         self._seen = (row.attempt, row.action_index)
         self._acting = None
         taken_over = False
-        if pending is None:
+        if (
+            pending is None
+            and reserved is not None
+            and (row.lease_owner, row.attempt)
+            == (
+                self.owner,
+                reserved,
+            )
+        ):
+            pass  # leased by this worker's batch a moment ago, for this very call
+        elif pending is None:
             if row.available_at is None or row.available_at > now:
                 return None
             if row.lease_expires_at is not None:
@@ -516,8 +535,8 @@ def _describe_wait(wait: Wait) -> str:
 
 
 def _run_batch(
-    db: Database, ids: list[int], owner: str, lease: dt.timedelta = LEASE
-) -> tuple[dict[int, bool], list[int]]:
+    db: Database, ids: list[int], owner: str, lease: dt.timedelta = LEASE, *, reserve: bool = False
+) -> tuple[dict[int, bool], list[int], dict[int, int], list[int]]:
     """Advance several due steps in one transaction, each up to its next external call.
 
     Their runs are locked first, then the steps (one order for everyone, see
@@ -525,24 +544,37 @@ def _run_batch(
     afterwards: those now at an external call (claimed right before the call, so none holds
     a lease before its own call starts), and those whose run or row another transaction held
     (a person completing work on that run): they wait for it alone, holding nothing else.
+
+    With ``reserve`` (a pool has a free slot for each of them), the steps at an external call
+    are leased here, in the batch, and returned with their attempt: their calls start at
+    once, and no other worker takes the same steps in the meantime only to find them gone.
+    Then too a run that another transaction holds (another worker's batch) is passed over,
+    not waited for; its steps are returned as ``skipped``, to be tried in a later round.
     """
+    reserved: dict[int, int] = {}
+    skipped: list[int] = []
     moved: dict[int, bool] = {}
     calls: list[int] = []
     with db.write() as session:
         tx = Tx.of(session)
         table = StepRunRec.table()
         seen = tx.query(StepRunRec, select(table).where(table.c.id.in_(ids)))
-        runs = prefetch_runs(session, sorted({r.run_id for r in seen}), skip_locked=True)
+        runs = prefetch_runs(session, sorted({r.run_id for r in seen}), skip_locked=reserve)
         free = [r.id for r in seen if r.run_id in runs]
+        skipped.extend(r.id for r in seen if r.run_id not in runs)
         rows = tx.lock_many(StepRunRec, free, skip_locked=True)
         taken = {r.id for r in rows}
-        calls.extend(r.id for r in seen if r.id not in taken)
+        calls.extend(i for i in free if i not in taken)
         for row in rows:
             result = StepRunner(db, row.id, owner, lease).advance(session, None, claim=False)
             moved[row.id] = result is not None and result != CALL_NEXT
-            if result == CALL_NEXT:
+            if result == CALL_NEXT and reserve:
+                row.lease_owner = owner
+                row.lease_expires_at = row.available_at = utcnow() + lease
+                reserved[row.id] = row.attempt
+            elif result == CALL_NEXT:
                 calls.append(row.id)
-    return moved, calls
+    return moved, calls, reserved, skipped
 
 
 class _Pass:
@@ -562,6 +594,7 @@ class _Pass:
             else None
         )
         self.in_flight: dict[Future[bool], int] = {}
+        self.skips: Counter[int] = Counter()
         self.moved_before: dict[int, bool] = {}
 
     def close(self) -> None:
@@ -575,21 +608,28 @@ class _Pass:
         else:
             self.idle.add(step_run_id)
 
-    def call(self, step_run_id: int, moved: bool) -> None:
+    def call(self, step_run_id: int, moved: bool, reserved: int | None = None) -> None:
         """Run the step from its external call on: here, or in the pool."""
         runner = StepRunner(self.db, step_run_id, self.owner, self.lease)
+        if reserved is not None:
+            self.keeper.hold(step_run_id, reserved)
         if self.pool is None:
-            self.count(step_run_id, self._guarded(runner) or moved)
+            self.count(step_run_id, self._guarded(runner, reserved) or moved)
             return
         self.moved_before[step_run_id] = moved
         # Each call sees what the pass's caller set (e.g. who answers a scenario's calls).
         context = contextvars.copy_context()
-        future = self.pool.submit(context.run, self._guarded, runner)
+        future = self.pool.submit(context.run, self._guarded, runner, reserved)
         self.in_flight[future] = step_run_id
 
-    def _guarded(self, runner: StepRunner) -> bool:
+    @property
+    def free(self) -> int | None:
+        """Slots of the pool with no call in them (None: calls are made here, one by one)."""
+        return None if self.pool is None else self.concurrency - len(self.in_flight)
+
+    def _guarded(self, runner: StepRunner, reserved: int | None) -> bool:
         try:
-            return runner.run(self.keeper)
+            return runner.run(self.keeper, reserved)
         except Exception as exc:  # the database's trouble (or worse): it stays due
             self.report.errors.append(f"step run {runner.step_run_id}: {type(exc).__name__}: {exc}")
             return False
@@ -629,29 +669,52 @@ def run_due(
         rounds = 0
         while rounds < MAX_ROUNDS:
             work.settle(block=False)
+            # Slots are refilled a few at a time: a round costs a due-steps query and a batch
+            # transaction, too much to spend on every single call that ends.
+            while work.free is not None and work.free < max(1, concurrency // 4) and work.in_flight:
+                work.settle(block=True)
+            # With a pool, a round takes no more steps than it has free slots: the steps it
+            # leaves are there for other workers, and each it takes starts its call at once.
+            free = work.free
             busy = set(work.in_flight.values())
             due = due_steps(db, utcnow(), limit + len(busy))
-            ids = [i for i in due if i not in work.idle and i not in busy][:limit]
+            ids = [i for i in due if i not in work.idle and i not in busy]
+            if free is not None:
+                # Workers sharing a database see the same steps due first: each takes a random
+                # few of them, so they do not all queue for the same runs.
+                window = ids[: SPREAD * free]
+                ids = random.sample(window, min(free, len(window)))
             if not ids:
                 if not work.in_flight:
                     return work.report
                 work.settle(block=True)
                 continue
-            rounds += 1
+            moved_any = False
             for start in range(0, len(ids), batch):
                 chunk = ids[start : start + batch]
                 try:
-                    moved, alone = _run_batch(db, chunk, work.owner, lease)
+                    moved, alone, reserved, skipped = _run_batch(
+                        db, chunk, work.owner, lease, reserve=free is not None
+                    )
                 except Exception:
-                    moved, alone = {}, chunk
+                    moved, alone, reserved, skipped = {}, chunk, {}, []
+                for step_run_id in skipped:
+                    # Tried again in a later round; one whose run stays held waits for it alone.
+                    work.skips[step_run_id] += 1
+                    if work.skips[step_run_id] >= MAX_SKIPS:
+                        alone.append(step_run_id)
+                moved_any = moved_any or any(moved.values())
                 for step_run_id in chunk:
-                    if step_run_id in alone:
+                    if step_run_id in reserved:
+                        work.call(step_run_id, moved.get(step_run_id, False), reserved[step_run_id])
+                    elif step_run_id in alone:
                         work.call(step_run_id, moved.get(step_run_id, False))
-                    else:
+                    elif step_run_id not in skipped:
                         work.count(step_run_id, moved.get(step_run_id, False))
-                # Calls wait in the pool's queue at most one round of slots deep.
-                while len(work.in_flight) >= 2 * concurrency:
-                    work.settle(block=True)
+            # A round that only started calls (its steps were already at them) cannot be a
+            # run starting runs without end: it does not count against MAX_ROUNDS.
+            if moved_any or work.pool is None:
+                rounds += 1
         while work.in_flight:
             work.settle(block=True)
         work.report.errors.append(
