@@ -319,12 +319,12 @@ def test_a_retried_step_starts_counting_lost_leases_afresh(
 
 class BarrierServer:
     """Answers a GET only once ``width`` requests are in flight together (503 if they never
-    are within 10 s): a worker making its calls one after another cannot get any answer."""
+    are within 20 s): a worker making its calls one after another cannot get any answer."""
 
     def __init__(self, width: int) -> None:
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
-        barrier = threading.Barrier(width, timeout=10)
+        barrier = threading.Barrier(width, timeout=20)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
