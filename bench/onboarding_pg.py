@@ -40,7 +40,7 @@ def one(server: PostgresServer, runs: int, workers: int) -> dict[str, float]:
     people = {u: baton.as_user(u) for u in USERS}
     processes = [
         subprocess.Popen(
-            [BATON, "--db", url, "worker", "--interval", "0.05"],
+            [BATON, "--db", url, "worker", "--interval", "0.1"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
