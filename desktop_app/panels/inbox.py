@@ -310,6 +310,8 @@ class InboxPanel(QWidget):
     def _changed(self, change: frozenset[str]) -> None:
         if "work" in change and not tasks.echo(change, self.origin):
             self.refresh()
+            if self.pane.drafts.memory:  # work done elsewhere: its drafts go, with a word
+                self.check_drafts()
 
     def _loaded(self) -> None:
         ids = {item.id for item in self.model.items}
