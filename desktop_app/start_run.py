@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.messages import describe
-from desktop_app.panels.form import FieldEditor
+from desktop_app.panels.form import FieldEditor, show_refusal
 from desktop_app.session import AppSession
 from engine.definitions.model import Orchestration, Variable
 from engine.errors import InvalidInput
@@ -218,15 +218,7 @@ class StartRunDialog(QDialog):
             self._failed(exc)
 
     def _show_problems(self, exc: InvalidInput) -> None:
-        general = []
-        for name, problem in exc.fields.items():
-            editor = self.editors.get(name)
-            if editor is not None:
-                editor.show_error(problem)
-            else:
-                general.append(f"{name}: {problem}")
-        self.problem.setText("\n".join([exc.message, *general]))
-        self.problem.show()
+        show_refusal(self.editors, self.problem, exc)
 
 
 def _field_of(variable: Variable) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks
 from desktop_app.messages import describe
-from desktop_app.panels.form import FieldEditor
+from desktop_app.panels.form import FieldEditor, show_refusal
 from desktop_app.session import AppSession
 from desktop_app.start_run import FIELD_KIND, parse_json
 from engine.definitions.model import Orchestration
@@ -150,12 +150,4 @@ class VariablesDialog(QDialog):
             self.problem.show()
 
     def _show(self, exc: InvalidInput) -> None:
-        others = []
-        for name, text in exc.fields.items():
-            editor = self.editors.get(name)
-            if editor is not None:
-                editor.show_error(text)
-            else:
-                others.append(f"{name}: {text}")
-        self.problem.setText("\n".join([exc.message, *others]))
-        self.problem.show()
+        show_refusal(self.editors, self.problem, exc)

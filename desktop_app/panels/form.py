@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import BatonError
+
 EMPTY_DATE = QDate(1900, 1, 1)
 
 
@@ -350,3 +352,19 @@ class FormView(QWidget):
         if general or not fields:
             self.general_error.setText("\n".join(general) or message)
             self.general_error.show()
+
+
+def show_refusal(editors: Mapping[str, FieldEditor], label: QLabel, exc: BatonError) -> None:
+    """A refusal shown where it belongs: each field's problem at its editor, the rest (the
+    message, problems of fields not on screen, problems of no field) in ``label``."""
+    lines = [exc.message]
+    for name, problem in exc.fields.items():
+        editor = editors.get(name)
+        if editor is not None:
+            editor.show_error(problem)
+        else:
+            lines.append(f"{name}: {problem}")
+    by_field = {f"{name}: {problem}" for name, problem in exc.fields.items()}
+    lines += [d for d in exc.details if d not in by_field]
+    label.setText("\n".join(lines))
+    label.show()

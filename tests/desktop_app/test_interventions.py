@@ -542,6 +542,7 @@ def test_a_supervisor_fixes_a_variable_then_the_retried_step_completes(  # type:
     qtbot.keyClicks(parts, "four")
     qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.editors["parts"].error.isVisible(), timeout=WAIT)
+    assert "a reason is required" in dialog.problem.text()  # said with it, not left out
     parts.selectAll()
     qtbot.keyClicks(parts, "4")
     qtbot.keyClicks(dialog.reason, "the order has four parts")
