@@ -48,6 +48,10 @@ class Drafts:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.memory: dict[int, Draft] | None = None  # None: the file was not read yet
+        # Items found done or no longer this person's: a form of one still on screen, built
+        # before that was known, is not kept again when it is left (until the item is shown
+        # anew, open: it was handed back).
+        self.closed: set[int] = set()
         self.file = KeptFile(path)
 
     @classmethod
@@ -75,6 +79,8 @@ class Drafts:
         return dict(self.memory or {})
 
     def keep(self, item_id: int, draft: Draft) -> None:
+        if item_id in self.closed:
+            return
         if self.memory is None:
             self.memory = {}
         if self.memory.get(item_id, {}).get("values") == draft.get("values") and self.memory.get(
@@ -90,6 +96,16 @@ class Drafts:
         if dropped is not None:
             self._save()
         return dropped
+
+    def drop(self, item_id: int) -> Draft | None:
+        """Forget the draft of an item found closed to this person, and keep none of it again
+        until ``reopen``: what was dropped, if anything."""
+        self.closed.add(item_id)
+        return self.forget(item_id)
+
+    def reopen(self, item_id: int) -> None:
+        """The item was shown open to this person again: what they type is kept once more."""
+        self.closed.discard(item_id)
 
     def _save(self) -> None:
         self.file.write({"drafts": {str(k): v for k, v in (self.memory or {}).items()}})

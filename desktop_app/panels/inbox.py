@@ -284,7 +284,7 @@ class InboxPanel(QWidget):
         store.merge(read)
         said = []
         for item_id, info in gone:
-            draft = store.forget(item_id)
+            draft = store.drop(item_id)
             if draft is None:
                 continue
             title = draft.get("title") or f"item {item_id}"

@@ -144,8 +144,10 @@ class ItemPane(QWidget):
         item = details.item
         draft = store.get(item.id)
         self.note.setText("")
-        if draft is not None and item.status not in OPEN:
-            store.forget(item.id)
+        if item.status in OPEN:
+            store.reopen(item.id)
+        elif draft is not None:
+            store.drop(item.id)
             draft = None
             who = f" by {item.completed_by}" if item.completed_by else ""
             self.status.emit(
@@ -244,7 +246,7 @@ class ItemPane(QWidget):
     def _completed(self, item_id: int, message: str) -> None:
         self.keeping.stop()
         if self.store is not None:
-            self.store.forget(item_id)
+            self.store.drop(item_id)
         if self.details is not None and self.details.item.id == item_id:
             self.form = None  # done: nothing of it to keep
         self.done.emit(message)
