@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
+    from desktop_app.designer.panel import DesignerPanel
     from desktop_app.shell import MainWindow
 
 TEXT_EDITORS = (QLineEdit, QPlainTextEdit, QTextEdit)
@@ -60,12 +61,15 @@ class MainMenus:
         self._help()
         for menu in (self.file, self.view, self.run):
             menu.aboutToShow.connect(self._enable)
-        document = window.designer.document
+        window.session.user_changed.connect(lambda _: self._enable())
+        self._enable()
+
+    def watch_designer(self, designer: DesignerPanel) -> None:
+        """The Designer was built (it is, when first shown): Save follows its document."""
+        document = designer.document
         document.changed.connect(self._enable)
         document.saved.connect(self._enable)
         document.read_only_changed.connect(lambda _: self._enable())
-        window.session.user_changed.connect(lambda _: self._enable())
-        self._enable()
 
     def action(
         self,
@@ -86,27 +90,36 @@ class MainMenus:
         menu.addAction(with_shortcut_tip(action))
         return action
 
+    def designer_action(self, menu: QMenu, text: str, keys: str, name: str) -> QAction:
+        """A command of the Designer's own (its keys work while the Designer has the focus):
+        the menu shows it with its keys, and a click shows the Designer and does it there."""
+        action = QAction(text, self.window)
+        action.setObjectName(f"menu_{name}")
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the Designer's keys
+        w = self.window
+        action.triggered.connect(
+            lambda _=False: w.in_designer(lambda: getattr(w.designer, name).trigger())
+        )
+        menu.addAction(with_shortcut_tip(action))
+        self.designer_actions[name] = action
+        return action
+
     # ------------------------------------------------------------ File
 
     def _file(self) -> None:
         w = self.window
-        designer = w.designer
-        self.new = self.action(
-            self.file, "&New orchestration…", lambda: w.in_designer(designer.versions.new), "Ctrl+N"
-        )
+
+        def versions(command: str) -> Callable[[], None]:
+            # The Designer is built when first shown: it is asked for only when the command runs.
+            return lambda: w.in_designer(lambda: getattr(w.designer.versions, command)())
+
+        self.new = self.action(self.file, "&New orchestration…", versions("new"), "Ctrl+N")
         self.import_ = self.action(
-            self.file,
-            "&Open / Import…",
-            lambda: w.in_designer(designer.versions.import_file),
-            "Ctrl+O",
-            name="import",
+            self.file, "&Open / Import…", versions("import_file"), "Ctrl+O", name="import"
         )
-        self.save = self.action(
-            self.file, "&Save draft", lambda: w.in_designer(designer.versions.save), "Ctrl+S"
-        )
-        self.export = self.action(
-            self.file, "&Export…", lambda: w.in_designer(designer.versions.export_file), "Ctrl+E"
-        )
+        self.save = self.action(self.file, "&Save draft", versions("save"), "Ctrl+S")
+        self.export = self.action(self.file, "&Export…", versions("export_file"), "Ctrl+E")
         self.salesforce = self.action(
             self.file, "Import from &Salesforce…", self.import_salesforce, name="import_salesforce"
         )
@@ -146,8 +159,8 @@ class MainMenus:
             if call is not None:
                 call()
             return
-        designer = self.window.designer
-        if self.window.stack.currentWidget() is not designer:
+        designer = self.window.built_designer
+        if designer is None or self.window.stack.currentWidget() is not designer:
             return
         commands: dict[str, Callable[[], object]] = {
             "undo": designer.document.stack.undo,
@@ -168,9 +181,10 @@ class MainMenus:
         for action in w.panel_actions:
             self.view.addAction(with_shortcut_tip(action))
         self.view.addSeparator()
-        designer = w.designer
-        for action in (designer.zoom_in_action, designer.zoom_out_action, designer.fit_action):
-            self.view.addAction(with_shortcut_tip(action))
+        self.designer_actions: dict[str, QAction] = {}
+        self.designer_action(self.view, "Zoom in", "Ctrl+=", "zoom_in_action")
+        self.designer_action(self.view, "Zoom out", "Ctrl+-", "zoom_out_action")
+        self.designer_action(self.view, "Fit", "Ctrl+0", "fit_action")
         self.view.addSeparator()
         self.dark = QAction("&Dark theme", w)
         self.dark.setObjectName("dark_theme")
@@ -188,8 +202,8 @@ class MainMenus:
     def _run(self) -> None:
         w = self.window
         self.start_run = self.action(self.run, "&Start a run…", w.start_run, "Ctrl+Shift+R")
-        self.run.addAction(with_shortcut_tip(w.designer.try_action))
-        self.run.addAction(with_shortcut_tip(w.designer.tests_action))
+        self.designer_action(self.run, "Try it", "Ctrl+R", "try_action")
+        self.designer_action(self.run, "Tests", "Ctrl+T", "tests_action")
 
     # ------------------------------------------------------------ Help
 
@@ -256,12 +270,21 @@ class MainMenus:
 
     def _enable(self) -> None:
         """Designer commands are offered to those who may design."""
+        from desktop_app.shell import DESIGNER_ROW
+
         w = self.window
-        designing = w.may_see(w.panel_row(w.designer))
+        designing = w.may_see(DESIGNER_ROW)
         for action in (self.new, self.import_, self.export, self.salesforce):
             action.setEnabled(designing)
-        document = w.designer.document
-        self.save.setEnabled(designing and document.modified and not document.read_only)
+        designer = w.built_designer
+        document = designer.document if designer is not None else None
+        self.save.setEnabled(
+            designing and document is not None and document.modified and not document.read_only
+        )
+        for name, action in self.designer_actions.items():
+            # As the Designer's own: Try it and Tests wait while a try or a test run is on.
+            own = getattr(designer, name, None)
+            action.setEnabled(designing and (own is None or own.isEnabled()))
 
 
 def versions(database: str) -> str:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from desktop_app import tasks, theme
 from desktop_app.account import AccountBar
-from desktop_app.designer.panel import DesignerPanel
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.links import BadLink, Link
 from desktop_app.menus import MainMenus
@@ -34,19 +33,21 @@ from desktop_app.signin import SignInDialog
 from desktop_app.start_run import StartRunDialog
 from engine.services.dto import UserInfo
 
-# The console, the dashboards (pyqtgraph) and Admin are imported and built when first shown,
-# so the window opens without them; the Designer stays, as the menus act on it.
+# The Designer, the console, the dashboards (pyqtgraph) and Admin are imported and built when
+# first shown, so the window opens without them (the menus' Designer commands show it first).
 if TYPE_CHECKING:
     from desktop_app.admin.panel import AdminPanel
     from desktop_app.console.dashboards import DashboardsPanel
     from desktop_app.console.runs_panel import RunsPanel
     from desktop_app.console.work_panel import WorkItemsPanel
+    from desktop_app.designer.panel import DesignerPanel
     from engine.services.queries import RunFilter, WorkFilter
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
 # Who sees each panel; the services check every call again, this only keeps the screen honest.
 EVERYONE, STAFF, ADMIN = "everyone", "staff", "admin"
 PANEL_RIGHTS = (EVERYONE, EVERYONE, STAFF, STAFF, STAFF, STAFF, ADMIN)
+DESIGNER_ROW = PANELS.index("Designer")
 
 
 class MainWindow(QMainWindow):
@@ -68,16 +69,15 @@ class MainWindow(QMainWindow):
         self.inbox.status.connect(self.say)
         self.records = RecordsPanel(session)
         self.records.status.connect(self.say)
-        self.designer = DesignerPanel(session)
-        self.designer.status.connect(self.say)
         self._lazy: dict[int, Callable[[], QWidget]] = {
+            DESIGNER_ROW: self._make_designer,
             3: self._make_runs,
             4: self._make_work_items,
             5: self._make_dashboards,
             6: self._make_admin,
         }
         self._built: dict[int, QWidget] = {}
-        panels: list[QWidget] = [self.inbox, self.records, self.designer]
+        panels: list[QWidget] = [self.inbox, self.records]
         panels += [QWidget() for _ in self._lazy]  # placeholders until first shown
         self.panel_actions: list[QAction] = []
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
@@ -132,6 +132,14 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(current)
         return panel
 
+    def _make_designer(self) -> QWidget:
+        from desktop_app.designer.panel import DesignerPanel
+
+        panel = DesignerPanel(self.session)
+        panel.status.connect(self.say)
+        self.menus.watch_designer(panel)
+        return panel
+
     def _make_runs(self) -> QWidget:
         from desktop_app.console.runs_panel import RunsPanel
 
@@ -158,6 +166,15 @@ class MainWindow(QMainWindow):
         panel = AdminPanel(self.session)
         panel.status.connect(self.say)
         return panel
+
+    @property
+    def designer(self) -> DesignerPanel:
+        return cast("DesignerPanel", self._panel(DESIGNER_ROW))
+
+    @property
+    def built_designer(self) -> DesignerPanel | None:
+        """The Designer if it was shown (or asked for) already, else None: nothing in it yet."""
+        return cast("DesignerPanel | None", self._built.get(DESIGNER_ROW))
 
     @property
     def runs(self) -> RunsPanel:
@@ -275,10 +292,10 @@ class MainWindow(QMainWindow):
 
     def in_designer(self, command: Callable[[], object]) -> None:
         """A Designer command from the menu: show the Designer, then do it there."""
-        if not self.may_see(self.panel_row(self.designer)):
+        if not self.may_see(DESIGNER_ROW):
             self.say("Designing orchestrations is for supervisors and admins")
             return
-        self.navigation.setCurrentRow(self.panel_row(self.designer))
+        self.navigation.setCurrentRow(DESIGNER_ROW)
         command()
 
     def show_runs(self, where: RunFilter) -> None:
@@ -300,8 +317,9 @@ class MainWindow(QMainWindow):
     def start_run(self) -> None:
         """Run → Start a run: of the orchestration open in the Designer when it is shown."""
         orchestration = None
-        if self.stack.currentWidget() is self.designer:
-            orchestration = self.designer.document.name or None
+        designer = self.built_designer
+        if designer is not None and self.stack.currentWidget() is designer:
+            orchestration = designer.document.name or None
         if self.session.is_staff:
             self.runs.runs.start_run(orchestration)
             return
@@ -343,9 +361,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Quitting asks first when Designer changes are not saved; Cancel keeps everything."""
-        if not self._leaving:
+        designer = self.built_designer
+        if not self._leaving and designer is not None:
             event.ignore()
-            self.designer.versions.leave_then(self._close_now)
+            designer.versions.leave_then(self._close_now)
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.engine.stop()
@@ -355,5 +374,7 @@ class MainWindow(QMainWindow):
 
     def _close_now(self) -> None:
         self._leaving = True
-        self.designer.forget_recovery()
+        designer = self.built_designer
+        if designer is not None:
+            designer.forget_recovery()
         self.close()

@@ -75,7 +75,11 @@ def test_every_panel_fits_a_laptop_screen(qtbot: Any, window: MainWindow) -> Non
         )
 
 
-def test_the_menus_name_the_commands_and_no_shortcut_is_bound_twice(window: MainWindow) -> None:
+def test_the_menus_name_the_commands_and_no_shortcut_is_bound_twice(
+    qtbot: Any, window: MainWindow
+) -> None:
+    assert window.built_designer is None  # built when first shown: the window opens sooner
+    show_panel(qtbot, window, 3)  # its own keys are bound from then on
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert titles == ["File", "Edit", "View", "Run", "Help"]
     file_items = [a.text().replace("&", "") for a in window.menus.file.actions() if a.text()]
@@ -228,4 +232,35 @@ def test_unsaved_work_is_kept_on_disk_and_offered_back_after_a_crash(
     assert not second.designer.document.modified
     second._leaving = True
     second.close()
+    tasks.wait_for_all()
+
+
+def test_the_designer_is_built_when_first_asked_for_and_its_menu_commands_show_it(
+    qtbot: Any, demo: Baton
+) -> None:
+    window = make_window(qtbot, demo)
+    assert window.built_designer is None and window.stack.currentIndex() == 0
+    assert not window.menus.save.isEnabled()  # nothing is open in a Designer not yet built
+    # View → Fit, chosen in the Inbox: the Designer is built, shown, and fits its canvas.
+    fit = window.menus.designer_actions["fit_action"]
+    assert fit.shortcut() == QKeySequence("Ctrl+0") and "Ctrl+0" in fit.toolTip()
+    fit.trigger()
+    designer = window.built_designer
+    assert designer is not None and window.stack.currentWidget() is designer
+    qtbot.waitUntil(lambda: designer.document.name == "customer_onboarding", timeout=WAIT)
+    qtbot.mouseClick(designer.versions.buttons["Edit a copy"], Qt.MouseButton.LeftButton)
+    make_a_change(qtbot, designer)
+    assert window.menus.save.isEnabled()  # Save follows the Designer's document once built
+    window._leaving = True
+    window.close()
+    tasks.wait_for_all()
+
+
+def test_a_window_whose_designer_was_never_shown_closes_without_asking(
+    qtbot: Any, demo: Baton
+) -> None:
+    window = make_window(qtbot, demo)
+    show_panel(qtbot, window, 1)
+    window.close()
+    assert not window.isVisible() and window.built_designer is None
     tasks.wait_for_all()
