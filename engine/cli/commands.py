@@ -32,7 +32,11 @@ def close_databases() -> None:
 
 
 def open_baton(
-    args: argparse.Namespace, *, upgrade: bool | None = None, create: bool = False
+    args: argparse.Namespace,
+    *,
+    upgrade: bool | None = None,
+    create: bool = False,
+    connections: int | None = None,
 ) -> Baton:
     """The service, acting as --as USER, else as the install's owner, else as the system.
 
@@ -40,9 +44,9 @@ def open_baton(
     ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
     """
     from engine.services.baton import Baton
-    from engine.store.database import Database
+    from engine.store.database import POOL_SIZE, Database
 
-    db = _opened(Database(args.db, create=create))
+    db = _opened(Database(args.db, create=create, connections=connections or POOL_SIZE))
     baton = Baton(actor=args.actor, upgrade=upgrade, database=db)
     if args.actor is None:
         owner = baton.directory.owner()
@@ -396,7 +400,9 @@ def events_publish(args: argparse.Namespace) -> int:
 def worker(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    baton = _baton(args)
+    # One connection for each call in flight, and for the pass, the heartbeat and the notices:
+    # a smaller pool would open and close one for most transactions (a costly PostgreSQL start).
+    baton = _baton(args, connections=args.concurrency + 4)
     lease = args.lease
     if args.once:
         report = baton.worker.run_once(lease_seconds=lease, concurrency=args.concurrency)

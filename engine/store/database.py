@@ -45,6 +45,10 @@ class MissingDatabase(DatabaseError):
 
 # How long a SQLite connection waits for another program's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 15.0
+# Connections a process keeps open to a shared database, and how many more it may open for a
+# moment when they are all in use (closed again as each transaction ends).
+POOL_SIZE = 5
+POOL_OVERFLOW = 10
 
 
 def default_url() -> str:
@@ -177,10 +181,21 @@ class SchemaState:
 class Database:
     """An engine and the sessions made from it."""
 
-    def __init__(self, url: str | None = None, *, echo: bool = False, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        echo: bool = False,
+        create: bool = True,
+        connections: int = POOL_SIZE,
+    ) -> None:
         """``create``: a SQLite file that does not exist yet is made (with its folders);
         without it, a missing file is refused with MissingDatabase, so a mistyped path never
-        leaves a new database behind."""
+        leaves a new database behind. ``connections``: how many this process uses at once on
+        a shared database (a worker: one per call in flight, and a few more), kept open for
+        the next transaction; past them, more are opened (up to ``POOL_OVERFLOW``) and closed
+        again after each transaction."""
+        self.connections = max(POOL_SIZE, connections)
         self.url = resolve_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.file = sqlite_file(self.url) if self.is_sqlite else None
@@ -228,8 +243,8 @@ class Database:
             self.url,
             echo=echo,
             pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
+            pool_size=self.connections,
+            max_overflow=POOL_OVERFLOW,
             connect_args={"connect_timeout": 10},
         )
 
