@@ -111,3 +111,21 @@ def test_no_answer_is_a_failure() -> None:
         get(f"http://127.0.0.1:{port}/gone")
     with pytest.raises(HttpFailure, match="is not an http:// or https:// address"):
         get("ftp://example.com/file")
+
+
+def test_the_proxy_variables_are_followed_as_they_change(
+    server: KeepAliveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whether a host goes through a proxy is worked out once per value of the variables: a
+    # change to them is seen by the next call. (The server is its own proxy here: a proxied
+    # request names the whole URL in its request line.)
+    for name in http_client._PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", server.url)
+    assert get(f"{server.url}/via").status == 200
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert get(f"{server.url}/bypassed").status == 200
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.delenv("http_proxy")
+    assert get(f"{server.url}/direct").status == 200
+    assert server.hits == Counter({f"{server.url}/via": 1, "/bypassed": 1, "/direct": 1})
