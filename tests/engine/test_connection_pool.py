@@ -62,3 +62,21 @@ def test_the_worker_command_sizes_its_pool_to_its_concurrency(
     assert main(["--db", postgres_url, "db", "upgrade"]) == 0
     assert main(["--db", postgres_url, "worker", "--once", "--concurrency", "32"]) == 0
     assert opened[-1] == 36  # a connection for each call in flight, and a few more
+
+
+@pytest.mark.slow
+def test_connections_idle_while_the_server_restarted_are_replaced_unseen(
+    postgres_server: object, postgres_url: str
+) -> None:
+    from tests.pg import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    db = Database(postgres_url, connections=8)
+    try:
+        assert kept_after(db, 4) == 4  # the pool holds connections to the server as it was
+        postgres_server.restart()
+        with db.read() as session:  # each dead one is dropped before use, a fresh one used
+            assert session.execute(text("SELECT 1")).scalar() == 1
+        assert kept_after(db, 8) == 8
+    finally:
+        db.dispose()
