@@ -342,7 +342,7 @@ class RunEngine:
                 raise
         else:
             row.available_at = now
-            row.attempt = 0
+            row.fresh_attempts()
             notify.background_work_ready(self.session)
 
     def create_work_item(self, stage: Stage, step: InteractiveStep, row: StepRunRec) -> WorkItemRec:

@@ -119,7 +119,7 @@ def _reset(engine: RunEngine, stage: str, row: StepRunRec, status: str) -> None:
     row.status = status
     row.error = None
     row.ended_at = None
-    row.attempt = 0
+    row.fresh_attempts()  # never attempt 0 again: a call still out for an old one is fenced
     row.lease_owner = None
     row.lease_expires_at = None
     row.wait_event = row.wait_key = None

@@ -124,8 +124,9 @@ def database_trouble(exc: BaseException) -> bool:
 
 def failures_so_far(row: StepRunRec) -> int:
     """The attempts that count against the retry policy: the attempt number is also the
-    fencing token, and it grows on each lost lease too, which is not the step's fault."""
-    return row.attempt - row.lost_leases
+    fencing token, and it grows on each lost lease too, which is not the step's fault; it
+    never goes back, so a new set of attempts (a supervisor's retry) counts from its base."""
+    return row.attempt - row.attempt_base - row.lost_leases
 
 
 def _backoff(step: BackgroundStep, attempt: int) -> dt.timedelta:
@@ -388,9 +389,8 @@ class StepRunner:
             if row.lost_leases >= MAX_LOST_LEASES:
                 reason = f"the worker running it stopped responding {row.lost_leases} times"
                 return self._failed(engine, row, step, reason, now, retry=False)
-        elif row.action_index == 0 and row.attempt == 0:
-            row.attempt = 1  # a fresh start (a new step, or one a supervisor retried)
-            row.lost_leases = 0
+        elif row.attempt == row.attempt_base:
+            row.attempt += 1  # a fresh start (a new step, or one a supervisor retried)
         try:
             while row.action_index < len(step.actions):
                 action = step.actions[row.action_index]
@@ -474,8 +474,8 @@ class StepRunner:
             step = next(s for s in stage.steps if s.name == row.step)
             assert isinstance(step, BackgroundStep)
             engine.acting_stage = stage.name
-            if row.attempt == 0:
-                row.attempt, row.lost_leases = 1, 0
+            if row.attempt == row.attempt_base:
+                row.attempt += 1
             return self._failed(engine, row, step, error, now)
 
     def _failed(

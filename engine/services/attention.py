@@ -241,8 +241,8 @@ class AttentionService:
             limit,
             "dead_worker",
             lambda s: (
-                f"worker {s.lease_owner} stopped renewing its lease on attempt {s.attempt}; "
-                "no other worker has taken the step over"
+                f"worker {s.lease_owner} stopped renewing its lease on attempt "
+                f"{s.attempt - s.attempt_base}; no other worker has taken the step over"
             ),
         )
 

@@ -159,7 +159,7 @@ class RunsService:
                         step.status,
                         dict(step.outputs or {}),
                         step.error,
-                        step.attempt,
+                        step.attempt - step.attempt_base,  # of its current set of attempts
                         step.started_at,
                         step.ended_at,
                     )

@@ -249,6 +249,10 @@ class StepRunRow(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     # Leases lost to workers that stopped responding: capped apart from the retry attempts.
     lost_leases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The attempt number when the step's current set of attempts began (a supervisor's retry,
+    # a stage visited again): the number itself never goes back, so a worker still holding an
+    # older attempt's call is fenced out whatever happened to the step since.
+    attempt_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     available_at: Mapped[dt.datetime | None] = mapped_column()
     lease_owner: Mapped[str | None] = mapped_column(String(NAME))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column()

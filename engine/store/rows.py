@@ -86,6 +86,7 @@ class StepRunRec(Rec):
     action_index: int = 0
     attempt: int = 0
     lost_leases: int = 0
+    attempt_base: int = 0
     available_at: dt.datetime | None = None
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
@@ -93,6 +94,12 @@ class StepRunRec(Rec):
     wait_key: str | None = None
     started_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
+
+    def fresh_attempts(self) -> None:
+        """A new set of attempts begins (the retry policy whole again, no lease lost yet);
+        the attempt number, the fencing token, goes on from where it is."""
+        self.attempt_base = self.attempt
+        self.lost_leases = 0
 
 
 @dataclass(slots=True, eq=False)

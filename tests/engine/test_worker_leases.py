@@ -552,3 +552,38 @@ def waiting_for_a_lock(baton: Baton) -> bool:
                 "AND wait_event_type = 'Lock'"
             ).scalar()
         )
+
+
+def test_a_call_still_out_when_a_supervisor_retried_the_step_is_fenced_out(
+    baton: Baton, clock: Any
+) -> None:
+    """The attempt number is the fencing token and never goes back: a retried step's first
+    attempt once was attempt 1 again, so a worker whose call for the old attempt 1 was still
+    out (hung past its lease) had its stale result taken for the new attempt's."""
+    define(baton, flow("[{type: python, action: test.greet, output: greeting}]"))
+    run = baton.runs.start("flow")
+    step_run_id = step_row(baton, run.id).id
+    lease = dt.timedelta(seconds=30)
+    with baton.db.write() as session:
+        hung = StepRunner(baton.db, step_run_id, "w", lease).advance(session, None)
+    assert isinstance(hung, tuple)  # worker w's call hangs, past its lease
+    clock.advance(lease + dt.timedelta(seconds=1))
+    for n in range(MAX_LOST_LEASES - 1):
+        lose_lease(baton, run.id, f"dead-{n}", clock)
+    baton.worker.run_once()
+    assert baton.runs.get(run.id).status == "Error"  # stopped responding too often
+    baton.runs.retry_step(run.id, "the workers are fixed")
+    with baton.db.write() as session:  # worker w takes the retried step's fresh attempt
+        fresh = StepRunner(baton.db, step_run_id, "w", lease).advance(session, None)
+    assert isinstance(fresh, tuple) and fresh[0] > hung[0]
+    # The hung call returns at last: its answer belongs to an attempt long gone.
+    stale = (hung[0], worker._Outcome(hung[1], "stale"))
+    with baton.db.write() as session:
+        assert StepRunner(baton.db, step_run_id, "w", lease).advance(session, stale) is None
+    row = step_row(baton, run.id)
+    assert (row.status, row.attempt, row.lease_owner) == ("InProgress", fresh[0], "w")
+    assert row.attempt - row.attempt_base == 1  # the retry policy counts this attempt first
+    with baton.db.write() as session:  # the fresh call's answer is the one taken
+        done = (fresh[0], worker._Outcome(fresh[1], "hello"))
+        assert StepRunner(baton.db, step_run_id, "w", lease).advance(session, done) is True
+    assert step_row(baton, run.id).outputs == {"greeting": "hello"}
