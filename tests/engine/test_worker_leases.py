@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError
 
 from engine.definitions.model import SetVariables
 from engine.runtime import actions, worker
-from engine.runtime.worker import MAX_LOST_LEASES, LeaseKeeper, StepRunner, run_due
+from engine.runtime.leases import MAX_LOST_LEASES, LeaseKeeper
+from engine.runtime.worker import StepRunner, run_due
 from engine.services.baton import Baton
 from engine.store.base import utcnow
 from engine.store.models import RunRow, StepRunRow
