@@ -40,6 +40,16 @@ class RunFailed(Exception):
     """Raised inside the engine to put the run into Error with this message."""
 
 
+class StepFailed(RunFailed):
+    """A step could not start (its work item could not be made: a queue that is gone, an
+    assignee that resolves to nobody). Its stage's fault path takes over, as for a background
+    step that failed; a stage without one puts the run into Error with this message."""
+
+    def __init__(self, message: str, row: StepRunRec) -> None:
+        super().__init__(message)
+        self.row = row
+
+
 class RunEngine:
     def __init__(self, session: Session, run: RunRec, *, actor: str | None = None) -> None:
         self.session = session
@@ -132,6 +142,12 @@ class RunEngine:
         """Run ``action``; a RunFailed puts the run into Error instead of escaping."""
         try:
             action()
+        except StepFailed as exc:  # caught here, outside the loop that was starting the steps
+            stage = stage_of(self.definition, self._stage_name(exc.row))
+            if stage.fault:
+                self._take_fault_path(stage, exc.row, str(exc))
+            else:
+                self.fail_run(str(exc))
         except RunFailed as exc:
             self.fail_run(str(exc))
         self.touch()
@@ -339,7 +355,7 @@ class RunEngine:
                 self.create_work_item(stage, step, row)
             except RunFailed as exc:
                 self.finish_step(stage, row, StepStatus.ERROR, error=str(exc))
-                raise
+                raise StepFailed(str(exc), row) from None
         else:
             row.available_at = now
             row.fresh_attempts()
@@ -510,14 +526,20 @@ class RunEngine:
             )
             self.guarded(lambda: self.evaluate_stage())
             return
-        stage_run = self.tx.get_one(StageRunRec, row.stage_run_id)
         if policy == OnFailure.fault_path and stage.fault:
-            self._end_stage_in_error(stage, stage_run, f"step '{row.step}' failed: {error}")
-            self.log("fault_path", stage=stage.name, step=row.step, message=f"→ {stage.fault}")
-            self.guarded(lambda: self.enter(stage.fault))
+            self._take_fault_path(stage, row, error)
             return
         self.fail_run(f"step '{stage.name}.{row.step}' failed: {error}")
         self.touch()
+
+    def _take_fault_path(self, stage: Stage, row: StepRunRec, error: str) -> None:
+        """The stage ends in Error because of ``row``; the run goes on at its fault path."""
+        assert stage.fault is not None
+        stage_run = self.tx.get_one(StageRunRec, row.stage_run_id)
+        self._end_stage_in_error(stage, stage_run, f"step '{row.step}' failed: {error}")
+        self.log("fault_path", stage=stage.name, step=row.step, message=f"→ {stage.fault}")
+        fault = stage.fault
+        self.guarded(lambda: self.enter(fault))
 
     def _stage_name(self, row: StepRunRec) -> str:
         return self.tx.get_one(StageRunRec, row.stage_run_id).stage

@@ -320,3 +320,38 @@ def test_a_failing_writing_action_is_undone_whole_and_the_failure_kept(b: Baton)
     assert detail.variables == {"before": 1}
     assert outbox(b)[0] == ("alice@example.com", "Filed")
     assert b.records.list("ticket") == []
+
+
+def test_an_interactive_step_that_cannot_start_takes_the_fault_path(b: Baton) -> None:
+    # A queue the directory does not have (not made yet on this database): the step's work
+    # item cannot be made. With a fault path the run goes on there, as for a background
+    # step that failed; without one the run is in Error with the reason.
+    steps = "      - {kind: interactive, name: triage, form: ok, assignee: {queue: ghosts}}\n"
+    more = """  - kind: stage
+    name: recover
+    steps:
+      - {kind: interactive, name: fix_it, form: ok, assignee: {user: carol}}
+"""
+    define(b, one_stage(steps, extra="    fault: recover\n    next: end\n", more=more))
+    define(b, one_stage(steps).replace("name: flow", "name: plain"))
+    run = b.runs.start("flow")
+    detail = b.runs.show(run.id)
+    assert detail.run.status == "InProgress"
+    assert [(s.stage, s.status) for s in detail.stages] == [
+        ("work", "Error"),
+        ("recover", "InProgress"),
+    ]
+    assert step_status(b, run.id)["work.triage"] == "Error"
+    assert open_items(b, run.id) == ["fix_it"]
+    assert "fault_path" in events(b, run.id)
+    plain = b.runs.get(b.runs.start("plain").id)
+    assert plain.status == "Error"
+    assert plain.error is not None and "ghosts" in plain.error
+
+
+def test_a_fault_path_that_cannot_start_either_ends_the_run_in_error(b: Baton) -> None:
+    steps = "      - {kind: interactive, name: triage, form: ok, assignee: {queue: ghosts}}\n"
+    define(b, one_stage(steps, extra="    fault: work\n"))  # its own fault path: a loop
+    run = b.runs.get(b.runs.start("flow").id)
+    assert run.status == "Error"
+    assert run.error is not None
