@@ -216,7 +216,15 @@ def run_inline(
         until = utcnow() + parse_duration(action.timeout).as_timedelta() if action.timeout else None
         return Wait(until=until, event=action.event, key=key)
     if isinstance(action, StartOrchestration):
-        from engine.runtime.starting import start_run_by_name
+        from engine.runtime.starting import MAX_NESTING, nesting_of, start_run_by_name
+
+        level = nesting_of(session, engine.run) + 1
+        if level > MAX_NESTING:
+            raise RunFailed(
+                f"{where}: starting '{action.orchestration}' was refused: it would be a child run "
+                f"{level} levels deep (the limit is {MAX_NESTING}); runs starting each other "
+                "need a condition that stops them"
+            )
 
         child_inputs = {k: _plain(engine.value(v, where)) for k, v in action.inputs.items()}
         child = start_run_by_name(

@@ -53,6 +53,22 @@ def check_inputs(session: Session, version_id: int, inputs: dict[str, Any]) -> d
     return values
 
 
+# Child runs starting child runs (start_orchestration): deeper than this is a run that starts
+# itself, or a ring of orchestrations starting each other, without a condition to stop it.
+MAX_NESTING = 16
+
+
+def nesting_of(session: Session, run: RunRec) -> int:
+    """How many parents ``run`` has above it (counted up to one past MAX_NESTING)."""
+    tx, depth, current = Tx.of(session), 0, run
+    while current.parent_run_id is not None and depth <= MAX_NESTING:
+        parent = tx.get(RunRec, current.parent_run_id)
+        if parent is None:
+            break
+        depth, current = depth + 1, parent
+    return depth
+
+
 def start_run(
     session: Session,
     orchestration_id: int,

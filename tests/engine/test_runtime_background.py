@@ -355,3 +355,26 @@ def test_a_fault_path_that_cannot_start_either_ends_the_run_in_error(b: Baton) -
     run = b.runs.get(b.runs.start("flow").id)
     assert run.status == "Error"
     assert run.error is not None
+
+
+def test_a_run_that_starts_itself_stops_at_the_nesting_limit(b: Baton) -> None:
+    from engine.runtime.starting import MAX_NESTING
+
+    steps = """      - kind: background
+        name: spawn
+        actions: [{type: start_orchestration, orchestration: flow}]
+"""
+    define(b, one_stage(steps))
+    first = b.runs.start("flow")
+    report = b.worker.run_once()  # returns: the loop ends at the limit, not at 1,000 rounds
+    assert report.errors == []
+    runs = b.runs.list(orchestration="flow", limit=100)
+    assert len(runs) == MAX_NESTING + 1  # the first run and 16 levels of children
+    failed = [r for r in runs if r.status == "Error"]
+    assert len(failed) == 1 and failed[0].id != first.id
+    assert failed[0].error == (
+        "step 'work.spawn' failed: step 'work.spawn', action 1: starting 'flow' was refused: "
+        f"it would be a child run {MAX_NESTING + 1} levels deep (the limit is {MAX_NESTING}); "
+        "runs starting each other need a condition that stops them"
+    )
+    assert {r.status for r in runs if r.id != failed[0].id} == {"Completed"}
