@@ -17,10 +17,11 @@ from desktop_app.session import AppSession
 
 # Which change notices make a section read again what it shows.
 RELOAD_ON = {
-    "People": {"work"},
-    "Queues": {"work"},
-    "Groups": {"work"},
-    "Mail": {"outbox"},
+    "People": {"work", "directory"},
+    "Queues": {"work", "directory"},
+    "Groups": {"work", "directory"},
+    "Calendars": {"directory"},
+    "Mail": {"outbox"},  # not the directory: its reload would overwrite a half-typed setting
 }
 
 
@@ -71,8 +72,7 @@ class AdminPanel(QWidget):
         self.sections[index].reload()
 
     def refresh(self) -> None:
-        """F5: the section shown reads everything again; the others do when next shown
-        (people, groups, calendars and settings changed by another admin are not announced)."""
+        """F5: the section shown reads everything again; the others do when next shown."""
         self.loaded.clear()
         self._load_current()
 

@@ -41,7 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 CHANNEL = "baton_changes"
-ALL_KINDS = frozenset({"runs", "work", "background", "outbox", "records"})
+ALL_KINDS = frozenset({"runs", "work", "background", "outbox", "records", "directory"})
 POLL_SECONDS = 1.5
 KINDS_KEY = "baton_changes"
 IDS_KEY = "baton_changed_ids"
@@ -54,6 +54,9 @@ Subscriber = Callable[[frozenset[str]], None]  # called with a Change
 log = logging.getLogger(__name__)
 # The tables engine.store.rows.Tx writes (and announces); nothing else may write them.
 TX_TABLES = frozenset({"runs", "stage_runs", "step_runs", "work_items", "timers", "outbox"})
+# People, groups and queues, calendars and settings: a write to any of them is announced as
+# "directory", whichever service made it (the Admin panels of other desktops read them again).
+DIRECTORY_TABLES = frozenset({"users", "groups", "group_members", "calendars", "settings"})
 
 
 class UntrackedWrite(RuntimeError):
@@ -188,6 +191,7 @@ def before_commit(session: Session) -> None:
     """On PostgreSQL: NOTIFY inside the transaction (delivered only if it commits)."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    session.flush()  # what is still pending is noted (``_note_directory_rows``) before the notice
     change = _change(session, pop=False)
     if change is not None:
         session.connection().execute(
@@ -376,6 +380,24 @@ def _refuse_orm_statements(state: ORMExecuteState) -> None:
             raise _untracked(table, verb, "a statement run on the session")
 
 
+def _note_directory_rows(session: Session, _context: Any, _instances: Any) -> None:
+    for rows in (session.new, session.dirty, session.deleted):
+        for obj in rows:
+            table = getattr(obj, "__tablename__", None)
+            if table in DIRECTORY_TABLES and (
+                rows is not session.dirty or session.is_modified(obj)
+            ):
+                note(session, "directory")
+                return
+
+
+def _note_directory_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(getattr(state.statement, "table", None), "name", None)
+        if table in DIRECTORY_TABLES:
+            note(state.session, "directory")
+
+
 def guard(factory: Any) -> None:
     """Make sessions of ``factory`` refuse ORM writes of the rows only ``Tx`` may write."""
     from sqlalchemy import event
@@ -389,4 +411,6 @@ def register(factory: Any, announcer: Announcer) -> None:
 
     event.listen(factory, "before_commit", announcer.committing)
     event.listen(factory, "after_commit", announcer.committed)
+    event.listen(factory, "before_flush", _note_directory_rows)
+    event.listen(factory, "do_orm_execute", _note_directory_statements)
     guard(factory)

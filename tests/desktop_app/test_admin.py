@@ -506,3 +506,23 @@ def test_the_picker_suggests_people_groups_and_queues_and_takes_a_typed_name(
 def _held(session: AppSession, queue: str) -> int:
     """The open work a queue holds, as an admin's picker counts it."""
     return session.service.work.open_counts([f"queue:{queue}"])[f"queue:{queue}"]
+
+
+def test_what_another_admin_changes_shows_without_refreshing(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    # Another desktop's admin (here the service, as they act through it) adds a person and a
+    # calendar: the People list shown reads again, and the Calendars tab does when chosen.
+    people = panel.people
+    before = demo.directory.count_people()
+    qtbot.waitUntil(lambda: people.list.model.total == before, timeout=WAIT)
+    calendars = panel.calendars
+    choose_tab(qtbot, panel, "Calendars")
+    qtbot.waitUntil(lambda: calendars.list.count() > 0, timeout=WAIT)
+    choose_tab(qtbot, panel, "People")
+    elsewhere = demo.as_user("admin")
+    elsewhere.directory.create_user("quinn", display_name="Quinn Hale")
+    qtbot.waitUntil(lambda: people.list.model.total == before + 1, timeout=WAIT)
+    elsewhere.calendars.define("late_shift", timezone="UTC", hours={"mon": [["18:00", "23:00"]]})
+    choose_tab(qtbot, panel, "Calendars")
+    qtbot.waitUntil(lambda: row_of(calendars.list, "late_shift") >= 0, timeout=WAIT)

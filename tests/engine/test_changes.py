@@ -24,7 +24,7 @@ elements:
 """
 
 
-EVERYTHING = frozenset({"runs", "work", "background", "outbox", "records"})
+EVERYTHING = frozenset({"runs", "work", "background", "outbox", "records", "directory"})
 
 
 class Heard:
@@ -441,3 +441,29 @@ def test_a_notice_fits_postgresqls_payload_limit_and_reads_older_ones() -> None:
     assert {"runs", "work"} <= set(payload.split(","))
     assert Change.parse("work,{not json") == {"work"} and not Change.parse("work,{x").ids
     assert Change.parse("{not json") == EVERYTHING
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda b: b.directory.create_user("omar"), id="person"),
+        pytest.param(lambda b: b.directory.create_group("queue", "night"), id="queue"),
+        pytest.param(lambda b: b.directory.add_member("queue", "legal", "alice"), id="member"),
+        pytest.param(
+            lambda b: b.calendars.define(
+                "night", timezone="Europe/London", hours={"mon": [["09:00", "17:00"]]}
+            ),
+            id="calendar",
+        ),
+    ],
+)
+def test_changes_to_the_directory_are_announced(
+    baton: Baton, write: Callable[[Baton], Any]
+) -> None:
+    people(baton)
+    heard = Notices(baton)
+    try:
+        write(baton)
+        assert heard.wait_for(frozenset({"directory"})), heard.kinds
+    finally:
+        heard.unsubscribe()
