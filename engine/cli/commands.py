@@ -36,7 +36,7 @@ def open_baton(
     *,
     upgrade: bool | None = None,
     create: bool = False,
-    connections: int | None = None,
+    connections: int = 0,
 ) -> Baton:
     """The service, acting as --as USER, else as the install's owner, else as the system.
 
@@ -44,9 +44,10 @@ def open_baton(
     ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
     """
     from engine.services.baton import Baton
-    from engine.store.database import POOL_SIZE, Database
+    from engine.store.database import Database
 
-    db = _opened(Database(args.db, create=create, connections=connections or POOL_SIZE))
+    # ``connections``: kept open to a shared database (at least the pool's own size).
+    db = _opened(Database(args.db, create=create, connections=connections))
     baton = Baton(actor=args.actor, upgrade=upgrade, database=db)
     if args.actor is None:
         owner = baton.directory.owner()

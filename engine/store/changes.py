@@ -191,7 +191,7 @@ def before_commit(session: Session) -> None:
     """On PostgreSQL: NOTIFY inside the transaction (delivered only if it commits)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.flush()  # what is still pending is noted (``_note_directory_rows``) before the notice
+    session.flush()  # what is still pending is noted (``_check_orm_rows``) before the notice
     change = _change(session, pop=False)
     if change is not None:
         session.connection().execute(
@@ -358,7 +358,8 @@ def _untracked(table: str, verb: str, what: str) -> UntrackedWrite:
     )
 
 
-def _refuse_orm_rows(session: Session, _context: Any, _instances: Any) -> None:
+def _check_orm_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: refuse ORM writes of runtime rows; note those of the directory."""
     for rows, verb in (
         (session.new, "adds"),
         (session.dirty, "changes"),
@@ -366,44 +367,35 @@ def _refuse_orm_rows(session: Session, _context: Any, _instances: Any) -> None:
     ):
         for obj in rows:
             table = getattr(obj, "__tablename__", None)
-            if table in TX_TABLES and (verb != "changes" or session.is_modified(obj)):
+            if table not in TX_TABLES and table not in DIRECTORY_TABLES:
+                continue
+            if verb == "changes" and not session.is_modified(obj):
+                continue
+            if table in TX_TABLES:
                 raise _untracked(
                     table, verb, f"this transaction (row id {getattr(obj, 'id', None)})"
                 )
+            note(session, "directory")
 
 
-def _refuse_orm_statements(state: ORMExecuteState) -> None:
+def _check_orm_statements(state: ORMExecuteState) -> None:
+    """The same for statements run on the session (bulk inserts, updates and deletes)."""
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(getattr(state.statement, "table", None), "name", None)
         if table in TX_TABLES:
             verb = "inserts" if state.is_insert else "updates" if state.is_update else "deletes"
             raise _untracked(table, verb, "a statement run on the session")
-
-
-def _note_directory_rows(session: Session, _context: Any, _instances: Any) -> None:
-    for rows in (session.new, session.dirty, session.deleted):
-        for obj in rows:
-            table = getattr(obj, "__tablename__", None)
-            if table in DIRECTORY_TABLES and (
-                rows is not session.dirty or session.is_modified(obj)
-            ):
-                note(session, "directory")
-                return
-
-
-def _note_directory_statements(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(getattr(state.statement, "table", None), "name", None)
         if table in DIRECTORY_TABLES:
             note(state.session, "directory")
 
 
 def guard(factory: Any) -> None:
-    """Make sessions of ``factory`` refuse ORM writes of the rows only ``Tx`` may write."""
+    """Make sessions of ``factory`` refuse ORM writes of the rows only ``Tx`` may write, and
+    note writes of the directory's (announced by the sessions that ``register`` them)."""
     from sqlalchemy import event
 
-    event.listen(factory, "before_flush", _refuse_orm_rows)
-    event.listen(factory, "do_orm_execute", _refuse_orm_statements)
+    event.listen(factory, "before_flush", _check_orm_rows)
+    event.listen(factory, "do_orm_execute", _check_orm_statements)
 
 
 def register(factory: Any, announcer: Announcer) -> None:
@@ -411,6 +403,4 @@ def register(factory: Any, announcer: Announcer) -> None:
 
     event.listen(factory, "before_commit", announcer.committing)
     event.listen(factory, "after_commit", announcer.committed)
-    event.listen(factory, "before_flush", _note_directory_rows)
-    event.listen(factory, "do_orm_execute", _note_directory_statements)
     guard(factory)
