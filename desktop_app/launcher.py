@@ -9,6 +9,10 @@ STARTED = time.perf_counter()  # before anything else is imported: start-up is t
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
+from engine.loading import loading  # noqa: E402
+
+loading()  # the collector waits while the app or a command imports what it needs
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)

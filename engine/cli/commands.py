@@ -43,6 +43,7 @@ def open_baton(
     Only the commands that set a database up (``db upgrade``, ``demo``, the first launch)
     ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
     """
+    from engine.loading import loaded
     from engine.services.baton import Baton
     from engine.store.database import Database
 
@@ -52,7 +53,8 @@ def open_baton(
     if args.actor is None:
         owner = baton.directory.owner()
         if owner:
-            return baton.as_user(owner)
+            baton = baton.as_user(owner)
+    loaded()  # a command's imports are done once its database is open
     return baton
 
 

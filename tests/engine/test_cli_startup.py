@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from engine.services.baton import Baton
 from engine.store.database import _script_directory, head_revision
@@ -75,3 +76,48 @@ def test_an_older_schema_is_still_found_and_upgraded(tmp_path: Path) -> None:
     state = reopened.db.schema_state()
     assert state.current == state.head == head_revision()
     reopened.close()
+
+
+def _run(code: str) -> Any:
+    """What a fresh interpreter prints last (JSON) after running ``code``."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_command_imports_with_the_collector_waiting_then_collects_as_usual(
+    tmp_path: Path,
+) -> None:
+    """The launcher makes the collector rare while the command imports; opening the database
+    ends that, with what was imported frozen (walked by no pass, nor at exit)."""
+    path = tmp_path / "b.sqlite3"
+    baton = Baton(str(path))
+    baton.directory.create_user("alice")
+    baton.close()
+    usual, during, after, frozen = _run(
+        "import contextlib, gc, io, json\n"
+        "usual = gc.get_threshold()\n"
+        "from desktop_app.launcher import main\n"
+        "during = gc.get_threshold()\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['--db', {str(path)!r}, 'work', 'list', '--user', 'alice']) == 0\n"
+        "print(json.dumps([usual, during, gc.get_threshold(), gc.get_freeze_count()]))"
+    )
+    assert during == [100_000, *usual[1:]]
+    assert after == usual
+    assert frozen > 10_000  # the modules' objects, SQLAlchemy's among them
+
+
+def test_loaded_without_loading_leaves_the_collector_alone() -> None:
+    """In-process callers (the tests, an embedding program) never called ``loading``."""
+    threshold, frozen, again = _run(
+        "import gc, json\n"
+        "from engine.loading import loaded, loading\n"
+        "loaded()\n"
+        "first = [gc.get_threshold(), gc.get_freeze_count()]\n"
+        "loading(); loading(); loaded(); gc.unfreeze(); loaded()\n"
+        "print(json.dumps([*first, [gc.get_threshold(), gc.get_freeze_count()]]))"
+    )
+    assert frozen == 0
+    assert again == [threshold, 0]  # paused twice, resumed once: usual again, frozen once
