@@ -6,9 +6,10 @@ happens outside any transaction; its result is written only if the step still ha
 attempt (a worker whose lease expired, and whose step was taken over, is fenced out).
 
 A lease covers one call from the moment it starts: due steps are advanced in batches up to
-their next external call, and each call is then claimed on its own, right before it is made,
-so no step waits under a lease while other steps' calls run. One step's call is one unit of
-lease, heartbeat and result, so several could run side by side.
+their next external call. A worker with free slots claims those calls in the batch itself
+and starts each as soon as the batch commits; one making its calls one by one claims each on
+its own, right before it is made, so no step waits under a lease while other steps' calls
+run. One step's call is one unit of lease, heartbeat and result, so several run side by side.
 
 What goes wrong while a step runs is either the database's trouble (the step is left to be
 tried again, unchanged) or the step's: an action, or the progress it made, raising anything
@@ -102,21 +103,33 @@ def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
         )
 
 
-def _lock_step_and_run(session: Any, step_run_id: int) -> StepRunRec | None:
+def _lock_step_and_run(session: Any, step_run_id: int, run_id: int | None) -> StepRunRec | None:
     """The step, locked after its run (the order every writer of a run's rows keeps, so a
     worker and a person completing work on the same run never wait for each other in a
-    circle); None unless both are in progress."""
+    circle); None unless both are in progress. ``run_id``: the step's run, if known (a
+    step never changes runs), which spares reading the step before the lock."""
     tx = Tx.of(session)
-    seen = tx.get(StepRunRec, step_run_id)
-    if seen is None:
-        return None
-    run = lock_run(session, seen.run_id)
+    if run_id is None:
+        seen = tx.get(StepRunRec, step_run_id)
+        if seen is None:
+            return None
+        run_id = seen.run_id
+    run = lock_run(session, run_id)
     if run is None or run.status != RunStatus.IN_PROGRESS:
         return None
     row = tx.get(StepRunRec, step_run_id, lock=True)
-    if row is None or row.status != StepStatus.IN_PROGRESS:
+    if row is None or row.run_id != run_id or row.status != StepStatus.IN_PROGRESS:
         return None
     return row
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The external call a batch claimed for a step: made as soon as the batch commits."""
+
+    run_id: int
+    attempt: int
+    call: ExternalCall
 
 
 class StepRunner:
@@ -129,16 +142,17 @@ class StepRunner:
         self.step_run_id = step_run_id
         self.owner = owner
         self.lease = lease
+        self.run_id: int | None = None  # the step's run, once read
         # What the last ``advance`` found, to fence the record of a failure it raised.
         self._seen: tuple[int, int] | None = None
         # The action running, to name it if it raises something unexpected.
         self._acting: str | None = None
 
-    def run(self, keeper: LeaseKeeper | None = None, reserved: int | None = None) -> bool:
+    def run(self, keeper: LeaseKeeper | None = None, claimed: Claimed | None = None) -> bool:
         """Take the step as far as it goes now, each external call under a lease of its own,
         renewed by ``keeper`` (the worker's one heartbeat) or by a keeper of its own.
-        ``reserved``: the attempt for which a batch of this worker already leased the step,
-        its call about to start (see ``_run_batch``).
+        ``claimed``: the attempt and call for which a batch of this worker leased the step a
+        moment ago (see ``_run_batch``): the call is made at once.
 
         True if the step did anything. Database trouble is raised, leaving the step as it
         was; anything else that goes wrong is a failure of the step (see ``_crashed``).
@@ -149,14 +163,18 @@ class StepRunner:
         keeper = keeper or LeaseKeeper(self.db, self.owner, self.lease)
         try:
             while True:
-                try:
-                    with self.db.write() as session:
-                        result = self.advance(session, pending, reserved=reserved)
-                except Exception as exc:
-                    if database_trouble(exc):
-                        raise
-                    return self._crashed(exc, pending) or did
-                reserved = None
+                result: Any = None
+                if claimed is not None:
+                    self.run_id, result = claimed.run_id, (claimed.attempt, claimed.call)
+                    claimed = None
+                else:
+                    try:
+                        with self.db.write() as session:
+                            result = self.advance(session, pending)
+                    except Exception as exc:
+                        if database_trouble(exc):
+                            raise
+                        return self._crashed(exc, pending) or did
                 did = did or result is not None
                 if not isinstance(result, tuple):
                     return did
@@ -177,7 +195,7 @@ class StepRunner:
                 keeper.close()
 
     def advance(
-        self, session: Any, pending: Any, *, claim: bool = True, reserved: int | None = None
+        self, session: Any, pending: Any, *, claim: bool = True
     ) -> tuple[int, ExternalCall] | Literal["call next"] | bool | None:
         """Take the step as far as it goes in this transaction.
 
@@ -188,24 +206,15 @@ class StepRunner:
         """
         now = utcnow()
         tx = Tx.of(session)
-        row = _lock_step_and_run(session, self.step_run_id)
+        row = _lock_step_and_run(session, self.step_run_id, self.run_id)
         if row is None:
             return None
+        self.run_id = row.run_id
         run = tx.get_one(RunRec, row.run_id)
         self._seen = (row.attempt, row.action_index)
         self._acting = None
         taken_over = False
-        if (
-            pending is None
-            and reserved is not None
-            and (row.lease_owner, row.attempt)
-            == (
-                self.owner,
-                reserved,
-            )
-        ):
-            pass  # leased by this worker's batch a moment ago, for this very call
-        elif pending is None:
+        if pending is None:
             if row.available_at is None or row.available_at > now:
                 return None
             if row.lease_expires_at is not None:
@@ -351,7 +360,7 @@ class StepRunner:
         with self.db.write() as session:
             now = utcnow()
             tx = Tx.of(session)
-            row = _lock_step_and_run(session, self.step_run_id)
+            row = _lock_step_and_run(session, self.step_run_id, self.run_id)
             if row is None:
                 return False
             if pending is not None:
@@ -430,7 +439,7 @@ def _describe_wait(wait: Wait) -> str:
 
 def _run_batch(
     db: Database, ids: list[int], owner: str, lease: dt.timedelta = LEASE, *, reserve: bool = False
-) -> tuple[dict[int, bool], list[int], dict[int, int], list[int]]:
+) -> tuple[dict[int, bool], list[int], dict[int, Claimed], list[int]]:
     """Advance several due steps in one transaction, each up to its next external call.
 
     Their runs are locked first, then the steps (one order for everyone, see
@@ -440,12 +449,13 @@ def _run_batch(
     (a person completing work on that run): they wait for it alone, holding nothing else.
 
     With ``reserve`` (a pool has a free slot for each of them), the steps at an external call
-    are leased here, in the batch, and returned with their attempt: their calls start at
-    once, and no other worker takes the same steps in the meantime only to find them gone.
+    claim it here, in the batch, and are returned with their attempt and call: the calls
+    start as soon as the batch commits, with no transaction of their own before them, and no
+    other worker takes the same steps in the meantime only to find them gone.
     Then too a run that another transaction holds (another worker's batch) is passed over,
     not waited for; its steps are returned as ``skipped``, to be tried in a later round.
     """
-    reserved: dict[int, int] = {}
+    reserved: dict[int, Claimed] = {}
     skipped: list[int] = []
     moved: dict[int, bool] = {}
     calls: list[int] = []
@@ -460,13 +470,13 @@ def _run_batch(
         taken = {r.id for r in rows}
         calls.extend(i for i in free if i not in taken)
         for row in rows:
-            result = StepRunner(db, row.id, owner, lease).advance(session, None, claim=False)
+            result = StepRunner(db, row.id, owner, lease).advance(session, None, claim=reserve)
+            if isinstance(result, tuple):
+                moved[row.id] = False  # it moves once its call is answered
+                reserved[row.id] = Claimed(row.run_id, *result)
+                continue
             moved[row.id] = result is not None and result != CALL_NEXT
-            if result == CALL_NEXT and reserve:
-                row.lease_owner = owner
-                row.lease_expires_at = row.available_at = utcnow() + lease
-                reserved[row.id] = row.attempt
-            elif result == CALL_NEXT:
+            if result == CALL_NEXT:
                 calls.append(row.id)
     return moved, calls, reserved, skipped
 
@@ -502,18 +512,18 @@ class _Pass:
         else:
             self.idle.add(step_run_id)
 
-    def call(self, step_run_id: int, moved: bool, reserved: int | None = None) -> None:
+    def call(self, step_run_id: int, moved: bool, claimed: Claimed | None = None) -> None:
         """Run the step from its external call on: here, or in the pool."""
         runner = StepRunner(self.db, step_run_id, self.owner, self.lease)
-        if reserved is not None:
-            self.keeper.hold(step_run_id, reserved)
+        if claimed is not None:
+            self.keeper.hold(step_run_id, claimed.attempt)
         if self.pool is None:
-            self.count(step_run_id, self._guarded(runner, reserved) or moved)
+            self.count(step_run_id, self._guarded(runner, claimed) or moved)
             return
         self.moved_before[step_run_id] = moved
         # Each call sees what the pass's caller set (e.g. who answers a scenario's calls).
         context = contextvars.copy_context()
-        future = self.pool.submit(context.run, self._guarded, runner, reserved)
+        future = self.pool.submit(context.run, self._guarded, runner, claimed)
         self.in_flight[future] = step_run_id
 
     @property
@@ -521,9 +531,9 @@ class _Pass:
         """Slots of the pool with no call in them (None: calls are made here, one by one)."""
         return None if self.pool is None else self.concurrency - len(self.in_flight)
 
-    def _guarded(self, runner: StepRunner, reserved: int | None) -> bool:
+    def _guarded(self, runner: StepRunner, claimed: Claimed | None) -> bool:
         try:
-            return runner.run(self.keeper, reserved)
+            return runner.run(self.keeper, claimed)
         except Exception as exc:  # the database's trouble (or worse): it stays due
             self.report.errors.append(f"step run {runner.step_run_id}: {type(exc).__name__}: {exc}")
             return False

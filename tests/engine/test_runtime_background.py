@@ -8,12 +8,14 @@ import socket
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.definitions.objects import ObjectType
+from engine.runtime import worker
 from engine.services.baton import Baton
 from engine.store.models import OutboxRow
 from tests.conftest import define, events, open_items, people, step_status
+from tests.slow_http import SlowServer
 
 
 @pytest.fixture
@@ -378,3 +380,50 @@ def test_a_run_that_starts_itself_stops_at_the_nesting_limit(b: Baton) -> None:
         "runs starting each other need a condition that stops them"
     )
     assert {r.status for r in runs if r.id != failed[0].id} == {"Completed"}
+
+
+def test_a_call_claimed_by_a_batch_is_made_without_a_transaction_of_its_own_first(
+    baton: Baton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With free slots, the batch that reaches a step's call claims it, and the call is made
+    as soon as the batch commits: one batch and one result a call. The call used to claim
+    itself again in a transaction of its own first (ten statements more on PostgreSQL)."""
+    batches: list[int] = []
+    real_batch = worker._run_batch
+
+    def counted_batch(*args: Any, **kwargs: Any) -> Any:
+        batches.append(len(args[1]))
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "_run_batch", counted_batch)
+    writes: list[int] = []
+
+    def began(connection: Any) -> None:
+        if not connection.get_execution_options().get("baton_read_only"):
+            writes.append(1)
+
+    with SlowServer(0.05) as server:
+        url = f"http://127.0.0.1:{server.port}/run/{{{{run.id}}}}"
+        define(
+            baton,
+            f"""
+format: 1
+name: calls
+elements:
+  - kind: stage
+    name: work
+    steps:
+      - {{kind: background, name: call, actions: [{{type: http_request, url: "{url}"}}]}}
+""",
+        )
+        runs = [baton.runs.start("calls").id for _ in range(12)]
+        event.listen(baton.db.engine, "begin", began)
+        try:
+            report = baton.worker.run_once(concurrency=4)
+        finally:
+            event.remove(baton.db.engine, "begin", began)
+    assert (report.steps_run, report.errors) == (12, [])
+    assert {baton.runs.get(r).status for r in runs} == {"Completed"}
+    assert dict(server.hits) == {f"/run/{r}": 1 for r in runs}
+    assert sum(batches) == 12  # each step met once by a batch, which claimed its call
+    assert len(writes) == len(batches) + 12
