@@ -35,6 +35,43 @@ def test_one_bad_file_does_not_stop_the_others_and_nothing_bad_is_stored(baton: 
     assert again.find("Loan_Approval_Orchestration").stored == "version 1 (active)"
 
 
+def test_an_object_type_baton_has_keeps_its_fields_and_gains_only_those_it_lacks(
+    baton: Baton,
+) -> None:
+    """Importing again after an admin changed the object type in Baton: their field and
+    their label stay, a field they changed stays as they made it (its records hold values of
+    that type), and only a field Salesforce has and Baton lacks is added. The import used to
+    replace the whole type with Salesforce's."""
+    baton.salesforce.import_paths([LOAN])
+    (mine,) = baton.records.types()
+    fields = [f for f in mine.fields if f["name"] != "Notes__c"]  # one to be added again
+    fields = [{**f, "type": "text"} if f["name"] == "Risk_Score__c" else f for f in fields]
+    baton.records.define_type_from_data(
+        {
+            "name": mine.name,
+            "label": "Loan file",
+            "title_field": mine.title_field,
+            "fields": [*fields, {"name": "branch_manager", "type": "text"}],
+        }
+    )
+    report = baton.salesforce.import_paths([LOAN])
+    (after,) = baton.records.types()
+    by_name = {f["name"]: f for f in after.fields}
+    assert after.label == "Loan file"
+    assert by_name["branch_manager"]["type"] == "text"
+    assert by_name["Risk_Score__c"]["type"] == "text"
+    assert by_name["Notes__c"]["type"] == "long_text"
+    assert [f["name"] for f in after.fields][-1] == "Notes__c"  # added after Baton's own
+    file_report = report.find("Loan_Application__c")
+    assert file_report.stored == "object type (Baton's, with 1 field(s) added: Notes__c)"
+    kept = [e for e in file_report.entries if e.element == "field Risk_Score__c"][-1]
+    assert "already has it as text, not number" in kept.note
+    # Once more: nothing is missing, so nothing is written.
+    again = baton.salesforce.import_paths([LOAN]).find("Loan_Application__c")
+    assert again.stored == "object type (Baton's, unchanged: it has every field)"
+    assert baton.records.types() == [after]
+
+
 def test_drafts_keep_what_has_problems_for_the_designer_and_never_activate(
     baton: Baton,
 ) -> None:
