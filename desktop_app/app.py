@@ -49,7 +49,7 @@ def open_database(url: str | None) -> tuple[Baton, UserInfo, bool]:
     from engine.clients.demo import load_demo_people
 
     baton = Baton(url)
-    demo = not baton.definitions.list()
+    demo = not baton.has_orchestrations()
     if demo:
         load_demo_people(baton)
     owner = baton.directory.owner()

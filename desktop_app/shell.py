@@ -27,23 +27,24 @@ from desktop_app.links import BadLink, Link
 from desktop_app.menus import MainMenus
 from desktop_app.messages import describe
 from desktop_app.panels.inbox import InboxPanel
-from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession, describe_user
 from desktop_app.signin import SignInDialog
-from desktop_app.start_run import StartRunDialog
 from engine.services.dto import UserInfo
 
-# The Designer, the console, the dashboards (pyqtgraph) and Admin are imported and built when
-# first shown, so the window opens without them (the menus' Designer commands show it first).
+# Records, the Designer, the console, the dashboards (pyqtgraph) and Admin are imported and
+# built when first shown, so the window opens without them (and without the definition
+# models they use); the menus' Designer commands show it first.
 if TYPE_CHECKING:
     from desktop_app.admin.panel import AdminPanel
     from desktop_app.console.dashboards import DashboardsPanel
     from desktop_app.console.runs_panel import RunsPanel
     from desktop_app.console.work_panel import WorkItemsPanel
     from desktop_app.designer.panel import DesignerPanel
+    from desktop_app.panels.records import RecordsPanel
     from engine.services.queries import RunFilter, WorkFilter
 
 PANELS = ("Inbox", "Records", "Designer", "Runs", "Work Items", "Dashboards", "Admin")
+RECORDS_ROW = PANELS.index("Records")
 # Who sees each panel; the services check every call again, this only keeps the screen honest.
 EVERYONE, STAFF, ADMIN = "everyone", "staff", "admin"
 PANEL_RIGHTS = (EVERYONE, EVERYONE, STAFF, STAFF, STAFF, STAFF, ADMIN)
@@ -67,9 +68,8 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.inbox = InboxPanel(session)
         self.inbox.status.connect(self.say)
-        self.records = RecordsPanel(session)
-        self.records.status.connect(self.say)
         self._lazy: dict[int, Callable[[], QWidget]] = {
+            RECORDS_ROW: self._make_records,
             DESIGNER_ROW: self._make_designer,
             3: self._make_runs,
             4: self._make_work_items,
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
             6: self._make_admin,
         }
         self._built: dict[int, QWidget] = {}
-        panels: list[QWidget] = [self.inbox, self.records]
+        panels: list[QWidget] = [self.inbox]
         panels += [QWidget() for _ in self._lazy]  # placeholders until first shown
         self.panel_actions: list[QAction] = []
         for number, (title, panel) in enumerate(zip(PANELS, panels, strict=True), start=1):
@@ -132,6 +132,13 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(current)
         return panel
 
+    def _make_records(self) -> QWidget:
+        from desktop_app.panels.records import RecordsPanel
+
+        panel = RecordsPanel(self.session)
+        panel.status.connect(self.say)
+        return panel
+
     def _make_designer(self) -> QWidget:
         from desktop_app.designer.panel import DesignerPanel
 
@@ -166,6 +173,10 @@ class MainWindow(QMainWindow):
         panel = AdminPanel(self.session)
         panel.status.connect(self.say)
         return panel
+
+    @property
+    def records(self) -> RecordsPanel:
+        return cast("RecordsPanel", self._panel(RECORDS_ROW))
 
     @property
     def designer(self) -> DesignerPanel:
@@ -323,6 +334,8 @@ class MainWindow(QMainWindow):
         if self.session.is_staff:
             self.runs.runs.start_run(orchestration)
             return
+        from desktop_app.start_run import StartRunDialog
+
         dialog = StartRunDialog(self.session, self, orchestration=orchestration)
         dialog.started.connect(lambda run: self.say(f"Started run {run.id} of {run.orchestration}"))
         dialog.open()

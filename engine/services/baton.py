@@ -155,6 +155,19 @@ class Baton:
 
         return SalesforceService(self.definitions, self.records)
 
+    def has_orchestrations(self) -> bool:
+        """Whether any orchestration is stored (a new database, its demo not yet loaded, has
+        none). One indexed read, without loading the definition models or counting runs,
+        so the app's start can ask it."""
+        from sqlalchemy import select
+
+        from engine.services.permissions import ANYONE
+        from engine.store.models import OrchestrationRow
+
+        with self._context.read() as session:
+            self._context.require(session, ANYONE, "list orchestrations")
+            return session.scalar(select(OrchestrationRow.id).limit(1)) is not None
+
     def as_user(self, actor: str | None) -> Baton:
         """The same database (already checked), acting as ``actor``."""
         other = Baton.__new__(Baton)

@@ -1,5 +1,6 @@
-"""Start-up: the main window opens without the console, the dashboards' charts or Admin;
-each is built the first time it is shown, and ``--smoke`` says when the window was painted."""
+"""Start-up: the main window opens without Records, the console, the dashboards' charts or
+Admin, nor the definition models they use; each is built the first time it is shown, and
+``--smoke`` says when the window was painted."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from desktop_app.console.dashboards import DashboardsPanel
 from desktop_app.console.runs_panel import RunsPanel
 from desktop_app.console.work_panel import WorkItemsPanel
 from desktop_app.engine_runner import EmbeddedEngine
+from desktop_app.panels.records import RecordsPanel
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
 from engine.services.baton import Baton
@@ -43,32 +45,47 @@ def window(qtbot: Any, demo: Baton) -> Iterator[MainWindow]:
     QApplication.processEvents()
 
 
-def test_the_shell_imports_no_chart_library_and_no_console() -> None:
+def _loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, sys, desktop_app.app\nprint(json.dumps(sorted(sys.modules)))",
-        ],
+        [sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_shell_imports_no_chart_library_and_no_console() -> None:
+    loaded = _loaded_after("import desktop_app.app")
     assert "pyqtgraph" not in loaded
     for module in (
+        "desktop_app.panels.records",
         "desktop_app.console.dashboards",
         "desktop_app.console.runs_panel",
         "desktop_app.console.work_panel",
         "desktop_app.admin.panel",
+        "pydantic",
     ):
         assert module not in loaded
 
 
+def test_opening_a_database_loads_no_definition_models(demo: Baton) -> None:
+    """Whether the demo is still to be loaded is one read: the start used to list every
+    orchestration with its versions, counting the runs of each (a scan of all runs), and
+    imported the definition models to do it (about a tenth of a second)."""
+    loaded = _loaded_after(
+        "from desktop_app.app import open_database\n"
+        f"baton, owner, pending = open_database({str(demo.db.file)!r})\n"
+        "assert not pending and owner.username == 'admin'"
+    )
+    assert "pydantic" not in loaded and "engine.definitions" not in loaded
+
+
 def test_each_heavy_panel_is_built_when_first_shown(qtbot: Any, window: MainWindow) -> None:
-    kinds = {4: RunsPanel, 5: WorkItemsPanel, 6: DashboardsPanel, 7: AdminPanel}
+    kinds = {2: RecordsPanel, 4: RunsPanel, 5: WorkItemsPanel, 6: DashboardsPanel, 7: AdminPanel}
     for number, kind in kinds.items():
         assert not isinstance(window.stack.widget(number - 1), kind)
     for number, kind in kinds.items():

@@ -121,3 +121,24 @@ def test_loaded_without_loading_leaves_the_collector_alone() -> None:
     )
     assert frozen == 0
     assert again == [threshold, 0]  # paused twice, resumed once: usual again, frozen once
+
+
+def test_whether_orchestrations_exist_is_asked_without_the_definition_models(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "b.sqlite3"
+    baton = Baton(str(path))
+    before = baton.has_orchestrations()
+    baton.definitions.import_file(
+        str(ROOT / "resources" / "definitions" / "customer_onboarding.yaml")
+    )
+    baton.close()
+    assert before is False
+    answer, loaded = _run(
+        "import json, sys\n"
+        "from engine.services.baton import Baton\n"
+        f"answer = Baton({str(path)!r}).has_orchestrations()\n"
+        "print(json.dumps([answer, sorted(sys.modules)]))"
+    )
+    assert answer is True
+    assert "pydantic" not in loaded and "engine.definitions" not in loaded
