@@ -21,8 +21,8 @@ from engine.errors import BatonError
 from engine.expressions import ExpressionError, evaluate
 from engine.runtime.actions import answered_by
 from engine.runtime.escalation import fire_due_timers
+from engine.runtime.passes import run_due
 from engine.runtime.timetravel import MAX_STOPS, to_next_due, travel
-from engine.runtime.worker import run_due
 from engine.scenarios.coverage import Logged, coverage_keys, elements_entered
 from engine.scenarios.expectations import Snapshot, check
 from engine.scenarios.format import (

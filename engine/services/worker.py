@@ -8,8 +8,8 @@ from engine.errors import InvalidInput
 from engine.runtime.escalation import fire_due_timers
 from engine.runtime.leases import LEASE
 from engine.runtime.mail import send_pending
+from engine.runtime.passes import MAX_CONCURRENCY, run_due
 from engine.runtime.stalled import advance_stalled
-from engine.runtime.worker import MAX_CONCURRENCY, run_due
 from engine.services.context import ServiceContext
 from engine.services.dto import WorkerReport
 from engine.services.permissions import ADMINS

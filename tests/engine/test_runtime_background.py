@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from engine.definitions.objects import ObjectType
-from engine.runtime import worker
+from engine.runtime import passes
 from engine.services.baton import Baton
 from engine.store.models import OutboxRow
 from tests.conftest import define, events, open_items, people, step_status
@@ -389,13 +389,13 @@ def test_a_call_claimed_by_a_batch_is_made_without_a_transaction_of_its_own_firs
     as soon as the batch commits: one batch and one result a call. The call used to claim
     itself again in a transaction of its own first (ten statements more on PostgreSQL)."""
     batches: list[int] = []
-    real_batch = worker._run_batch
+    real_batch = passes._run_batch
 
     def counted_batch(*args: Any, **kwargs: Any) -> Any:
         batches.append(len(args[1]))
         return real_batch(*args, **kwargs)
 
-    monkeypatch.setattr(worker, "_run_batch", counted_batch)
+    monkeypatch.setattr(passes, "_run_batch", counted_batch)
     writes: list[int] = []
 
     def began(connection: Any) -> None:

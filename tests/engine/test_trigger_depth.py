@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.cli.main import main
 from engine.definitions.objects import ObjectType
-from engine.runtime import worker as runtime_worker
+from engine.runtime import passes
 from engine.runtime.triggers import MAX_DEPTH
 from engine.services.baton import Baton
 from engine.store.models import RunRow
@@ -51,7 +51,7 @@ def prepared(baton: Baton) -> Baton:
 @pytest.fixture(autouse=True)
 def bounded_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker pass that keeps finding due work fails the test instead of hanging it."""
-    real = runtime_worker.due_steps
+    real = passes.due_steps
     calls = {"n": 0}
 
     def due_steps(*args: Any, **kwargs: Any) -> list[int]:
@@ -60,7 +60,7 @@ def bounded_worker(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"the worker looked for due steps {PASSES} times: a loop")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runtime_worker, "due_steps", due_steps)
+    monkeypatch.setattr(passes, "due_steps", due_steps)
 
 
 def bumping(name: str, criteria: str | None = None, turn: str | None = None) -> str:
@@ -221,7 +221,7 @@ def test_worker_once_returns_when_a_run_keeps_starting_itself(
 ) -> None:
     """No save, so no trigger depth: the pass itself is bounded, and says so (here before
     the child runs' nesting limit, 16, ends the loop)."""
-    monkeypatch.setattr(runtime_worker, "MAX_ROUNDS", 5)
+    monkeypatch.setattr(passes, "MAX_ROUNDS", 5)
     define(
         b,
         """

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from engine.definitions.model import SetVariables
-from engine.runtime import actions, worker
+from engine.runtime import actions, passes, worker
 from engine.runtime.leases import MAX_LOST_LEASES, LeaseKeeper
-from engine.runtime.worker import StepRunner, run_due
+from engine.runtime.passes import run_due
+from engine.runtime.worker import StepRunner
 from engine.services.baton import Baton
 from engine.store.base import utcnow
 from engine.store.models import RunRow, StepRunRow
@@ -496,7 +497,7 @@ elements:
         run = baton.runs.start("race")
         (item,) = alice.work.list(limit=5)
         entered, go = threading.Event(), threading.Event()
-        real_prefetch, real_batch = worker.prefetch_runs, worker._run_batch
+        real_prefetch, real_batch = passes.prefetch_runs, passes._run_batch
         problems: list[str] = []
 
         def prefetch(*args: Any, **kwargs: Any) -> Any:
@@ -511,8 +512,8 @@ elements:
                 problems.append(f"worker: {type(exc).__name__}: {exc}")
                 raise
 
-        monkeypatch.setattr(worker, "prefetch_runs", prefetch)
-        monkeypatch.setattr(worker, "_run_batch", batch)
+        monkeypatch.setattr(passes, "prefetch_runs", prefetch)
+        monkeypatch.setattr(passes, "_run_batch", batch)
 
         def complete() -> None:
             try:
