@@ -110,13 +110,24 @@ def lock_work_item(
         if first["u_username"] is None
         else Person(first["u_username"], bool(first["u_active"]), first["u_email"]),
     )
-    rows = VISIT_OF_STEP.rows(tx.connection, {"step_run_id": item.step_run_id}, once=("s_",))
+    return item, visit_of_step(tx, item.step_run_id)
+
+
+def visit_of_step(tx: Tx, step_run_id: int, stage_run_id: int | None = None) -> StageRunRec:
+    """The stage visit of a step, with every step of that visit, in one statement (none if
+    this transaction has them already: ``stage_run_id`` names the visit to look for). Read
+    under the run's lock, so the steps are those the previous holder committed."""
+    if stage_run_id is not None and stage_run_id in tx.steps_by_stage:
+        known = tx.loaded.get((StageRunRec, stage_run_id))
+        if isinstance(known, StageRunRec):
+            return known
+    rows = VISIT_OF_STEP.rows(tx.connection, {"step_run_id": step_run_id}, once=("s_",))
     stage_run = tx.adopt(StageRunRec, {n: rows[0]["s_" + n] for n in fields_of(StageRunRec)})
     if stage_run.id not in tx.steps_by_stage:
         tx.steps_by_stage[stage_run.id] = [
             tx.adopt(StepRunRec, {n: r["t_" + n] for n in fields_of(StepRunRec)}) for r in rows
         ]
-    return item, stage_run
+    return stage_run
 
 
 def lock_run(session: Session, run_id: int) -> RunRec | None:

@@ -38,7 +38,7 @@ from engine.definitions.model import (
     UpdateRecord,
     WaitForEvent,
 )
-from engine.runtime.access import lock_run
+from engine.runtime.access import lock_run, visit_of_step
 from engine.runtime.actions import ActionFailed, ExternalCall, Wait, call_external, run_inline
 from engine.runtime.context import stage_of
 from engine.runtime.engine import RunEngine, RunFailed
@@ -185,7 +185,7 @@ class StepRunner:
         elif row.attempt != pending[0] or row.lease_owner != self.owner:
             return None  # fenced: our lease expired and another attempt took the step
         engine = RunEngine(session, run, actor="worker")
-        stage_run = tx.get_one(StageRunRec, row.stage_run_id)
+        stage_run = visit_of_step(tx, row.id, row.stage_run_id)
         stage = stage_of(engine.definition, stage_run.stage)
         step = next(s for s in stage.steps if s.name == row.step)
         assert isinstance(step, BackgroundStep)
