@@ -43,7 +43,6 @@ def open_baton(
     Only the commands that set a database up (``db upgrade``, ``demo``, the first launch)
     ``create`` a SQLite file; any other command on a missing one says so and makes nothing.
     """
-    from engine.loading import loaded
     from engine.services.baton import Baton
     from engine.store.database import Database
 
@@ -54,7 +53,6 @@ def open_baton(
         owner = baton.directory.owner()
         if owner:
             baton = baton.as_user(owner)
-    loaded()  # a command's imports are done once its database is open
     return baton
 
 

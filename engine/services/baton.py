@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.errors import DatabaseDamaged, StoreUnavailable
+from engine.loading import loaded
 from engine.services.context import ServiceContext
 from engine.store.database import Database, DatabaseError, NotADatabase
 
@@ -64,6 +65,7 @@ class Baton:
                 db.dispose()  # ours to close: nothing may hold the refused database open
             raise _unavailable(exc) from None
         self._wire(db, actor)
+        loaded()  # a process that opens its database has imported what it needs
 
     def _wire(self, db: Database, actor: str | None) -> None:
         self.db = db

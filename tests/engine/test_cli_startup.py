@@ -142,3 +142,18 @@ def test_whether_orchestrations_exist_is_asked_without_the_definition_models(
     )
     assert answer is True
     assert "pydantic" not in loaded and "engine.definitions" not in loaded
+
+
+def test_a_command_without_a_database_of_its_own_collects_as_usual_once_it_opens_one() -> None:
+    """``baton test`` makes its own scratch databases and can watch for ever: the first
+    ``Baton`` a process opens ends the pause, not only the command line's own opening."""
+    usual, after, frozen = _run(
+        "import contextlib, gc, io, json\n"
+        "usual = gc.get_threshold()\n"
+        "from desktop_app.launcher import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['test', 'resources/scenarios/refund_request.yaml']) == 0\n"
+        "print(json.dumps([usual, gc.get_threshold(), gc.get_freeze_count()]))"
+    )
+    assert after == usual
+    assert frozen > 10_000
