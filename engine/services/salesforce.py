@@ -12,7 +12,9 @@ stops the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from engine.definitions.model import FormField
 from engine.definitions.objects import ObjectType
 from engine.errors import Conflict, InvalidInput
 from engine.salesforce import ImportReport, Outcome, convert
@@ -68,20 +70,32 @@ class SalesforceService:
         return report
 
     def _merge(self, known: ObjectTypeInfo, imported: ObjectType, report: FileReport) -> str:
-        """Add to the object type Baton has the fields it lacks; what it has stays as it is.
-        Returns what was stored, for the report."""
+        """Add to the object type Baton has the fields it lacks; what it has stays as it is,
+        and the report says where that differs from Salesforce's. Returns what was stored."""
         have = {f["name"]: f for f in known.fields}
         added = [f for f in imported.fields if f.name not in have]
         for field in imported.fields:
             ours = have.get(field.name)
-            if ours is not None and ours.get("type", "text") != field.type:
+            differences = [] if ours is None else _differences(ours, field)
+            if ours is not None and differences:
+                element = f"field {field.name}"
+                report.entries[:] = [e for e in report.entries if e.element != element]
                 report.add(
-                    f"field {field.name}",
+                    element,
                     Outcome.approximated,
                     f"field {field.name} ({ours.get('type', 'text')}), as Baton has it",
-                    f"Baton's object type already has it as {ours.get('type', 'text')}, "
-                    f"not {field.type}: kept, so its records' values stay valid",
+                    "Baton's object type already has this field and keeps it as it is, so its "
+                    "records' values stay valid: " + "; ".join(differences),
                 )
+        imported_label = imported.label or known.label
+        if (known.label, known.title_field) != (imported_label, imported.title_field):
+            report.add(
+                "label and title",
+                Outcome.approximated,
+                f"'{known.label}', titled by {known.title_field or 'its id'}, as Baton has it",
+                f"Salesforce's are '{imported_label}' and "
+                f"{imported.title_field or 'no title field'}",
+            )
         if not added:
             return "object type (Baton's, unchanged: it has every field)"
         self.records.define_type(
@@ -99,3 +113,18 @@ class SalesforceService:
         )
         names = ", ".join(f.name for f in added)
         return f"object type (Baton's, with {len(added)} field(s) added: {names})"
+
+
+def _differences(ours: dict[str, Any], theirs: FormField) -> list[str]:
+    """How Baton's field differs from Salesforce's, in the report's words."""
+    found = []
+    kind = ours.get("type", "text")
+    if kind != theirs.type:
+        found.append(f"its type is {kind}, not {theirs.type}")
+    options, their_options = ours.get("options") or [], theirs.options or []
+    if options != their_options:
+        shown = ", ".join(options) or "none"
+        found.append(f"its options are {shown}, not {', '.join(their_options) or 'none'}")
+    if bool(ours.get("required")) != theirs.required:
+        found.append("it is required" if ours.get("required") else "it is not required")
+    return found

@@ -46,6 +46,7 @@ def test_an_object_type_baton_has_keeps_its_fields_and_gains_only_those_it_lacks
     (mine,) = baton.records.types()
     fields = [f for f in mine.fields if f["name"] != "Notes__c"]  # one to be added again
     fields = [{**f, "type": "text"} if f["name"] == "Risk_Score__c" else f for f in fields]
+    fields = [{**f, "options": ["Draft"]} if f["name"] == "Status__c" else f for f in fields]
     baton.records.define_type_from_data(
         {
             "name": mine.name,
@@ -64,8 +65,14 @@ def test_an_object_type_baton_has_keeps_its_fields_and_gains_only_those_it_lacks
     assert [f["name"] for f in after.fields][-1] == "Notes__c"  # added after Baton's own
     file_report = report.find("Loan_Application__c")
     assert file_report.stored == "object type (Baton's, with 1 field(s) added: Notes__c)"
-    kept = [e for e in file_report.entries if e.element == "field Risk_Score__c"][-1]
-    assert "already has it as text, not number" in kept.note
+    # What Baton kept where it differs from Salesforce is said once, in place of "carried over".
+    (kept,) = [e for e in file_report.entries if e.element == "field Risk_Score__c"]
+    assert kept.outcome == "approximated" and "its type is text, not number" in kept.note
+    (options,) = [e for e in file_report.entries if e.element == "field Status__c"]
+    assert "its options are Draft, not Draft, Submitted, Approved, Rejected" in options.note
+    assert by_name["Status__c"]["options"] == ["Draft"]
+    (names,) = [e for e in file_report.entries if e.element == "label and title"]
+    assert names.became.startswith("'Loan file'")
     # Once more: nothing is missing, so nothing is written.
     again = baton.salesforce.import_paths([LOAN]).find("Loan_Application__c")
     assert again.stored == "object type (Baton's, unchanged: it has every field)"
