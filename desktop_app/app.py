@@ -27,7 +27,6 @@ from desktop_app.notifications import baton_icon
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
 from desktop_app.signin import SignInDialog
-from engine.loading import loaded
 from engine.services.baton import Baton
 from engine.services.dto import UserInfo
 
@@ -94,7 +93,6 @@ class FirstPaint(QObject):
         return False
 
     def _go_on(self) -> None:
-        loaded()  # start-up's imports are done: the collector works as usual from here
         then, self.then = self.then, None
         if then is not None:
             then()

@@ -4,8 +4,8 @@ Importing SQLAlchemy, the models and the services creates some 400,000 objects, 
 them garbage; the collector's passes over them cost a ``baton`` command about a tenth of a
 second while importing, and as much again when the interpreter exits and walks them once
 more. ``loading`` makes the collector run rarely while a process imports what it needs;
-``loaded``, once it has (the first ``Baton`` opened, whatever the command; the app's
-first paint), moves every object alive to the permanent generation (which no pass walks,
+``loaded``, once it has (when it opens its first ``Baton``, whatever the command, and the
+app as it opens its database), moves every object alive to the permanent generation (which no pass walks,
 exit included: ``gc.freeze``) and gives the collector its usual thresholds back, so a
 long-running process (the app, ``baton worker``, ``baton test --watch``) collects as it
 always did. Garbage already unreachable at that moment (some thousands of objects from

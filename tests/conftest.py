@@ -53,6 +53,22 @@ def people(baton: Baton) -> None:
     baton.directory.add_member("group", "security", "erin")
 
 
+def flow(actions_yaml: str, *, retry: str = "", name: str = "flow") -> str:
+    """A definition of one stage with one background step, ``job``, doing ``actions_yaml``."""
+    return f"""
+format: 1
+name: {name}
+elements:
+  - kind: stage
+    name: work
+    steps:
+      - kind: background
+        name: job
+        {retry}
+        actions: {actions_yaml}
+"""
+
+
 def define(baton: Baton, text: str, *, activate: bool = True) -> str:
     """Import a definition written inline (YAML) and return its name."""
     version = baton.definitions.import_text(textwrap.dedent(text), activate=activate)

@@ -14,7 +14,7 @@ from engine.definitions.objects import ObjectType
 from engine.runtime import passes
 from engine.services.baton import Baton
 from engine.store.models import OutboxRow
-from tests.conftest import define, events, open_items, people, step_status
+from tests.conftest import define, events, flow, open_items, people, step_status
 from tests.slow_http import SlowServer
 
 
@@ -404,18 +404,7 @@ def test_a_call_claimed_by_a_batch_is_made_without_a_transaction_of_its_own_firs
 
     with SlowServer(0.05) as server:
         url = f"http://127.0.0.1:{server.port}/run/{{{{run.id}}}}"
-        define(
-            baton,
-            f"""
-format: 1
-name: calls
-elements:
-  - kind: stage
-    name: work
-    steps:
-      - {{kind: background, name: call, actions: [{{type: http_request, url: "{url}"}}]}}
-""",
-        )
+        define(baton, flow(f'[{{type: http_request, url: "{url}"}}]', name="calls"))
         runs = [baton.runs.start("calls").id for _ in range(12)]
         event.listen(baton.db.engine, "begin", began)
         try:

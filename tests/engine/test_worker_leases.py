@@ -26,7 +26,7 @@ from engine.runtime.worker import StepRunner
 from engine.services.baton import Baton
 from engine.store.base import utcnow
 from engine.store.models import RunRow, StepRunRow
-from tests.conftest import define, events, people
+from tests.conftest import define, events, flow, people
 from tests.slow_http import SlowServer
 
 
@@ -34,21 +34,6 @@ from tests.slow_http import SlowServer
 def concurrency(request: pytest.FixtureRequest) -> int:
     """How many external calls the worker makes at once."""
     return int(request.param)
-
-
-def flow(actions_yaml: str, *, retry: str = "", name: str = "flow") -> str:
-    return f"""
-format: 1
-name: {name}
-elements:
-  - kind: stage
-    name: work
-    steps:
-      - kind: background
-        name: job
-        {retry}
-        actions: {actions_yaml}
-"""
 
 
 def step_row(baton: Baton, run_id: int) -> StepRunRow:
