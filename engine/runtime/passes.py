@@ -209,7 +209,9 @@ def run_due(
             # leaves are there for other workers, and each it takes starts its call at once.
             free = work.free
             busy = set(work.in_flight.values())
-            due = due_steps(db, utcnow(), limit + len(busy))
+            # A pool reads only the few it may take, past those it already has or passed over.
+            wanted = limit if free is None else min(limit, SPREAD * free)
+            due = due_steps(db, utcnow(), wanted + len(busy) + len(work.idle))
             ids = [i for i in due if i not in work.idle and i not in busy]
             if free is not None:
                 # Workers sharing a database see the same steps due first: each takes a random
