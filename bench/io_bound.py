@@ -6,8 +6,10 @@
 
 Each of N runs has one background step making one HTTP GET to a local server (started here
 on 127.0.0.1, keep-alive) that answers after 200 ms. ``baton worker`` processes do the steps.
-The runs are started before any worker, so starting them is not timed; a figure is steps per
-second from the workers' start to the last completed run. Concurrency 1 makes its calls one
+The runs are started before any worker, so starting them is not timed. Two figures, from the
+runs' own end times: steps per second from the workers' start to the last completed run, and
+steady, over the middle 80 % of the runs (every worker is up by then: a worker's start, half a
+second of imports, weighs more on a shorter run of more workers). Concurrency 1 makes its calls one
 after another (5 a second at best), so it runs ``--sequential-runs`` runs (100) rather than N.
 The server counts the requests for each run: each must equal that step's attempts (a call is
 made once per attempt, never twice), which the script checks and prints.
@@ -100,7 +102,7 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
             baton.runs.start("io_bound")
         with service.lock:
             service.hits.clear()
-        began = time.perf_counter()
+        began = time.time()
         processes = [
             subprocess.Popen(
                 [
@@ -123,8 +125,7 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
             while _count(baton, RunRow.status == "Completed") < runs:
                 if any(p.poll() is not None for p in processes):
                     raise SystemExit("a worker process stopped before the runs were done")
-                pause.wait(0.02)
-            elapsed = time.perf_counter() - began
+                pause.wait(0.1)  # the times come from the runs themselves, not from here
         finally:
             for process in processes:
                 process.terminate()
@@ -132,6 +133,9 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
                 process.wait(timeout=60)
         with baton.db.read() as session:
             attempts = dict(session.execute(select(StepRunRow.run_id, StepRunRow.attempt)).all())
+            ended = sorted(
+                t.timestamp() for t in session.scalars(select(RunRow.ended_at)) if t is not None
+            )
         with service.lock:
             calls = {int(path.rsplit("/", 1)[1]): n for path, n in service.hits.items()}
         if calls != attempts:
@@ -139,8 +143,13 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
                 r: (calls.get(r), attempts.get(r)) for r in attempts if calls.get(r) != attempts[r]
             }
             raise SystemExit(f"calls differ from attempts (run: calls, attempts): {extra}")
+        elapsed = ended[-1] - began
+        # Steady: the middle 80 % of the runs, once every worker is up and before the last
+        # calls drain (a worker's start, some 0.5 s of imports, is not what it does per second).
+        low, high = len(ended) // 10, len(ended) * 9 // 10 - 1
         return {
             "steps_per_s": runs / elapsed,
+            "steady_per_s": (high - low) / (ended[high] - ended[low]),
             "seconds": elapsed,
             "calls": sum(calls.values()),
             "attempts": sum(attempts.values()),
@@ -157,6 +166,7 @@ def _count(baton: Baton, condition: Any) -> int:
 def _show(label: str, result: dict[str, float], runs: int) -> None:
     print(
         f"  {label}: {result['steps_per_s']:.1f} steps/s ({runs} runs in {result['seconds']:.2f} s;"
+        f" steady {result['steady_per_s']:.1f} steps/s;"
         f" server calls {result['calls']:.0f} = attempts {result['attempts']:.0f})",
         flush=True,
     )
@@ -197,11 +207,19 @@ def main() -> None:
                     f"PostgreSQL, worker processes at --concurrency {args.pg_concurrency}:",
                     flush=True,
                 )
+                alone: dict[str, float] = {}
                 for workers in (1, 2, 4):
                     result = one(
                         server.new_database(), service, args.runs, workers, args.pg_concurrency
                     )
+                    alone = alone or result
                     _show(f"{workers} worker(s)", result, args.runs)
+                    if workers > 1:
+                        print(
+                            f"    against one worker: {result['steps_per_s'] / alone['steps_per_s']:.2f}×"
+                            f", steady {result['steady_per_s'] / alone['steady_per_s']:.2f}×",
+                            flush=True,
+                        )
             finally:
                 server.stop()
     finally:
