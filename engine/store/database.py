@@ -239,17 +239,14 @@ class Database:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        from engine.store import liveness
-
-        engine = create_engine(
+        return create_engine(
             self.url,
             echo=echo,
+            pool_pre_ping=True,
             pool_size=self.connections,
             max_overflow=POOL_OVERFLOW,
             connect_args={"connect_timeout": 10},
         )
-        liveness.install(engine)  # a dead connection is replaced unseen, pinged only if doubtful
-        return engine
 
     @property
     def display_url(self) -> str:

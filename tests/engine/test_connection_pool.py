@@ -5,13 +5,10 @@ process) for most of its transactions."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from engine.store import liveness
 from engine.store.database import POOL_SIZE, Database
 
 pytestmark = pytest.mark.postgres
@@ -83,93 +80,3 @@ def test_connections_idle_while_the_server_restarted_are_replaced_unseen(
         assert kept_after(db, 8) == 8
     finally:
         db.dispose()
-
-
-# ------------------------------------------- pinged only when it may be dead (engine.store.liveness)
-
-
-def _statements_seen(db: Database, work: Callable[[], None]) -> list[str]:
-    """The statements ``work`` sent on ``db``'s connections, pings included."""
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    ping = db.engine.dialect.do_ping
-
-    def counted_ping(dbapi_connection: Any) -> bool:
-        seen.append("<ping>")
-        return bool(ping(dbapi_connection))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    db.engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-        db.engine.dialect.do_ping = ping  # type: ignore[method-assign]
-    return seen
-
-
-def test_a_connection_used_again_at_once_is_not_pinged(postgres_url: str) -> None:
-    db = Database(postgres_url)
-    try:
-
-        def transactions() -> None:
-            for _ in range(20):
-                with db.read() as session:
-                    session.execute(text("SELECT 1"))
-
-        seen = _statements_seen(db, transactions)
-        assert "<ping>" not in seen
-        assert len(seen) == 20  # one statement each, nothing before them
-    finally:
-        db.dispose()
-
-
-def test_a_connection_idle_for_long_is_pinged_first(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(postgres_url)
-    try:
-        with db.read() as session:
-            session.execute(text("SELECT 1"))
-        monkeypatch.setattr(liveness, "TRUSTED_IDLE_SECONDS", 0.0)
-
-        def one() -> None:
-            with db.read() as session:
-                session.execute(text("SELECT 1"))
-
-        assert _statements_seen(db, one)[0] == "<ping>"
-    finally:
-        db.dispose()
-
-
-def test_a_connection_the_server_ended_is_replaced_unseen(postgres_url: str) -> None:
-    db = Database(postgres_url, connections=2)
-    watcher = Database(postgres_url)
-    try:
-        with db.read() as session:
-            pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
-        with watcher.write() as session:  # the server ends it, as when it stops or restarts
-            assert session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
-
-        def one() -> None:
-            with db.read() as session:
-                assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
-
-        # The socket says so at once: it is pinged (the ping fails), and a fresh one is used.
-        wait_until_readable(db)
-        assert _statements_seen(db, one)[0] == "<ping>"
-    finally:
-        db.dispose()
-        watcher.dispose()
-
-
-def wait_until_readable(db: Database) -> None:
-    """Until the pool's idle connection has heard the server's goodbye (it comes at once)."""
-    import select
-
-    pool = db.engine.pool
-    record = pool._pool.queue[0]  # type: ignore[attr-defined]
-    select.select([record.dbapi_connection.fileno()], [], [], 10)
