@@ -18,6 +18,7 @@ made once per attempt, never twice), which the script checks and prints.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,7 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
         with service.lock:
             service.hits.clear()
         began = time.time()
+        cpu_before, server_before = os.times(), _server_cpu()
         processes = [
             subprocess.Popen(
                 [
@@ -131,6 +133,10 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
                 process.terminate()
             for process in processes:
                 process.wait(timeout=60)
+        cpu_after, server_after = os.times(), _server_cpu()
+        workers_cpu = (cpu_after.children_user - cpu_before.children_user) + (
+            cpu_after.children_system - cpu_before.children_system
+        )
         with baton.db.read() as session:
             attempts = dict(session.execute(select(StepRunRow.run_id, StepRunRow.attempt)).all())
             ended = sorted(
@@ -151,11 +157,30 @@ def one(url: str, service: Service, runs: int, workers: int, concurrency: int) -
             "steps_per_s": runs / elapsed,
             "steady_per_s": (high - low) / (ended[high] - ended[low]),
             "seconds": elapsed,
+            "workers_ms": workers_cpu * 1000 / runs,
+            "server_ms": (server_after - server_before) * 1000 / runs
+            if url.startswith("postgresql")
+            else 0.0,
             "calls": sum(calls.values()),
             "attempts": sum(attempts.values()),
         }
     finally:
         baton.close()
+
+
+def _server_cpu() -> float:
+    """Seconds of processor the PostgreSQL server's processes have used (Linux; else 0)."""
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        # Its own time and that of its ended children (a connection's process ends with it).
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _count(baton: Baton, condition: Any) -> int:
@@ -166,8 +191,11 @@ def _count(baton: Baton, condition: Any) -> int:
 def _show(label: str, result: dict[str, float], runs: int) -> None:
     print(
         f"  {label}: {result['steps_per_s']:.1f} steps/s ({runs} runs in {result['seconds']:.2f} s;"
-        f" steady {result['steady_per_s']:.1f} steps/s;"
-        f" server calls {result['calls']:.0f} = attempts {result['attempts']:.0f})",
+        f" steady {result['steady_per_s']:.1f} steps/s; processor per step: workers"
+        f" {result['workers_ms']:.1f} ms"
+        + (f", database server {result['server_ms']:.1f} ms" if result["server_ms"] else "")
+        + ";"
+        f" HTTP calls {result['calls']:.0f} = attempts {result['attempts']:.0f})",
         flush=True,
     )
 
