@@ -22,7 +22,7 @@ from desktop_app import tasks
 from desktop_app.admin.common import Checker, Fields, label, refusal, split
 from desktop_app.pickers import PeoplePicker
 from desktop_app.session import AppSession
-from engine.services.directory import GroupInfo, GroupStatus
+from engine.services.groups import GroupInfo, GroupStatus
 
 
 def _entry(status: GroupStatus) -> str:
