@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.salesforce.actions import evaluation
+from engine.salesforce.evaluation import evaluation
 from engine.salesforce.expressions import (
     Scope,
     Untranslatable,
