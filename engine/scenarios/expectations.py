@@ -8,7 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engine.scenarios.format import EmailExpect, Expect, LogExpect, WorkExpect, parse_moment
+from engine.scenarios.format import parse_moment
+from engine.scenarios.model import EmailExpect, Expect, LogExpect, WorkExpect
 from engine.services.dto import RunDetail, WorkItemInfo
 from engine.statuses import PRIORITIES, PRIORITY_NAMES, WorkStatus
 

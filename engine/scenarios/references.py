@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from engine.definitions.model import InteractiveStep, Orchestration
 from engine.definitions.problems import DefinitionError, Path, Problem
-from engine.scenarios.format import (
+from engine.scenarios.format import Scenario, ScenarioFile
+from engine.scenarios.model import (
     Claim,
     Complete,
     Expect,
@@ -17,8 +18,6 @@ from engine.scenarios.format import (
     PublishEvent,
     Reassign,
     SaveRecord,
-    Scenario,
-    ScenarioFile,
     Start,
 )
 from engine.scenarios.setup import World

@@ -25,7 +25,8 @@ from engine.runtime.passes import run_due
 from engine.runtime.timetravel import MAX_STOPS, to_next_due, travel
 from engine.scenarios.coverage import Logged, coverage_keys, elements_entered
 from engine.scenarios.expectations import Snapshot, check
-from engine.scenarios.format import (
+from engine.scenarios.format import Scenario, ScenarioFile, Step, parse_moment
+from engine.scenarios.model import (
     Advance,
     Claim,
     Complete,
@@ -34,10 +35,6 @@ from engine.scenarios.format import (
     PublishEvent,
     Reassign,
     SaveRecord,
-    Scenario,
-    ScenarioFile,
-    Step,
-    parse_moment,
 )
 from engine.scenarios.results import Failure, ScenarioResult, history_lines
 from engine.scenarios.setup import Slot, World, fresh_copy, remove_database

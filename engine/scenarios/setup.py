@@ -19,7 +19,8 @@ from engine.definitions import DefinitionError, Orchestration, load_file
 from engine.definitions.objects import ObjectType
 from engine.definitions.problems import Problem
 from engine.errors import BatonError
-from engine.scenarios.format import Person, ScenarioFile
+from engine.scenarios.format import ScenarioFile
+from engine.scenarios.model import Person
 from engine.services.baton import Baton
 
 

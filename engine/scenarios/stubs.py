@@ -12,7 +12,7 @@ from engine.clock import Clock
 from engine.definitions.durations import parse_duration
 from engine.definitions.model import BackgroundStep, HttpRequest, Orchestration
 from engine.runtime.actions import ActionFailed, ExternalCall, answered_by, call_external
-from engine.scenarios.format import Stub
+from engine.scenarios.model import Stub
 
 
 @dataclass
