@@ -18,15 +18,15 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 
 from engine.runtime.access import prefetch_runs
 from engine.runtime.leases import LEASE, LeaseKeeper, worker_id
 from engine.runtime.worker import CALL_NEXT, Claimed, StepRunner
-from engine.statuses import RunStatus, StepStatus
+from engine.statuses import RunStatus
 from engine.store.base import utcnow
 from engine.store.database import Database
-from engine.store.models import RunRow, StepRunRow
+from engine.store.models import RunRow, StepRunRow, background_in_progress
 from engine.store.rows import StepRunRec, Tx
 
 BATCH = 50
@@ -47,18 +47,25 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
 
 
+def due_background() -> tuple[ColumnElement[bool], ...]:
+    """Background steps in progress, of runs in progress (a suspended run's steps wait).
+
+    Conditions on the steps alone, the run's in a correlated EXISTS: so a query starts from
+    the few steps in ``ix_step_runs_due`` and looks up each one's run. Joined instead, SQLite
+    (with no statistics) would rather read every run in progress by its status and look up
+    all their steps."""
+    run_in_progress = exists().where(
+        RunRow.id == StepRunRow.run_id, RunRow.status == RunStatus.IN_PROGRESS
+    )
+    return (*background_in_progress(), run_in_progress)
+
+
 def due_steps(db: Database, now: dt.datetime, limit: int = 200) -> list[int]:
     with db.read() as session:
         return list(
             session.scalars(
                 select(StepRunRow.id)
-                .join(RunRow, RunRow.id == StepRunRow.run_id)
-                .where(
-                    RunRow.status == RunStatus.IN_PROGRESS,  # a suspended run's steps wait
-                    StepRunRow.kind == "background",
-                    StepRunRow.status == StepStatus.IN_PROGRESS,
-                    StepRunRow.available_at <= now,
-                )
+                .where(*due_background(), StepRunRow.available_at <= now)
                 .order_by(StepRunRow.available_at, StepRunRow.id)
                 .limit(limit)
             )

@@ -41,7 +41,8 @@ _runs = RunRec.table()
 _stage_runs = StageRunRec.table()
 _step_runs = StepRunRec.table()
 # Statuses written out, not bound: a partial index serves a query only if the query's own
-# condition shows it matches the index's (SQLite cannot tell that through a parameter).
+# condition shows it matches the index's (PostgreSQL's plan for a statement it runs often is
+# made once for any parameters, so it cannot tell that through one).
 _OPEN: list[ColumnElement[str]] = [literal_column(f"'{s}'") for s in StepStatus.OPEN]
 _IN_PROGRESS: ColumnElement[str] = literal_column(f"'{StageStatus.IN_PROGRESS}'")
 _open_step = (

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.clock import Clock
-from engine.statuses import RunStatus, StepStatus
+from engine.runtime.passes import due_background
 from engine.store.database import Database
-from engine.store.models import RunRow, StepRunRow, TimerRow
+from engine.store.models import StepRunRow, TimerRow
 
 # Due moments visited in one journey at most: a loop that keeps making new work due a moment
 # later (a step retrying every second for a year) ends the journey, it does not hang it.
@@ -41,13 +41,8 @@ def next_due(db: Database, after: dt.datetime) -> dt.datetime | None:
             )
         )
         step = session.scalar(
-            select(func.min(StepRunRow.available_at))
-            .join(RunRow, RunRow.id == StepRunRow.run_id)
-            .where(
-                RunRow.status == RunStatus.IN_PROGRESS,
-                StepRunRow.kind == "background",
-                StepRunRow.status == StepStatus.IN_PROGRESS,
-                StepRunRow.available_at > after,
+            select(func.min(StepRunRow.available_at)).where(
+                *due_background(), StepRunRow.available_at > after
             )
         )
     moments = [m for m in (timer, step) if m is not None]

@@ -23,13 +23,20 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine import clock
 from engine.runtime.context import definition_for
+from engine.runtime.passes import due_background
 from engine.runtime.stalled import find_stalled
 from engine.services.context import ServiceContext
 from engine.services.dashboards import percentile, step_durations
 from engine.services.dto import Data
 from engine.services.permissions import STAFF
 from engine.statuses import RunStatus, StepStatus, WorkStatus
-from engine.store.models import OrchestrationRow, RunRow, StepRunRow, VersionRow, WorkItemRow
+from engine.store.models import (
+    OrchestrationRow,
+    RunRow,
+    StepRunRow,
+    VersionRow,
+    WorkItemRow,
+)
 
 KINDS = {
     "failed": "Failed step",
@@ -267,11 +274,7 @@ class AttentionService:
 
 def _overdue_background(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
     """A background step in progress that a worker should have taken up a poll ago."""
-    return (
-        StepRunRow.kind == "background",
-        StepRunRow.status == StepStatus.IN_PROGRESS,
-        StepRunRow.available_at < now - GRACE,
-    )
+    return (*due_background(), StepRunRow.available_at < now - GRACE)
 
 
 def _steps(
@@ -282,11 +285,7 @@ def _steps(
     kind: str,
     say: Callable[[StepRunRow], str],
 ) -> tuple[list[Attention], int]:
-    query = (
-        select(StepRunRow)
-        .join(RunRow, RunRow.id == StepRunRow.run_id)
-        .where(*where, RunRow.status == RunStatus.IN_PROGRESS)
-    )
+    query = select(StepRunRow).where(*where)  # ``where`` holds _overdue_background's
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(StepRunRow.available_at).limit(limit))
     return [

@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -230,6 +232,13 @@ class StageRunRow(Base):
     )
 
 
+# Background steps in progress: what a worker takes up when due. Written out, not bound, in
+# the index and in each query meant to use it (``background_in_progress``): PostgreSQL plans a
+# statement it runs often once for any parameters, so only a condition the query writes out
+# can show that it matches a partial index's.
+BACKGROUND_IN_PROGRESS = "kind = 'background' AND status = 'InProgress'"
+
+
 class StepRunRow(Base):
     __tablename__ = "step_runs"
 
@@ -267,8 +276,22 @@ class StepRunRow(Base):
     __table_args__ = (
         Index("ix_step_runs_stage_run_id", "stage_run_id"),
         Index("ix_step_runs_run_id", "run_id"),
-        Index("ix_step_runs_due", "kind", "status", "available_at"),
-        Index("ix_step_runs_wait", "wait_event", "wait_key"),
+        # only background steps in progress, by when they are due: what workers look for
+        Index(
+            "ix_step_runs_due",
+            "available_at",
+            "id",
+            sqlite_where=text(BACKGROUND_IN_PROGRESS),
+            postgresql_where=text(BACKGROUND_IN_PROGRESS),
+        ),
+        # only steps waiting for an event (most never do): a step's other changes leave it be
+        Index(
+            "ix_step_runs_wait",
+            "wait_event",
+            "wait_key",
+            sqlite_where=text("wait_event IS NOT NULL"),
+            postgresql_where=text("wait_event IS NOT NULL"),
+        ),
         Index(
             "ix_step_runs_history",
             "orchestration_id",
@@ -297,6 +320,14 @@ class StepRunRow(Base):
             sqlite_where=text("status IN ('NotStarted', 'InProgress')"),
             postgresql_where=text("status IN ('NotStarted', 'InProgress')"),
         ),
+    )
+
+
+def background_in_progress() -> tuple[ColumnElement[bool], ...]:
+    """``BACKGROUND_IN_PROGRESS`` as a query's conditions, in words ``ix_step_runs_due`` matches."""
+    return (
+        StepRunRow.kind == literal_column("'background'"),
+        StepRunRow.status == literal_column("'InProgress'"),
     )
 
 
@@ -337,12 +368,35 @@ class WorkItemRow(Base):
         Index("ix_work_items_status_due", "status", "due_at"),
         Index("ix_work_items_run_id", "run_id"),
         Index("ix_work_items_step_run_id", "step_run_id"),
-        Index("ix_work_items_record_id", "record_id", "status"),
+        # Three indexes hold only the items with a value in their first column (a record, a
+        # due time, a claim), since every query through them asks for one: an item without
+        # it is not in them, so completing it does not write to them (see docs/benchmarks.md).
+        Index(
+            "ix_work_items_record_id",
+            "record_id",
+            "status",
+            sqlite_where=text("record_id IS NOT NULL"),
+            postgresql_where=text("record_id IS NOT NULL"),
+        ),
         Index("ix_work_items_created", "created_at"),
-        Index("ix_work_items_sla", "due_at", "completed_at", "status"),
+        Index(
+            "ix_work_items_sla",
+            "due_at",
+            "completed_at",
+            "status",
+            sqlite_where=text("due_at IS NOT NULL"),
+            postgresql_where=text("due_at IS NOT NULL"),
+        ),
         # "runs with open work held by X": assigned to X, or claimed by X
         Index("ix_work_items_holder", "assignee", "status", "run_id"),
-        Index("ix_work_items_claimed", "claimed_by", "status", "run_id"),
+        Index(
+            "ix_work_items_claimed",
+            "claimed_by",
+            "status",
+            "run_id",
+            sqlite_where=text("claimed_by IS NOT NULL"),
+            postgresql_where=text("claimed_by IS NOT NULL"),
+        ),
     )
 
 

@@ -46,7 +46,9 @@ def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_db_upgrade_and_status(cli: Cli) -> None:
-    assert "is at schema 0008 (latest)" in cli("db", "upgrade")
+    from engine.store.database import head_revision
+
+    assert f"is at schema {head_revision()} (latest)" in cli("db", "upgrade")
     status = cli.json("db", "status")
     assert isinstance(status, dict) and status["up_to_date"] is True
 
