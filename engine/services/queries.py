@@ -225,10 +225,15 @@ def sla_condition(state: str, now: dt.datetime) -> ColumnElement[bool]:
         return and_(is_open, due < now)
     if state == "due_soon":
         return and_(is_open, due >= now, due < now + DUE_SOON)
+    # Said outright beside the OR (which implies it): SQLite reads the due-time index, which
+    # holds only the items with a due time, only for a condition it sees at the top.
+    dated = due.is_not(None)
     if state == "on_time":
-        return or_(and_(is_open, due >= now + DUE_SOON), WorkItemRow.completed_at <= due)
+        return and_(
+            dated, or_(and_(is_open, due >= now + DUE_SOON), WorkItemRow.completed_at <= due)
+        )
     if state == "breached":  # done late, or still open past its due time
-        return or_(WorkItemRow.completed_at > due, and_(is_open, due < now))
+        return and_(dated, or_(WorkItemRow.completed_at > due, and_(is_open, due < now)))
     return due.is_(None)
 
 

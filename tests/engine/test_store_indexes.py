@@ -33,7 +33,7 @@ PARTIAL = {
     "ix_work_items_sla": "due_at IS NOT NULL",
     "ix_work_items_claimed": "claimed_by IS NOT NULL",
     "ix_step_runs_wait": "wait_event IS NOT NULL",
-    "ix_step_runs_due": "'background'",
+    "ix_step_runs_due": "'InProgress'",
 }
 
 
@@ -117,6 +117,8 @@ def test_the_migrated_indexes_are_partial(baton: Baton) -> None:
     made = {str(row[0]): str(row[1]) for row in rows}
     for name, condition in PARTIAL.items():
         assert condition in made[name], (name, made[name])
+    due = made["ix_step_runs_due"]
+    assert "(available_at, id)" in due and "'background'" in due, due
 
 
 def test_the_workers_queries_read_the_index_of_due_steps(baton: Baton) -> None:
@@ -169,3 +171,16 @@ def test_lookups_by_value_read_the_partial_indexes(baton: Baton, index: str, que
     with caught(baton.db) as seen, baton.db.read() as session:
         session.execute(query)
     assert index in plan(baton.db, *seen[-1])
+
+
+@pytest.mark.parametrize("sla", ["on_time", "breached"])
+def test_the_consoles_sla_filters_read_the_due_time_index(baton: Baton, sla: str) -> None:
+    """Done late or on time, with any status ("Any" chooses none): an OR of open and done
+    items, which reads the due-time index only if the query says it wants a due time at all
+    (overdue and due soon are open items: status and due time have an index of their own)."""
+    from engine.services.queries import WorkFilter
+
+    with caught(baton.db) as seen:
+        baton.console.work_items(WorkFilter(statuses=(), sla=sla))
+    (statement, parameters) = next((s, p) for s, p in seen if "FROM work_items" in s)
+    assert "ix_work_items_sla" in plan(baton.db, statement, parameters), statement
