@@ -218,10 +218,17 @@ class Chart(QWidget):
         return f"{self.categories[index]} · {series.name}: {shown}"
 
     def bar_centre(self, index: int, name: str) -> QPointF:
-        """Where a bar's middle is drawn, in scene coordinates (for a test's click)."""
+        """The middle of what shows of a bar, in scene coordinates (where a test clicks it): a
+        bar drawn over it in the same place (overdue work over open work) hides its start."""
         s = next(s for s in self.series if s.name == name)
-        place, half = index + s.offset, s.values[index] / 2
-        point = QPointF(half, place) if self.horizontal else QPointF(place, half)
+        place = index + s.offset
+        above = self.series[self.series.index(s) + 1 :]
+        hidden = max(
+            (t.values[index] for t in above if t.bar and t.offset == s.offset),
+            default=0.0,
+        )
+        middle = (min(hidden, s.values[index]) + s.values[index]) / 2
+        point = QPointF(middle, place) if self.horizontal else QPointF(place, middle)
         scene: QPointF = self.plot.getViewBox().mapViewToScene(point)
         return scene
 

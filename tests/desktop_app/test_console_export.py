@@ -291,14 +291,35 @@ def test_a_click_on_a_dashboard_bar_opens_what_it_counts(
     assert window.windowTitle().startswith("Runs failed on ")
 
     backlog = panel.charts["backlog"]
-    first = panel._holders[0]
-    point = _widget_point(backlog, backlog.bar_centre(0, "open"))
+    # The first holder with open work not all overdue: its open bar shows beyond the red one.
+    at, holder = next((i, h) for i, h in enumerate(panel._holders) if h.open > h.overdue)
+    point = _widget_point(backlog, backlog.bar_centre(at, "open"))
     qtbot.mouseClick(backlog.plot.viewport(), Qt.MouseButton.LeftButton, pos=point)
     work = panel.drills[-1].list
     qtbot.waitUntil(lambda: work.model.row(0) is not None, timeout=WAIT)
-    assert work.model.total == first.open
+    assert work.model.total == holder.open
     for drill in panel.drills:
         drill.close()
+
+
+@pytest.mark.parametrize("overdue", [3, 14, 26])
+def test_a_click_lands_on_the_part_of_a_bar_that_shows(qtbot: Any, overdue: int) -> None:
+    """Overdue work is drawn over open work, from the same start: a click in the middle of
+    what shows of the open bar opens the open work, however much of it is overdue (at more
+    than half, the middle of the whole bar is red, and opened the overdue work)."""
+    chart = Chart("Backlog", "chartTest", horizontal=True, category="who")
+    qtbot.addWidget(chart)
+    chart.add_bars("open", "#2e90fa")
+    chart.add_bars("overdue", "#d92d20")
+    chart.set_data(["frank", "grace"], {"open": [27, 5], "overdue": [overdue, 1]})
+    chart.resize(600, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    for name in ("open", "overdue"):
+        point = _widget_point(chart, chart.bar_centre(0, name))
+        with qtbot.waitSignal(chart.clicked, timeout=WAIT) as clicked:
+            qtbot.mouseClick(chart.plot.viewport(), Qt.MouseButton.LeftButton, pos=point)
+        assert clicked.args == [0, name]
 
 
 def test_charts_read_plainly_and_save_as_png_and_csv(
