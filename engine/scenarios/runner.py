@@ -23,7 +23,6 @@ from engine.runtime.actions import answered_by
 from engine.runtime.escalation import fire_due_timers
 from engine.runtime.passes import run_due
 from engine.runtime.timetravel import MAX_STOPS, to_next_due, travel
-from engine.scenarios.coverage import Logged, coverage_keys, elements_entered
 from engine.scenarios.expectations import Snapshot, check
 from engine.scenarios.format import Scenario, ScenarioFile, Step, parse_moment
 from engine.scenarios.model import (
@@ -36,13 +35,14 @@ from engine.scenarios.model import (
     Reassign,
     SaveRecord,
 )
+from engine.scenarios.observe import reached_by, stuck_at
 from engine.scenarios.results import Failure, ScenarioResult, history_lines
 from engine.scenarios.setup import Slot, World, fresh_copy, remove_database
 from engine.scenarios.stubs import Answers
 from engine.services.baton import Baton
 from engine.services.dto import RunDetail
 from engine.statuses import RunStatus, StepStatus, WorkStatus
-from engine.store.models import LogRow, OrchestrationRow, RunRow, StepRunRow, WorkItemRow
+from engine.store.models import StepRunRow, WorkItemRow
 
 # Worker passes in one "run what is due now": more means background work that never ends.
 MAX_PASSES = 200
@@ -479,70 +479,21 @@ class ScenarioRun:
         """``stuck at review: waiting for …``: what the run waits on now."""
         if self.run_id is None:
             return "no run was started"
-        detail = detail or self.detail()
-        run = detail.run
-        if run.status != RunStatus.IN_PROGRESS:
-            return f"the run is {run.status}" + (f": {run.error}" if run.error else "")
         assert self.baton is not None
-        waits: list[str] = []
-        definition = self.world.definition
-        with self.baton.db.read() as session:
-            rows = session.scalars(
-                select(StepRunRow)
-                .where(StepRunRow.run_id == run.id, StepRunRow.status == StepStatus.IN_PROGRESS)
-                .order_by(StepRunRow.id)
-            )
-            for row in rows:
-                if row.wait_event:
-                    waits.append(f"event '{row.wait_event}' with key '{row.wait_key}' ({row.step})")
-                elif (
-                    row.kind == "background"
-                    and row.available_at
-                    and row.available_at > self.clock.now()
-                ):
-                    at = row.available_at.astimezone(self.scenario.zone)
-                    waits.append(f"{row.step} until {at:%Y-%m-%d %H:%M}")
-                elif row.kind == "background":
-                    waits.append(f"{row.step} to run (run_background)")
-        for item in detail.work_items:
-            if item.status in WorkStatus.OPEN:
-                waits.append(f"work on {item.step} ({item.assignee_kind} {item.assignee})")
-        stage = definition.stage(run.current_element or "")
-        if not waits and stage is not None:
-            pending = [
-                s.step
-                for v in detail.stages
-                if v.stage == stage.name
-                for s in v.steps
-                if s.status == StepStatus.NOT_STARTED
-            ]
-            waits.append(f"steps that cannot start: {', '.join(pending)}" if pending else "nothing")
-        return f"stuck at {run.current_element}: waiting for {', '.join(waits)}"
+        return stuck_at(
+            self.baton,
+            self.world.definition,
+            detail or self.detail(),
+            self.clock.now(),
+            self.scenario.zone,
+        )
 
     def reached(self) -> tuple[set[str], list[str]]:
         """Coverage keys the scenario's runs of the tested orchestration reached, and the
         path of elements its own run took."""
         if self.baton is None:
             return set(), []
-        with self.baton.db.read() as session:
-            rows = session.execute(
-                select(LogRow.run_id, LogRow.event, LogRow.stage, LogRow.step, LogRow.details)
-                .join(RunRow, RunRow.id == LogRow.run_id)
-                .join(OrchestrationRow, OrchestrationRow.id == RunRow.orchestration_id)
-                .where(OrchestrationRow.name == self.world.definition.name)
-                .order_by(LogRow.id)
-            ).all()
-        by_run: dict[int, list[Logged]] = {}
-        for run_id, event, stage, step, details in rows:
-            by_run.setdefault(run_id, []).append(Logged(event, stage, step, details))
-        keys: set[str] = set()
-        own: list[str] = []
-        for run_id, log in by_run.items():
-            path = elements_entered(log)
-            keys |= coverage_keys(log, path)
-            if run_id == self.run_id:
-                own = path
-        return keys, own
+        return reached_by(self.baton, self.world.definition.name, self.run_id)
 
     # ------------------------------------------------------------ templates
 
