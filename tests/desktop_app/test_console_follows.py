@@ -41,17 +41,23 @@ def test_the_list_and_an_open_run_follow_changes_made_elsewhere(
     assert "at ship" in window.header.text()
 
 
+def _attention_shown(qtbot, carol: AppSession) -> RunsPanel:  # type: ignore[no-untyped-def]
+    """The Runs panel on its Needs attention tab, its first report read."""
+    panel = RunsPanel(carol)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.tabs.setCurrentWidget(panel.attention)
+    qtbot.waitUntil(lambda: panel.attention.report is not None, timeout=WAIT)
+    return panel
+
+
 def test_needs_attention_follows_changes_while_shown_and_keeps_the_selection(
     qtbot, carol: AppSession, ops: Baton, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(attention_view, "FOLLOW_MS", 100)
     first = make(ops, "failed")
-    panel = RunsPanel(carol)
-    qtbot.addWidget(panel)
-    panel.show()
-    panel.tabs.setCurrentWidget(panel.attention)
+    panel = _attention_shown(qtbot, carol)
     view = panel.attention
-    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
 
     def failed_rows() -> dict[int, QTreeWidgetItem]:
         group = view.tree.topLevelItem(0)
@@ -76,12 +82,8 @@ def test_needs_attention_keeps_groups_as_left_and_lists_what_each_reason_counts(
     failed = [make(ops, "failed"), make(ops, "failed")]
     make(ops, "waiting")
     clock.advance(dt.timedelta(days=10))  # its review is long overdue
-    panel = RunsPanel(carol)
-    qtbot.addWidget(panel)
-    panel.show()
-    panel.tabs.setCurrentWidget(panel.attention)
+    panel = _attention_shown(qtbot, carol)
     view = panel.attention
-    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT)
 
     def group(title: str) -> QTreeWidgetItem:
         for g in range(view.tree.topLevelItemCount()):
