@@ -100,6 +100,9 @@ class RunDetailWindow(QDialog):
         self.setObjectName("runDetail")
         self.setWindowTitle(f"Run {run_id}")
         self.setWindowFlag(Qt.WindowType.Window)
+        # Closed is gone: a hidden window would go on reading its run on every change, and
+        # once someone else signed in it would show them the service's refusal.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.session, self.run_id = session, run_id
         self.detail: RunDetail | None = None
         self.definition: Orchestration | None = None
@@ -185,7 +188,12 @@ class RunDetailWindow(QDialog):
         self._pending.setInterval(REFRESH_MS)
         self._pending.timeout.connect(self.load)
         session.changed.connect(self._announced)
+        session.user_changed.connect(self._user_changed)
         self.load()
+
+    def _user_changed(self, _user: object) -> None:
+        """Nothing of the previous person stays on screen: their run windows close."""
+        self.close()
 
     def _announced(self, change: Change) -> None:
         if self._concerns(change) and not self._pending.isActive():

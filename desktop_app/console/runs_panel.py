@@ -146,9 +146,8 @@ class ConsoleList(QWidget):
         tasks.run(lambda: Catalog.load(session), bar.set_catalog)
 
     def _user_changed(self) -> None:
-        """Nothing of the previous person stays: their run windows, saved views and rows."""
-        for window in list(self.windows):
-            window.close()
+        """Nothing of the previous person stays: their saved views and rows (their run
+        windows close themselves)."""
         self.views.refresh()
         self.apply()  # as the new person: their rows, or the service's refusal
 

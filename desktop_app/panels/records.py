@@ -175,9 +175,7 @@ class RecordPage(QWidget):
         if self.session.is_staff:
             from desktop_app.console.run_detail import RunDetailWindow
 
-            window = RunDetailWindow(self.session, run.id, self)
-            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            window.show()
+            RunDetailWindow(self.session, run.id, self).show()
         self.reload_guide()
 
     def reload_guide(self) -> None:

@@ -203,7 +203,6 @@ def test_run_detail_shows_the_run_and_skips_a_step(
         lambda: window.detail is not None and window.detail.run.status == "Completed", timeout=WAIT
     )
     assert not window.buttons["cancel"].isEnabled()
-    window.close()
 
 
 def test_run_detail_refuses_bad_outputs_before_sending(
@@ -223,7 +222,6 @@ def test_run_detail_refuses_bad_outputs_before_sending(
     dialog._check()
     assert "Say why" in dialog.problem.text()
     dialog.reject()
-    window.close()
 
 
 def test_needs_attention_lists_stuck_runs_by_reason(

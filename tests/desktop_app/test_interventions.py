@@ -448,7 +448,6 @@ def test_a_supervisor_fixes_a_variable_then_the_retried_step_completes(  # type:
     ops.worker.run_once()
     assert step_status(ops, run_id)["check.divide"] == "Completed"
     assert ops.runs.show(run_id).variables["share"] == 25
-    window.close()
 
 
 RECORD_FLOW = """
@@ -502,7 +501,6 @@ def test_a_supervisor_fixes_the_runs_record_then_the_retried_step_completes(  # 
     ops.worker.run_once()
     assert ops.runs.show(run.id).variables["share"] == 2
     assert ops.runs.get(run.id).status == "Completed"
-    window.close()
 
 
 def test_the_reassign_picker_shows_roles_and_open_work(  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop_app import tasks
+from desktop_app.console.run_detail import RunDetailWindow
 from desktop_app.engine_runner import EmbeddedEngine
 from desktop_app.session import AppSession
 from desktop_app.shell import MainWindow
@@ -107,6 +108,32 @@ def test_a_single_user_install_switches_people_and_every_panel_follows(qtbot, de
     _choose_person(qtbot, window, "carol")
     assert not window.navigation.item(3).isHidden()
     qtbot.waitUntil(lambda: runs.model.rowCount() > 2 and runs.error.text() == "", timeout=10000)
+    window.close()
+
+
+def test_run_windows_closed_or_open_are_gone_once_someone_else_is_signed_in(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    # A newcomer found a run window closed with Escape still reading its run as the next
+    # person, who got the service's refusal ("cannot look at runs") in a box on every change.
+    session = AppSession.open(demo, "carol")
+    window = _window(qtbot, session)
+    runs = window.runs.runs
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: runs.model.row(1) is not None, timeout=10000)
+    for row in (0, 1):
+        cell = runs.view.visualRect(runs.model.index(row, 1)).center()
+        qtbot.mouseClick(runs.view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+        qtbot.mouseDClick(runs.view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    qtbot.waitUntil(lambda: len(runs.windows) == 2, timeout=10000)
+    closed, still_open = runs.windows
+    qtbot.waitUntil(lambda: closed.detail is not None, timeout=10000)
+    qtbot.keyClick(closed, Qt.Key.Key_Escape)
+    assert not closed.isVisible() and still_open.isVisible()
+    qtbot.waitUntil(lambda: len(window.findChildren(RunDetailWindow)) == 1, timeout=10000)
+
+    _choose_person(qtbot, window, "alice")
+
+    qtbot.waitUntil(lambda: not window.findChildren(RunDetailWindow), timeout=10000)
+    assert runs.windows == []
     window.close()
 
 
