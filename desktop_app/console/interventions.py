@@ -79,7 +79,9 @@ class InterventionDialog(QDialog):
         self.choice.setEditable(True)
         self.outputs = QPlainTextEdit()
         self.outputs.setObjectName("interventionOutputs")
-        self.outputs.setPlaceholderText('{"approved_limit": 5000}')
+        self.outputs.setPlaceholderText(
+            'What the step would have given, as JSON: its form\'s fields, e.g. {"approved": true}'
+        )
         self.outputs.setFixedHeight(70)
         if operation.needs == "stage":
             self.choice.addItems(list(stages))

@@ -341,7 +341,9 @@ class RunDetailWindow(QDialog):
             return [], []
         stages = [e.name for e in self.definition.elements]
         current = self.detail.stages[-1].steps if self.detail.stages else []
-        return stages, [s.step for s in current]
+        # The steps still to do first (what a skip or a retry is for), then the done ones.
+        ordered = sorted(current, key=lambda s: s.status == "Completed")
+        return stages, [s.step for s in ordered]
 
     def act(self, name: str) -> None:
         stages, steps = self.stages_and_steps()

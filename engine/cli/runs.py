@@ -133,9 +133,7 @@ def _intervene(args: argparse.Namespace, operation: str, **options: Any) -> int:
         return 0
     outcomes = runs.bulk(operation, args.run_ids, args.reason, **options)
     for outcome in outcomes:
-        print(
-            f"run {outcome.run_id}: {outcome.message if outcome.done else 'refused: ' + outcome.message}"
-        )
+        print(f"run {outcome.run_id}: {'done' if outcome.done else 'refused'}: {outcome.message}")
     refused = sum(not o.done for o in outcomes)
     print(f"{len(outcomes) - refused} done, {refused} refused")
     return 1 if refused else 0

@@ -323,7 +323,7 @@ class RunsService:
                 said = "; ".join([exc.message, *exc.details])
                 outcomes.append(RunOutcome(run_id, False, said))
             else:
-                outcomes.append(RunOutcome(run_id, True, f"done: the run is {summary.status}"))
+                outcomes.append(RunOutcome(run_id, True, f"the run is now {summary.status}"))
         return outcomes
 
 

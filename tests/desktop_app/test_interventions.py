@@ -254,7 +254,7 @@ def test_selected_runs_in_bulk(qtbot, carol: AppSession, ops: Baton, case: Case)
     assert set(rows) == set(chosen)
     assert rows[chosen[1]][0] == "refused" and case.refusal in rows[chosen[1]][1]
     for run_id in (chosen[0], chosen[2]):
-        assert rows[run_id] == ("done", f"done: the run is {case.status}")
+        assert rows[run_id] == ("done", f"the run is now {case.status}")
         run = ops.runs.get(run_id)
         assert (run.status, run.current_element, run.version) == (
             case.status,
@@ -519,3 +519,18 @@ def test_the_reassign_picker_shows_roles_and_open_work(  # type: ignore[no-untyp
     frank = next(t for t in texts if "— frank (" in t)
     held = len([w for w in ops.work.list(user="frank") if w.assignee == "frank"])
     assert "(user)" in frank and frank.endswith(f"· {held} open"), texts
+
+
+def test_skip_offers_the_steps_still_to_do_first(qtbot, carol: AppSession, ops: Baton) -> None:  # type: ignore[no-untyped-def]
+    # A newcomer's skip offered the stage's first step, done long ago, not the one waiting.
+    run_id = make(ops, "waiting")  # check.divide done, check.review waiting
+    window = RunDetailWindow(carol, run_id)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    qtbot.mouseClick(window.buttons["skip_step"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown(InterventionDialog) is not None, timeout=WAIT)
+    dialog = _shown(InterventionDialog)
+    assert isinstance(dialog, InterventionDialog)
+    offered = [dialog.choice.itemText(i) for i in range(dialog.choice.count())]
+    assert offered == ["review", "divide"] and dialog.choice.currentText() == "review"
+    dialog.reject()

@@ -288,7 +288,7 @@ def test_interventions_one_run_and_several(cli: Cli) -> None:
     ids = [_start_onboarding(cli, f"Customer {n}") for n in range(2)]
     cli("worker", "--once")
     out = cli("runs", "suspend", *ids, "--reason", "Customer on hold")
-    assert out.count("done: the run is Suspended") == 2 and "2 done, 0 refused" in out
+    assert out.count("done: the run is now Suspended") == 2 and "2 done, 0 refused" in out
     # Several runs: one refused does not stop the others, and the exit code says so.
     out = cli("runs", "resume", ids[0], "--reason", "Back")
     assert f"run {ids[0]} is InProgress at intake" in out
