@@ -111,7 +111,9 @@ def test_a_single_user_install_switches_people_and_every_panel_follows(qtbot, de
     window.close()
 
 
-def test_run_windows_closed_or_open_are_gone_once_someone_else_is_signed_in(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+def test_run_windows_closed_or_open_are_gone_once_someone_else_is_signed_in(
+    qtbot, demo: Baton
+) -> None:  # type: ignore[no-untyped-def]
     # A newcomer found a run window closed with Escape still reading its run as the next
     # person, who got the service's refusal ("cannot look at runs") in a box on every change.
     session = AppSession.open(demo, "carol")
