@@ -7,7 +7,8 @@ import copy
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -205,14 +206,23 @@ class DesignerPanel(QWidget):
     def _actions(self) -> None:
         self.edit_actions: list[QAction] = []
         bar = self.toolbar
-        undo = self.document.stack.createUndoAction(self, "Undo")
+        stack = self.document.stack
+        undo = stack.createUndoAction(self, "Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.document.stack.createRedoAction(self, "Redo")
+        redo = stack.createRedoAction(self, "Redo")
         redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
-        for action in (undo, redo):
+        for action, word, changed in (
+            (undo, "Undo", stack.undoTextChanged),
+            (redo, "Redo", stack.redoTextChanged),
+        ):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
-            bar.addAction(with_shortcut_tip(action))
+            bar.addAction(action)
+            # The stack names the edit in the action's text ("Undo Add stage"): a button that
+            # grew and shrank with it moved the whole toolbar. The edit goes in the tip.
+            steady = _SteadyLabel(action, word)
+            changed.connect(steady.label)
+            steady.label(action.text())
         bar.addSeparator()
         for text, slot, key in (
             ("Add stage", self.add_stage, "Ctrl+Shift+S"),
@@ -486,3 +496,21 @@ class DesignerPanel(QWidget):
 
     def forget_recovery(self) -> None:
         self.recovery.forget()
+
+
+class _SteadyLabel(QObject):
+    """Keeps an action reading ``word``; its tool tip names the edit and the shortcut. A child
+    of the action, so the stack's signal lets go of it when the action goes."""
+
+    def __init__(self, action: QAction, word: str) -> None:
+        super().__init__(action)
+        self.action, self.word = action, word
+
+    @Slot(str)
+    def label(self, edit: str) -> None:
+        if not shiboken6.isValid(self.action):  # the panel is going: the stack still speaks
+            return
+        edit = edit.removeprefix(self.word).strip()
+        self.action.setText(self.word)
+        self.action.setToolTip(f"{self.word} {edit}".strip())
+        with_shortcut_tip(self.action)

@@ -343,3 +343,27 @@ def test_the_property_panel_fits_its_width_at_a_laptops_size(
         content = designer.properties.widget()
         room = designer.properties.viewport().width()
         assert content.minimumSizeHint().width() <= room, (key, content.minimumSizeHint(), room)
+
+
+def test_the_undo_button_keeps_its_place_and_its_tip_names_the_edit(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    # A newcomer's toolbar grew and shrank as Undo took each edit's name ("Undo Add
+    # interactive step to approval"): Tests and History fell into the overflow, and the next
+    # click landed on Zoom out instead of Fit.
+    open_copy(qtbot, designer)
+    bar = designer.toolbar
+    undo = next(a for a in bar.actions() if a.text() == "Undo")
+    fit = bar.widgetForAction(designer.fit_action)
+    assert fit is not None
+    where = fit.geometry()
+    designer.view.setFocus()
+    designer.document.select(("review", "security"))
+    qtbot.keyClick(designer.view, Qt.Key.Key_Delete)
+    assert undo.text() == "Undo" and undo.isEnabled()
+    assert undo.toolTip().startswith("Undo ") and len(undo.toolTip()) > len("Undo (Ctrl+Z)")
+    assert "Ctrl+Z" in undo.toolTip()
+    qtbot.waitUntil(lambda: fit.geometry() == where, timeout=2000)
+    qtbot.keyClick(designer.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ("review", "security") in designer.scene.items_by_key
+    assert undo.text() == "Undo" and not undo.isEnabled()
