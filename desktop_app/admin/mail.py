@@ -300,6 +300,10 @@ class MailSection(QWidget):
         self.smtp.reload()
         self.outbox.refilter()
 
+    def follow(self) -> None:
+        """The outbox changed: the list is read again, not the form being filled in."""
+        self.outbox.refilter()
+
     def clear(self) -> None:
         """Someone else signed in: nothing of the previous person's view stays."""
         for line in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from desktop_app.admin.calendars import CalendarsSection
@@ -23,6 +23,9 @@ RELOAD_ON = {
     "Calendars": {"directory"},
     "Mail": {"outbox"},  # not the directory: its reload would overwrite a half-typed setting
 }
+# Notices within this gather into one reading: the engine working through a backlog sends
+# several a second, and a section read again on each never stopped reading.
+FOLLOW_MS = 1000
 
 
 class AdminPanel(QWidget):
@@ -58,6 +61,11 @@ class AdminPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         session.user_changed.connect(lambda _: self._user_changed())
+        self._kinds: set[str] = set()
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(FOLLOW_MS)
+        self._pending.timeout.connect(self._follow)
         session.changed.connect(self._changed)
 
     def showEvent(self, event: Any) -> None:
@@ -84,9 +92,17 @@ class AdminPanel(QWidget):
         self._load_current()
 
     def _changed(self, kinds: frozenset[str]) -> None:
+        self._kinds |= kinds
+        if not self._pending.isActive():
+            self._pending.start()
+
+    def _follow(self) -> None:
+        """What others changed, read again by the sections it concerns: the one shown now
+        (through its ``follow``, which keeps what is being typed), the others when shown."""
+        kinds, self._kinds = frozenset(self._kinds), set()
         for index, section in enumerate(self.sections):
             if index in self.loaded and RELOAD_ON.get(section.title, set()) & kinds:
                 if index == self.tabs.currentIndex() and self.isVisible():
-                    section.reload()
+                    getattr(section, "follow", section.reload)()
                 else:
                     self.loaded.discard(index)  # read again when next shown

@@ -526,3 +526,37 @@ def test_what_another_admin_changes_shows_without_refreshing(  # type: ignore[no
     elsewhere.calendars.define("late_shift", timezone="UTC", hours={"mon": [["18:00", "23:00"]]})
     choose_tab(qtbot, panel, "Calendars")
     qtbot.waitUntil(lambda: row_of(calendars.list, "late_shift") >= 0, timeout=WAIT)
+
+
+def test_mail_queued_meanwhile_shows_in_the_outbox_and_keeps_a_half_typed_setting(  # type: ignore[no-untyped-def]
+    qtbot, panel: AdminPanel, demo: Baton
+) -> None:
+    # Every change to the outbox read the whole Mail section again, the SMTP form too: what
+    # an admin was typing went back to the stored setting whenever the engine queued a mail
+    # (on a big history, several times a second).
+    from engine.store.rows import OutboxRec, Tx
+
+    demo.as_user("admin").settings.set_smtp("smtp.stored.example", port=2525)
+    choose_tab(qtbot, panel, "Mail")
+    outbox, host = panel.mail.outbox, panel.mail.smtp.host
+    qtbot.waitUntil(lambda: outbox.model.row(0) is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: host.text() == "smtp.stored.example", timeout=WAIT)
+    stored = host.text()
+    host.setFocus()
+    host.selectAll()
+    qtbot.keyClicks(host, "mail.example.org")
+    newest = demo.mail.list(limit=1)[0]["id"]
+    with demo.db.write() as session:
+        row = Tx.of(session).get_one(OutboxRec, newest)
+        row.status, row.last_error = "failed", "421 try again later"
+    qtbot.waitUntil(lambda: "421 try again later" in _outbox_texts(outbox), timeout=WAIT)
+    assert host.text() == "mail.example.org" != stored
+
+
+def _outbox_texts(outbox: Any) -> list[str]:
+    model = outbox.model
+    return [
+        str(model.index(r, c).data())
+        for r in range(model.rowCount())
+        for c in range(model.columnCount())
+    ]
