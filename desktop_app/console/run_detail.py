@@ -4,7 +4,6 @@ variables and outputs, its log and its work items, with the interventions that a
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +34,7 @@ from desktop_app.designer.view import CanvasView
 from desktop_app.messages import show_error
 from desktop_app.screen import fit_to_screen
 from desktop_app.session import AppSession
+from desktop_app.shown import shown
 from engine import clock
 from engine.definitions import Orchestration, to_data
 from engine.definitions.editing import new_definition
@@ -320,7 +320,7 @@ class RunDetailWindow(QDialog):
         self.values.clear()
         variables = QTreeWidgetItem(["Variables", ""])
         for name, value in sorted(detail.variables.items()):
-            variables.addChild(QTreeWidgetItem([name, json.dumps(value, default=str)]))
+            variables.addChild(QTreeWidgetItem([name, shown(value)]))
         self.values.addTopLevelItem(variables)
         variables.setExpanded(True)
         for stage in detail.stages:
@@ -329,7 +329,7 @@ class RunDetailWindow(QDialog):
                     continue
                 node = QTreeWidgetItem([f"{stage.stage}.{step.step}", ""])
                 for name, value in sorted(step.outputs.items()):
-                    node.addChild(QTreeWidgetItem([name, json.dumps(value, default=str)]))
+                    node.addChild(QTreeWidgetItem([name, shown(value)]))
                 self.values.addTopLevelItem(node)
                 node.setExpanded(True)
         self.values.resizeColumnToContents(0)

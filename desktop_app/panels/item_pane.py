@@ -24,6 +24,7 @@ from desktop_app.messages import describe, show_error
 from desktop_app.panels.drafts import OPEN, Drafts
 from desktop_app.panels.form import FormView
 from desktop_app.session import AppSession
+from desktop_app.shown import field_label, shown
 from engine.errors import BatonError, InvalidInput
 from engine.services.work import ItemDetails
 
@@ -179,14 +180,18 @@ class ItemPane(QWidget):
             facts = QFormLayout()
             for key, value in details.record.items():
                 if key != "id":
-                    facts.addRow(key.replace("_", " ").capitalize(), _wrapped(str(value)))
+                    facts.addRow(field_label(key), _wrapped(shown(value)))
             layout.addLayout(facts)
         if details.earlier_outputs:
             layout.addWidget(self._section("Earlier steps"))
             earlier = QFormLayout()
             for step, outputs in details.earlier_outputs.items():
-                shown = ", ".join(f"{k}: {v}" for k, v in outputs.items() if v not in (None, ""))
-                earlier.addRow(step.split(".")[-1].replace("_", " ").capitalize(), _wrapped(shown))
+                said = "; ".join(
+                    f"{field_label(k)}: {shown(v)}"
+                    for k, v in outputs.items()
+                    if v not in (None, "")
+                )
+                earlier.addRow(field_label(step.split(".")[-1]), _wrapped(said))
             layout.addLayout(earlier)
         if not details.form.get("title"):
             layout.addWidget(self._section("Your part"))

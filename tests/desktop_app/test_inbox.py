@@ -255,3 +255,15 @@ def test_the_inbox_pages_past_work_others_claimed_and_filters_in_sql(  # type: i
     assert panel.model.items[0].orchestration == "audits"
     assert panel.model.exhausted
     qtbot.waitUntil(lambda: panel.count.text() == "1 item")
+
+
+def test_what_earlier_steps_decided_reads_as_words_not_as_python(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    # A newcomer read "contract_signed: True" in an item's context: field names and Python's
+    # booleans. The context names the fields as labels, and a tick box as yes or no.
+    from PySide6.QtWidgets import QLabel
+
+    panel = open_inbox(qtbot, demo, "frank")
+    select(qtbot, panel, "finance")
+    texts = [w.text() for w in panel.pane.findChildren(QLabel) if w.isVisible()]
+    said = next(t for t in texts if "Contract signed" in t)
+    assert "Contract signed: yes" in said and "True" not in said and "_" not in said.split(":")[0]
