@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_app.designer.items import SEVERITY
 from engine.definitions.inspection import Inspection, Placed
@@ -37,7 +44,10 @@ class ReviewPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setColumnWidth(0, 90)
         self.tree.setColumnWidth(1, 170)
-        self.tree.setColumnWidth(2, 380)
+        header = self.tree.header()
+        # What and Fix share the width; whatever of them is cut off is in each row's tip.
+        for column in (2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.tree.itemActivated.connect(self._choose)
         self.tree.itemClicked.connect(self._choose)
         layout.addWidget(self.summary)
@@ -53,7 +63,9 @@ class ReviewPanel(QWidget):
             )
             item = QTreeWidgetItem([placed.severity, where, placed.message, placed.fix])
             item.setIcon(0, _dot(SEVERITY.get(placed.severity, QColor("gray"))))
-            item.setToolTip(2, placed.message)
+            tip = f"{placed.message}\n\nFix: {placed.fix}" if placed.fix else placed.message
+            for column in range(4):
+                item.setToolTip(column, tip)
             item.setData(0, Qt.ItemDataRole.UserRole, (placed.element, placed.step))
             self.tree.addTopLevelItem(item)
         if inspection.problems:

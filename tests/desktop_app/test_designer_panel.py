@@ -156,6 +156,12 @@ def test_review_marks_the_canvas_and_choosing_a_finding_selects_it(
     )
     assert "problem" in designer.review.summary.text()
     assert designer.scene.items_by_key[(name, None)].marks
+    # What is cut off in a narrow panel is in the row's tip: the finding and its fix whole.
+    first = designer.review.tree.topLevelItem(0)
+    assert first is not None
+    for column in (2, 3):
+        assert first.text(2) in first.toolTip(column)
+        assert not first.text(3) or f"Fix: {first.text(3)}" in first.toolTip(column)
     designer.document.select(("intake", None))
     designer.review._choose(designer.review.tree.topLevelItem(0))
     assert designer.document.selection == (name, None)
