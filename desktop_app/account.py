@@ -30,6 +30,9 @@ class AccountBar(QWidget):
         self.users = QComboBox()
         self.users.setObjectName("userSwitcher")
         self.users.setToolTip("Act as another person of this install (single-user database)")
+        # As wide as its longest name, whenever the list is filled (by default a combo box
+        # takes the width of what it held when first shown: one name, then cut the others).
+        self.users.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.who = QLabel()
         self.who.setObjectName("signedInAs")
         self.sign_out_button = QPushButton("Sign out")

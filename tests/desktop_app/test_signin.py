@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QStyle, QStyleOptionComboBox
 
 from desktop_app import tasks
 from desktop_app.console.run_detail import RunDetailWindow
@@ -109,6 +109,31 @@ def test_a_single_user_install_switches_people_and_every_panel_follows(qtbot, de
     assert not window.navigation.item(3).isHidden()
     qtbot.waitUntil(lambda: runs.model.rowCount() > 2 and runs.error.text() == "", timeout=10000)
     window.close()
+
+
+def test_the_switcher_shows_every_name_whole(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    # Opened as someone with a shorter name, the box kept about that width: a newcomer read
+    # "Carol Chen (supervi" once they had switched to her.
+    window = _window(qtbot, AppSession.open(demo, "admin"))
+    switcher = window.account.users
+    qtbot.waitUntil(lambda: switcher.count() > 1, timeout=10000)
+    texts = [switcher.itemText(i) for i in range(switcher.count())]
+    longest = max(switcher.fontMetrics().horizontalAdvance(t) for t in texts)
+    qtbot.waitUntil(lambda: _text_room(switcher) >= longest, timeout=10000)
+    _choose_person(qtbot, window, "carol")
+    assert switcher.currentText().endswith("(supervisor)")
+    assert _text_room(switcher) >= longest
+    window.close()
+
+
+def _text_room(box: QComboBox) -> int:
+    """The width a combo box has for its text, inside its frame and beside its arrow."""
+    option = QStyleOptionComboBox()
+    box.initStyleOption(option)
+    field = box.style().subControlRect(
+        QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, box
+    )
+    return field.width()
 
 
 def test_run_windows_closed_or_open_are_gone_once_someone_else_is_signed_in(
