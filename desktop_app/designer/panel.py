@@ -178,7 +178,7 @@ class DesignerPanel(QWidget):
         )
         for action in self.edit_actions:
             action.setEnabled(not read_only)
-        self.view.toolbox.setEnabled(not read_only)
+        self.view.show_palette(not read_only)
 
     # ------------------------------------------------------------ actions
 

@@ -31,8 +31,15 @@ class CanvasView(QGraphicsView):
         self.placing: str | None = None
         self._ghost: QGraphicsRectItem | None = None
         self.toolbox = Palette(self)
-        self.toolbox.setVisible(palette)
-        self.setViewportMargins(self.toolbox.sizeHint().width() if palette else 0, 0, 0, 0)
+        self.show_palette(palette)
+
+    def show_palette(self, shown: bool) -> None:
+        """The palette beside the canvas, or none (a read-only version: nothing to add)."""
+        self.toolbox.setVisible(shown)
+        self.setViewportMargins(self.toolbox.sizeHint().width() if shown else 0, 0, 0, 0)
+        if not shown:
+            self.placing = None
+            self.viewport().unsetCursor()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

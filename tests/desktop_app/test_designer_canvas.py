@@ -148,9 +148,14 @@ def test_dragging_an_arrow_connects_a_stage_or_a_decision(
     assert said and "Let go of the arrow on a stage" in said[-1]
     assert document.stack.count() == count
 
-    # a read-only version offers no handles and no palette
+    # a read-only version offers no handles and no palette (a newcomer dragged from a palette
+    # that was only greyed and nothing happened), and the canvas takes its room
+    margin = view.viewportMargins().left()
     document.set_read_only(True)
-    assert designer.scene.ports == [] and not view.toolbox.isEnabled()
+    assert designer.scene.ports == [] and not view.toolbox.isVisible()
+    assert view.viewportMargins().left() == 0 < margin
+    document.set_read_only(False)
+    assert view.toolbox.isVisible() and view.viewportMargins().left() == margin
 
 
 def test_a_decisions_outcome_labels_never_overlap() -> None:
