@@ -182,6 +182,12 @@ class ItemPane(QWidget):
                 if key != "id":
                     facts.addRow(field_label(key), _wrapped(shown(value)))
             layout.addLayout(facts)
+        if details.about:
+            layout.addWidget(self._section("About this run"))
+            about = QFormLayout()
+            for name, value in details.about.items():
+                about.addRow(name, _wrapped(shown(value)))
+            layout.addLayout(about)
         if details.earlier_outputs:
             layout.addWidget(self._section("Earlier steps"))
             earlier = QFormLayout()

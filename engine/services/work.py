@@ -44,6 +44,9 @@ class ItemDetails(Data):
     record_title: str | None
     progress: list[tuple[str, str, str | None]]  # (stage, label, status) in order
     earlier_outputs: dict[str, dict[str, Any]]  # 'stage.step' → outputs
+    # What the run is about: its input variables that have a value, label → value, in the
+    # order the orchestration declares them (a run with no record has no other context).
+    about: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -405,6 +408,12 @@ class WorkService:
                 for name, entry in stage_state.items()
                 if isinstance(entry, dict) and entry.get("outputs")
             }
+            variables = run.variables or {}
+            about = {
+                v.label or v.name.replace("_", " ").capitalize(): variables[v.name]
+                for v in definition.variables
+                if v.input and variables.get(v.name) not in (None, "")
+            }
             return ItemDetails(
                 item=info,
                 form=form.model_dump(mode="json"),
@@ -413,6 +422,7 @@ class WorkService:
                 record_title=record_title,
                 progress=progress,
                 earlier_outputs=outputs,
+                about=about,
             )
 
     def complete(

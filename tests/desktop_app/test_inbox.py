@@ -267,3 +267,7 @@ def test_what_earlier_steps_decided_reads_as_words_not_as_python(qtbot, demo: Ba
     texts = [w.text() for w in panel.pane.findChildren(QLabel) if w.isVisible()]
     said = next(t for t in texts if "Contract signed" in t)
     assert "Contract signed: yes" in said and "True" not in said and "_" not in said.split(":")[0]
+    # And what the run is about (a run with no record has nothing else): its inputs, labelled.
+    run = demo.runs.show(panel.pane.details.item.run_id)  # type: ignore[union-attr]
+    assert "About this run" in texts and "Contract amount" in texts
+    assert run.variables["customer_name"] in texts

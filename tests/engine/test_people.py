@@ -246,6 +246,7 @@ def test_item_details_give_the_form_and_its_context(b: Baton) -> None:
     assert [f["name"] for f in details.form["fields"]] == ["note"]
     assert details.progress == [("s", "S", "InProgress")]
     assert details.earlier_outputs["s.queued"]["note"] == "fine by legal"
+    assert details.about == {"Who": "alice"}  # the run's inputs: what the work is about
     assert b.as_user("alice").work.count() == 1
     with pytest.raises(PermissionDenied):
         b.as_user("erin").work.details(ids["mine"])
