@@ -120,7 +120,10 @@ class TryItPanel(QWidget):
         self.summary.setWordWrap(True)
         self.items = QListWidget()
         self.items.setObjectName("tryItems")
-        self.items.setFixedHeight(130)
+        # The lists give up height before the form does (a laptop's 768 pixels left the form
+        # 90 of them); the form's buttons stay in sight under it, whatever it scrolls.
+        self.items.setMinimumHeight(48)
+        self.items.setMaximumHeight(130)
         self.person = QComboBox()
         self.person.setObjectName("tryPerson")
         acting = QHBoxLayout()
@@ -128,6 +131,9 @@ class TryItPanel(QWidget):
         acting.addWidget(self.person, 1)
         self.form_area = QScrollArea()
         self.form_area.setWidgetResizable(True)
+        self.form_area.setMinimumHeight(180)
+        self.form_actions = QHBoxLayout()
+        self.form_actions.setContentsMargins(0, 0, 0, 0)
         self.error = QLabel()
         self.error.setObjectName("tryError")
         self.error.setProperty("role", "error")
@@ -160,7 +166,8 @@ class TryItPanel(QWidget):
         travel.addWidget(self.next_due)
         self.history = QListWidget()
         self.history.setObjectName("tryHistory")
-        self.history.setFixedHeight(96)
+        self.history.setMinimumHeight(48)
+        self.history.setMaximumHeight(96)
         self.history.setToolTip("What happened in the run, latest first")
         self.record = QPushButton("Record as scenario…")
         self.record.setObjectName("tryRecord")
@@ -187,6 +194,7 @@ class TryItPanel(QWidget):
         layout.addLayout(acting)
         layout.addWidget(self.error)
         layout.addWidget(self.form_area, 1)
+        layout.addLayout(self.form_actions)
         layout.addWidget(self.clock)
         layout.addLayout(travel)
         layout.addWidget(QLabel("What happened"))
@@ -427,11 +435,19 @@ class TryItPanel(QWidget):
                 folder.cleanup()
 
     def _set_form(self, widget: QWidget | None) -> None:
+        while self.form_actions.count():  # the buttons of the form shown before
+            taken = self.form_actions.takeAt(0)
+            bar = taken.widget() if taken is not None else None
+            if bar is not None:
+                bar.deleteLater()
         old = self.form_area.takeWidget()
         if old is not None:
             old.deleteLater()
         if widget is not None:
             self.form_area.setWidget(widget)
+            bar = getattr(widget, "action_bar", None)
+            if isinstance(bar, QWidget):
+                self.form_actions.addWidget(bar)
 
     def _failed(self, exc: BaseException) -> None:
         details = list(getattr(exc, "details", []) or [])

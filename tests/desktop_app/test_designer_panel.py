@@ -373,3 +373,29 @@ def test_the_undo_button_keeps_its_place_and_its_tip_names_the_edit(
     qtbot.keyClick(designer.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert ("review", "security") in designer.scene.items_by_key
     assert undo.text() == "Undo" and not undo.isEnabled()
+
+
+def test_try_it_keeps_the_form_and_its_buttons_in_sight_at_a_laptops_size(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    # At 1366×768 a newcomer's Try it left the form a box 90 pixels tall, "Start the run" out
+    # of sight until they scrolled inside it.
+    designer.resize(1190, 560)  # the Designer's share of a 1366×768 screen
+    designer.start_trying()
+    panel = designer.try_it
+    qtbot.waitUntil(
+        lambda: panel.form_area.widget() is not None and panel.trial is not None, timeout=WAIT
+    )
+    inputs = panel.form_area.widget()
+    start = inputs.buttons["start"]
+    qtbot.waitUntil(start.isVisible, timeout=WAIT)
+    QApplication.processEvents()
+    assert panel.form_area.height() >= 180
+    shown = start.mapTo(panel, start.rect().bottomRight())
+    assert panel.rect().contains(shown) and not start.visibleRegion().isEmpty()
+    assert not panel.form_area.widget().isAncestorOf(start)  # under the form, not in it
+    inputs.editors["customer_name"].widget.setText("Test Co")
+    inputs.editors["amount"].widget.setText("5000")
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.items.count() == 1, timeout=WAIT)
+    panel.stop()
