@@ -9,6 +9,7 @@ turns the value of a top-level field into one undoable command.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.designer.expression_edit import ExpressionEdit
 from engine.definitions.durations import parse_duration
-from engine.definitions.editing import relabel
+from engine.definitions.editing import relabel, unique_name
 
 Change = Callable[[Any, bool], None]  # (new value, merge with the previous change)
 DURATIONS = frozenset({"due", "offset", "timeout"})
@@ -499,7 +500,8 @@ class ListEditor(QWidget):
     def _add(self) -> None:
         model = self.models[self.kind.currentIndex()] if len(self.models) > 1 else self.models[0]
         self.context.list_rows[self.path] = len(self.items)
-        self.change([*self.items, _blank(model, len(self.items) + 1)], False)
+        taken = {str(i.get("name")) for i in self.items if isinstance(i, dict)}
+        self.change([*self.items, _blank(model, len(self.items) + 1, taken)], False)
 
     def _remove(self) -> None:
         row = self.list.currentRow()
@@ -565,14 +567,18 @@ def _describe(item: Any) -> str:
     return f"{head}" + (f" ({kind})" if kind and kind != head else "")
 
 
-def _blank(model: type[BaseModel], number: int) -> dict[str, Any]:
-    """A new entry with its required fields filled with placeholders."""
+def _blank(model: type[BaseModel], number: int, taken: set[str]) -> dict[str, Any]:
+    """A new entry with its required fields filled with placeholders: named after what it is
+    (outcome_3, not item_3) and, where it has a label, labelled so ("Outcome 3"), which is
+    what the canvas shows on its arrow."""
     out: dict[str, Any] = {}
     tag = _type_tag(model)
     if tag is not None:
         out["type"] = tag
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()  # FormField → form field
+    name = unique_name(f"{kind} {number}", taken)
     placeholders = {
-        "name": f"item_{number}",
+        "name": name,
         "when": "False",
         "next": "end",
         "offset": "0 hours",
@@ -589,7 +595,9 @@ def _blank(model: type[BaseModel], number: int) -> dict[str, Any]:
         "expression": "True",
         "message": "Message",
     }
-    for name, info in model.model_fields.items():
-        if info.is_required() and name not in out and name in placeholders:
-            out[name] = placeholders[name]
+    for key, info in model.model_fields.items():
+        if info.is_required() and key not in out and key in placeholders:
+            out[key] = placeholders[key]
+    if "name" in out and "label" in model.model_fields:
+        out["label"] = name.replace("_", " ").capitalize()
     return out

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QPushButton
 
 from desktop_app import tasks
 from desktop_app.designer import commands
@@ -246,6 +246,29 @@ def test_renaming_an_outcome_relabels_its_arrow(qtbot: Any, designer: DesignerPa
     assert "Too risky" in labels
     handle = next(p for p in designer.scene.ports if p.port.port == "outcome:too_risky")
     assert handle.toolTip() == "Drag onto where all_approved goes when “Too risky”"
+
+
+def test_an_outcome_added_in_the_panel_is_named_and_labelled_as_an_outcome(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    # A newcomer's outcomes came as item_1 and item_2 with no label: the arrow read item_1.
+    designer.document.select(("all_approved", None))
+    designer.properties.rebuild()
+    before = len(editing.element(designer.document.data, "all_approved")["outcomes"])
+    add = designer.properties.findChild(QPushButton, "all_approved.outcomes.Add")
+    assert add is not None
+    qtbot.mouseClick(add, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            len(editing.element(designer.document.data, "all_approved")["outcomes"]) == before + 1
+        ),
+        timeout=5000,
+    )
+    added = editing.element(designer.document.data, "all_approved")["outcomes"][-1]
+    number = before + 1
+    assert (added["name"], added["label"]) == (f"outcome_{number}", f"Outcome {number}")
+    labels = [e.label for e in designer.scene.layout.edges if e.source == "all_approved"]
+    assert f"Outcome {number}" in labels
 
 
 def test_a_palette_drag_is_followed_while_qt_sends_it_to_the_entry(
