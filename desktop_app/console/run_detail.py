@@ -265,7 +265,7 @@ class RunDetailWindow(QDialog):
                     e.step or "",
                     e.message or "",
                 )
-                for e in detail.log
+                for e in reversed(detail.log)  # newest first: what just happened is on top
             ],
         )
         _fill(

@@ -6,6 +6,7 @@ progress then evaluates its stage again, since a condition may hold now.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -71,10 +72,21 @@ def set_variables(
     engine.set_variables({name: change["new"] for name, change in changes.items()})
     engine.log(
         "variables_changed",
-        message=f"{', '.join(sorted(changes))}: {why}",
+        message="; ".join(
+            f"{name}: {_brief(change['old'])} → {_brief(change['new'])}"
+            for name, change in sorted(changes.items())
+        )
+        + f" ({why})",
         details={"changes": changes, "reason": why},
     )
     if run.status == RunStatus.IN_PROGRESS:
         engine.guarded(lambda: engine.evaluate_stage())
     engine.touch()
     return changes
+
+
+def _brief(value: Any) -> str:
+    """A value as the log line says it: JSON (text quoted, so 'none' and none differ), cut
+    at 60 characters; the whole value is in the entry's details."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"

@@ -141,6 +141,8 @@ class RunsService:
             return _summaries(session, [row])[0]
 
     def show(self, run_id: int, *, log_limit: int = 1000) -> RunDetail:
+        """The run, its stages and steps, its work, and the latest ``log_limit`` entries of
+        its log, oldest first (a long run's log is cut at its start, never at its end)."""
         with self.context.read() as session:
             self.context.require(session, STAFF, "look at runs")
             row = session.get(RunRow, run_id)
@@ -200,10 +202,11 @@ class RunsService:
                 for e in session.scalars(
                     select(LogRow)
                     .where(LogRow.run_id == run_id)
-                    .order_by(LogRow.id)
+                    .order_by(LogRow.id.desc())
                     .limit(log_limit)
                 )
             ]
+            log.reverse()  # the latest ``log_limit`` entries (what just happened), oldest first
             moves = migration.other_versions(session, row.orchestration_id, row.version_id)
             return RunDetail(summary, dict(row.variables or {}), stages, items, log, moves)
 

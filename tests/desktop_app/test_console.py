@@ -203,6 +203,12 @@ def test_run_detail_shows_the_run_and_skips_a_step(
         lambda: window.detail is not None and window.detail.run.status == "Completed", timeout=WAIT
     )
     assert not window.buttons["cancel"].isEnabled()
+    # The log reads newest first: what just happened is on top.
+    latest = history.runs.show(run.id).log[-1]
+    assert (window.log.item(0, 2).text(), window.log.item(0, 5).text()) == (
+        latest.event,
+        latest.message or "",
+    )
 
 
 def test_run_detail_refuses_bad_outputs_before_sending(
