@@ -130,16 +130,11 @@ def _replay(path: Path, statements: list[tuple[str, str, Any]], cuts: list[int])
 
 
 def connect_plain(path: Path) -> sqlite3.Connection:
-    connection = CONNECT(path, isolation_level=None)
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "cache_size=-65536",
-        "mmap_size=268435456",
-        "temp_store=MEMORY",
-    ):
-        connection.execute(f"PRAGMA {pragma}")
+    """A plain sqlite3 connection set up as the engine sets up its own."""
+    from engine.store.database import _sqlite_pragmas
+
+    connection = CONNECT(path)
+    _sqlite_pragmas(connection, None)
     return connection
 
 
