@@ -30,19 +30,21 @@ def _holder(w: WorkItemInfo) -> str:
     return f"{who} (claimed by {w.claimed_by})" if w.claimed_by else who
 
 
+# When it is due, its SLA and who holds it come first: the list is sorted by due time, and on
+# a laptop's screen the columns after the sixth or so are out of sight until one scrolls.
 COLUMNS = (
     Column("#", lambda w: str(w.id), sort="id"),
     Column("Item", lambda w: w.title),
     Column("Status", lambda w: w.status),
+    Column("Due", lambda w: when(w.due_at), sort="due"),
+    Column("SLA", _sla, colour=lambda w: SLA_COLOURS.get(_sla(w))),
+    Column("Assigned to", _holder),
     Column("Orchestration", lambda w: w.orchestration),
     Column("Stage", lambda w: w.stage),
     Column("Step", lambda w: w.step),
     Column("Record", lambda w: w.record_title or (f"#{w.record_id}" if w.record_id else "")),
-    Column("Assigned to", _holder),
     Column("Created", lambda w: when(w.created_at), sort="created"),
-    Column("Due", lambda w: when(w.due_at), sort="due"),
     Column("Age", lambda w: age(w.created_at, w.completed_at or clock.now())),
-    Column("SLA", _sla, colour=lambda w: SLA_COLOURS.get(_sla(w))),
 )
 
 

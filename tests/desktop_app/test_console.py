@@ -274,12 +274,17 @@ def test_work_items_filter_and_bulk_reassign(
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: panel.model.total > 0 and panel.model.row(1) is not None, timeout=WAIT)
     qtbot.waitUntil(lambda: panel.bar.sla.count() > 1, timeout=WAIT)
+    # Sorted by due time, and the Due column in sight at a laptop's width (it was the tenth).
+    panel.resize(1366 - 170, 600)
+    panel.show()
+    due = next(i for i, c in enumerate(panel.model.columns) if c.title == "Due")
+    assert panel.model.headerData(due, Qt.Orientation.Horizontal).endswith(" ▲")
+    seen = panel.view.columnViewportPosition(due) + panel.view.columnWidth(due)
+    assert seen <= panel.view.viewport().width()
+    sla = next(c for c in panel.model.columns if c.title == "SLA")
     panel.bar.sla.setCurrentText("overdue")
     qtbot.waitUntil(
-        lambda: (
-            panel.model.row(0) is not None
-            and panel.model.columns[-1].text(panel.model.row(0)) == "overdue"
-        ),
+        lambda: panel.model.row(0) is not None and sla.text(panel.model.row(0)) == "overdue",
         timeout=WAIT,
     )
     _select(panel.view, [0, 1])
