@@ -73,6 +73,10 @@ class VersionsBar(QWidget):
         self.version_choice.setObjectName("versionChoice")
         self.version_choice.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.version_choice.setMinimumWidth(300)
+        # Each as wide as its longest entry whenever it is filled ("v3 · active · 5 runs" was
+        # cut to "· 5 ru": a combo box keeps the width it had when first shown).
+        for choice in (self.orchestrations, self.version_choice):
+            choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         layout = FlowLayout(self)  # wraps on a narrow window
         layout.setContentsMargins(8, 6, 8, 2)
         layout.addWidget(labelled("Orchestration", self.orchestrations))

@@ -22,6 +22,7 @@ from desktop_app.designer.versions import DiffDialog
 from desktop_app.session import AppSession
 from engine.definitions import editing
 from engine.services.baton import Baton
+from tests.desktop_app.widgets import text_room, widest_item
 
 WAIT = 10000
 
@@ -399,3 +400,13 @@ def test_try_it_keeps_the_form_and_its_buttons_in_sight_at_a_laptops_size(
     qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.items.count() == 1, timeout=WAIT)
     panel.stop()
+
+
+def test_the_version_and_orchestration_boxes_show_their_entries_whole(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    # A newcomer read "· 5 ru" at the end of the version box, even at 1920 pixels.
+    versions = designer.versions
+    for box in (versions.orchestrations, versions.version_choice):
+        qtbot.waitUntil(lambda box=box: box.count() > 0, timeout=WAIT)
+        qtbot.waitUntil(lambda box=box: text_room(box) >= widest_item(box), timeout=WAIT)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QStyle, QStyleOptionComboBox
+from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop_app import tasks
 from desktop_app.console.run_detail import RunDetailWindow
@@ -18,6 +18,7 @@ from desktop_app.signin import SignInDialog
 from engine.services.baton import Baton
 from tests.conftest import people
 from tests.desktop_app.test_inbox import steps
+from tests.desktop_app.widgets import text_room
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_signs_in(qtbot, db_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -119,21 +120,11 @@ def test_the_switcher_shows_every_name_whole(qtbot, demo: Baton) -> None:  # typ
     qtbot.waitUntil(lambda: switcher.count() > 1, timeout=10000)
     texts = [switcher.itemText(i) for i in range(switcher.count())]
     longest = max(switcher.fontMetrics().horizontalAdvance(t) for t in texts)
-    qtbot.waitUntil(lambda: _text_room(switcher) >= longest, timeout=10000)
+    qtbot.waitUntil(lambda: text_room(switcher) >= longest, timeout=10000)
     _choose_person(qtbot, window, "carol")
     assert switcher.currentText().endswith("(supervisor)")
-    assert _text_room(switcher) >= longest
+    assert text_room(switcher) >= longest
     window.close()
-
-
-def _text_room(box: QComboBox) -> int:
-    """The width a combo box has for its text, inside its frame and beside its arrow."""
-    option = QStyleOptionComboBox()
-    box.initStyleOption(option)
-    field = box.style().subControlRect(
-        QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, box
-    )
-    return field.width()
 
 
 def test_run_windows_closed_or_open_are_gone_once_someone_else_is_signed_in(
