@@ -12,7 +12,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 
 from desktop_app import tasks
@@ -25,6 +32,7 @@ MAX_RELOAD = 1000  # a reload reads again at most this many of the rows shown
 COLUMNS = ("Item", "Orchestration", "Stage", "Record", "Assigned to", "Due", "Age", "Priority")
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 # The service's sort for each column (None: that column does not sort).
+TICK_MS = 60_000
 SORTS = ("item", "orchestration", "stage", None, "assignee", "due", "age", "priority")
 Query = dict[str, Any]  # the filter and sort a load asks the service for
 Loader = Callable[[int, int, Query], list[WorkItemInfo]]
@@ -57,6 +65,16 @@ class InboxModel(QAbstractTableModel):
         self.loading = False
         self.latest = tasks.Latest()  # a later reload drops older answers, pages included
         self.query: Query = {"sort": "priority", "descending": False}
+        # Ages and overdue marks are the clock's: the view is told each minute that they moved.
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(TICK_MS)
+        self._ticker.timeout.connect(self._tick)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        if self.items:
+            first, last = COLUMNS.index("Due"), COLUMNS.index("Age")
+            self.dataChanged.emit(self.index(0, first), self.index(len(self.items) - 1, last))
 
     # ------------------------------------------------------------ loading
 

@@ -271,3 +271,22 @@ def test_what_earlier_steps_decided_reads_as_words_not_as_python(qtbot, demo: Ba
     run = demo.runs.show(panel.pane.details.item.run_id)  # type: ignore[union-attr]
     assert "About this run" in texts and "Contract amount" in texts
     assert run.variables["customer_name"] in texts
+
+
+def test_ages_move_on_while_the_inbox_stays_open(qtbot, demo: Baton, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A newcomer's inbox said "11 min" for as long as it stayed open.
+    import datetime as dt
+
+    from desktop_app.panels import inbox_model
+
+    monkeypatch.setattr(inbox_model, "TICK_MS", 50)  # a minute, shortened
+    panel = open_inbox(qtbot, demo, "omar")
+    model = panel.model
+    age = inbox_model.COLUMNS.index("Age")
+    before = model.index(0, age).data()
+    clock.advance(dt.timedelta(days=3))
+    with qtbot.waitSignal(model.dataChanged, timeout=5000) as told:
+        pass
+    first, last = told.args[0], told.args[1]
+    assert first.column() <= age <= last.column() and last.row() == model.rowCount() - 1
+    assert model.index(0, age).data() != before
