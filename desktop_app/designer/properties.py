@@ -21,6 +21,7 @@ from desktop_app.designer import commands
 from desktop_app.designer.document import NOTHING, DesignDocument, Key
 from desktop_app.designer.fields import Context, field_editor
 from desktop_app.designer.form_builder import FormBuilder, FormsEditor
+from desktop_app.elided import ElidedLabel
 from engine.definitions import editing
 from engine.definitions.editing import EditError
 from engine.definitions.inspection import expression_names
@@ -110,10 +111,11 @@ class PropertyPanel(QScrollArea):
     def _fill(self, layout: QVBoxLayout, key: Key) -> None:
         data = self.document.data
         element, step = key
-        heading = QLabel()
+        # One line, shortened to the panel's width: a heading that wrapped once a step was
+        # renamed moved every field under the mouse.
+        heading = ElidedLabel()
         heading.setProperty("role", "title")
         heading.setObjectName("propertyHeading")
-        heading.setWordWrap(True)  # a long step name wraps instead of widening the panel
         layout.addWidget(heading)
         if self.document.read_only:
             note = QLabel("Read-only: this version is kept as it ran. Edit a copy to change it.")

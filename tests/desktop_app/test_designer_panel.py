@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 
 from desktop_app import tasks
 from desktop_app.designer.expression_edit import ExpressionEdit
@@ -410,3 +410,27 @@ def test_the_version_and_orchestration_boxes_show_their_entries_whole(
     for box in (versions.orchestrations, versions.version_choice):
         qtbot.waitUntil(lambda box=box: box.count() > 0, timeout=WAIT)
         qtbot.waitUntil(lambda box=box: text_room(box) >= widest_item(box), timeout=WAIT)
+
+
+def test_renaming_a_step_keeps_the_fields_under_the_mouse(
+    qtbot: Any, designer: DesignerPanel
+) -> None:
+    # After a rename the heading wrapped onto a second line and every field moved down: a
+    # newcomer's next click landed on the wrong field and a typed name was lost.
+    designer.resize(1190, 700)  # a laptop's share: the panel about 440 pixels wide
+    open_copy(qtbot, designer)
+    designer.document.select(("review", "legal"))
+    qtbot.waitUntil(lambda: designer.properties.shown == ("review", "legal"), timeout=WAIT)
+    name = designer.properties.findChild(QLineEdit, "nameEditor")
+    where = name.mapTo(designer, name.rect().topLeft())
+    name.setFocus()
+    name.selectAll()
+    qtbot.keyClicks(name, "legal_review_of_the_contract_and_its_annexes_by_counsel")
+    qtbot.keyClick(name, Qt.Key.Key_Return)
+    key = ("review", "legal_review_of_the_contract_and_its_annexes_by_counsel")
+    qtbot.waitUntil(lambda: designer.properties.shown == key, timeout=WAIT)
+    QApplication.processEvents()
+    renamed = designer.properties.findChild(QLineEdit, "nameEditor")
+    assert renamed.mapTo(designer, renamed.rect().topLeft()) == where
+    heading = designer.properties.findChild(QWidget, "propertyHeading")
+    assert key[1] in heading.toolTip()
