@@ -91,6 +91,10 @@ class Chart(QWidget):
         self.tip.setZValue(100)
         self.tip.hide()
         plot.addItem(self.tip, ignoreBounds=True)
+        # A chart of nothing but zeros says so, rather than showing empty axes.
+        self.empty_note = pg.TextItem("Nothing in this window", color="#667085", anchor=(0.5, 0.5))
+        self.empty_note.hide()
+        plot.addItem(self.empty_note, ignoreBounds=True)
         self.hover_text = ""
         self.series: list[Series] = []
         self.categories: list[str] = []
@@ -174,6 +178,14 @@ class Chart(QWidget):
         self.plot.getAxis("left" if self.horizontal else "bottom").setTicks([ticks, []])
         self._ranges(len(places))
         self._hide_tip()
+        empty = not any(v for s in self.series for v in s.values)
+        self.empty_note.setVisible(empty)
+        if empty:
+            middle = (max(len(places), 1) - 1) / 2  # the value axis spans 0 to 1 then
+            if self.horizontal:
+                self.empty_note.setPos(0.5, middle)
+            else:
+                self.empty_note.setPos(middle, 0.5)
 
     def _ranges(self, count: int) -> None:
         top = max((v for s in self.series for v in s.values), default=0.0)

@@ -396,3 +396,21 @@ def test_an_export_that_cannot_write_says_where_and_why(
     qtbot.waitUntil(lambda: bool(said), timeout=WAIT)
     assert said == [f"Export of runs failed: could not write {target}: No such file or directory"]
     assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_a_chart_of_nothing_says_so(qtbot: Any, horizontal: bool) -> None:
+    # A newcomer's "Work falling due" chart, with nothing due in the window, was bare axes.
+    chart = Chart("Work falling due", "chartEmpty", horizontal=horizontal)
+    qtbot.addWidget(chart)
+    chart.add_bars("fell due", "#98a2b3")
+    chart.resize(600, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_data(["11-29", "11-30", "12-01"], {"fell due": [0, 0, 0]})
+    note = chart.empty_note
+    assert note.isVisible() and note.toPlainText() == "Nothing in this window"
+    (x0, x1), (y0, y1) = chart.plot.getViewBox().viewRange()
+    assert x0 <= note.pos().x() <= x1 and y0 <= note.pos().y() <= y1  # where it can be read
+    chart.set_data(["11-29", "11-30", "12-01"], {"fell due": [0, 2, 0]})
+    assert not note.isVisible()
