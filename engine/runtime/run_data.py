@@ -53,6 +53,8 @@ def set_variables(
             continue
         if variable.required and clean[name] in (None, ""):
             problems[name] = "is required"
+        elif (problem := _assigns_nobody(session, engine, name, clean[name])) is not None:
+            problems[name] = problem
     why = (reason or "").strip()
     if problems or not why:
         details = [f"{name}: {text}" for name, text in problems.items()]
@@ -90,3 +92,29 @@ def _brief(value: Any) -> str:
     at 60 characters; the whole value is in the entry's details."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _assigns_nobody(session: Session, engine: RunEngine, name: str, value: Any) -> str | None:
+    """Why ``value`` would leave work assigned by ``vars.NAME`` with nobody to do it, if it
+    would: the same check the engine makes when it assigns (a fix that names nobody made the
+    run fail again only once resumed)."""
+    from engine.definitions.model import Assignee, InteractiveStep
+    from engine.runtime.assignment import AssignmentError, resolve_assignee
+
+    rule = f"vars.{name}"
+    steps = [
+        f"{stage.name}.{step.name}"
+        for stage in engine.definition.stages()
+        for step in stage.steps
+        if isinstance(step, InteractiveStep)
+        and step.assignee is not None
+        and (step.assignee.expression or "").strip() == rule
+    ]
+    if not steps:
+        return None
+    try:
+        resolve_assignee(session, Assignee(expression=rule), lambda _: value)
+    except AssignmentError as exc:
+        assigned = "is" if len(steps) == 1 else "are"
+        return f"{exc}: {', '.join(steps)} {assigned} assigned by it"
+    return None

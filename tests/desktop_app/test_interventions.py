@@ -534,3 +534,41 @@ def test_skip_offers_the_steps_still_to_do_first(qtbot, carol: AppSession, ops: 
     offered = [dialog.choice.itemText(i) for i in range(dialog.choice.count())]
     assert offered == ["review", "divide"] and dialog.choice.currentText() == "review"
     dialog.reject()
+
+
+def test_a_fixed_variable_that_names_nobody_is_refused_at_its_field(qtbot, demo: Baton) -> None:  # type: ignore[no-untyped-def]
+    # The demo's run failed on its account manager 'jdoe': a newcomer typed another name
+    # nobody has, it was taken, and the run failed again once resumed.
+    from desktop_app.console.variables import VariablesDialog
+
+    failed = next(
+        r
+        for r in demo.runs.list(status="Error", limit=50)
+        if demo.runs.show(r.id).variables.get("account_manager") == "jdoe"
+    )
+    carol = AppSession.open(demo, "carol")
+    window = RunDetailWindow(carol, failed.id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    qtbot.mouseClick(window.variables_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown(VariablesDialog) is not None, timeout=WAIT)
+    dialog = _shown(VariablesDialog)
+    assert isinstance(dialog, VariablesDialog)
+    manager = dialog.editors["account_manager"]
+    manager.widget.selectAll()  # type: ignore[attr-defined]
+    qtbot.keyClicks(manager.widget, "nobody")
+    qtbot.keyClicks(dialog.reason, "the right manager")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: manager.error.isVisible(), timeout=WAIT)
+    assert "'nobody', who does not exist" in manager.error.text()
+    assert demo.runs.show(failed.id).variables["account_manager"] == "jdoe"
+    manager.widget.selectAll()  # type: ignore[attr-defined]
+    qtbot.keyClicks(manager.widget, "lena")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: demo.runs.show(failed.id).variables["account_manager"] == "lena", timeout=WAIT
+    )
+    carol.close()

@@ -80,3 +80,38 @@ def test_a_long_logs_latest_entries_are_shown_not_its_first(b: Baton) -> None:
     latest = b.runs.show(run.id, log_limit=2).log
     assert [e.id for e in latest] == [e.id for e in whole[-2:]]
     assert latest[-1].message == "parts: 3 → 4 (now 4)"
+
+
+ASSIGNED = """
+format: 1
+name: assigned
+variables:
+  - {name: manager, type: text, input: true, default: nobody_yet}
+forms: {ok: {fields: [{name: fine, type: checkbox}]}}
+elements:
+  - kind: stage
+    name: intake
+    steps:
+      - {kind: interactive, name: check, form: ok, assignee: {expression: vars.manager}}
+"""
+
+
+def test_a_variable_that_assigns_work_must_name_someone_who_can_do_it(b: Baton) -> None:
+    # A newcomer fixed a run failed on its account manager with a name nobody has: the
+    # change was taken, and the run failed again once resumed.
+    define(b, ASSIGNED)
+    run = b.runs.start("assigned")
+    assert b.runs.show(run.id).run.status == "Error"  # nobody_yet is nobody
+    carol = b.as_user("carol")
+    with pytest.raises(InvalidInput) as refused:
+        carol.runs.set_variables(run.id, {"manager": "nobody"}, "the right one")
+    said = refused.value.fields["manager"]
+    assert "user 'nobody', who does not exist" in said and "intake.check" in said
+    assert b.runs.show(run.id).variables["manager"] == "nobody_yet"  # nothing changed
+    b.directory.create_group("queue", "empty")
+    with pytest.raises(InvalidInput) as refused:
+        carol.runs.set_variables(run.id, {"manager": "queue:empty"}, "the queue")
+    assert "queue 'empty', which has no active members" in refused.value.fields["manager"]
+    carol.runs.set_variables(run.id, {"manager": "queue:legal"}, "legal's queue does it")
+    carol.runs.resume_failed(run.id, "manager fixed")
+    assert [i.assignee for i in b.work.list(user="bob")] == ["legal"]
