@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.designer.entries import DictOfModels
 from desktop_app.designer.expression_edit import ExpressionEdit
-from desktop_app.designer.fields import Change, Context, DictOfModels, model_form
+from desktop_app.designer.fields import Change, Context, model_form
 from desktop_app.panels.form import FormView
 from engine.definitions import editing
 from engine.definitions.model import Form, is_valid_name

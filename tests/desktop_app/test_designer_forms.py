@@ -193,7 +193,8 @@ def test_the_orchestration_forms_list_builds_forms_too(qtbot: Any) -> None:
 def test_a_form_field_in_a_generic_list_keeps_its_type_and_can_change_it(qtbot: Any) -> None:
     """The bug behind "a field can never be given a type": lists wrote the model's name
     ('FormField') as the type of every entry they changed, and hid the type's editor."""
-    from desktop_app.designer.fields import Context, ListEditor
+    from desktop_app.designer.entries import ListEditor
+    from desktop_app.designer.fields import Context
     from engine.definitions.model import FormField
 
     reported: list[Any] = []
