@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app import layouts
 from desktop_app.designer.fields import Change, Context, is_literal, model_form
 from engine.definitions.editing import unique_name
 
@@ -107,11 +108,7 @@ class ListEditor(QWidget):
 
     def _show(self, row: int) -> None:
         self.context.list_rows[self.path] = row
-        while self.detail.count():
-            taken = self.detail.takeAt(0)
-            old = taken.widget() if taken is not None else None
-            if old is not None:
-                old.deleteLater()
+        layouts.empty(self.detail)
         if 0 <= row < len(self.items):
             item = self.items[row]
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app import layouts
 from desktop_app.designer.entries import DictOfModels
 from desktop_app.designer.expression_edit import ExpressionEdit
 from desktop_app.designer.fields import Change, Context, model_form
@@ -171,11 +172,7 @@ class FormBuilder(QWidget):
 
     def _show(self, row: int) -> None:
         self.context.list_rows[self.list.objectName()] = row
-        while self.detail.count():
-            taken = self.detail.takeAt(0)
-            old = taken.widget() if taken is not None else None
-            if old is not None:
-                old.deleteLater()
+        layouts.empty(self.detail)
         if 0 <= row < len(self.fields):
 
             def changed(field: dict[str, Any], row: int = row) -> None:
@@ -493,11 +490,7 @@ class FormsEditor(DictOfModels):
 
     def _show(self, row: int) -> None:
         self.context.list_rows[self.path] = row
-        while self.detail.count():
-            taken = self.detail.takeAt(0)
-            old = taken.widget() if taken is not None else None
-            if old is not None:
-                old.deleteLater()
+        layouts.empty(self.detail)
         if not 0 <= row < len(self.items):
             return
         entry = dict(self.items[row])

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app import tasks
+from desktop_app import layouts, tasks
 from desktop_app.designer.fields import parse_value
 from desktop_app.panels.form import FormView
 from engine.clients.trial import OpenItem, Trial, TrialState
@@ -435,11 +435,7 @@ class TryItPanel(QWidget):
                 folder.cleanup()
 
     def _set_form(self, widget: QWidget | None) -> None:
-        while self.form_actions.count():  # the buttons of the form shown before
-            taken = self.form_actions.takeAt(0)
-            bar = taken.widget() if taken is not None else None
-            if bar is not None:
-                bar.deleteLater()
+        layouts.empty(self.form_actions)  # the buttons of the form shown before
         old = self.form_area.takeWidget()
         if old is not None:
             old.deleteLater()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app import tasks
+from desktop_app import layouts, tasks
 from desktop_app.console.reassign import ask_reassign
 from desktop_app.flow_layout import FlowLayout
 from desktop_app.messages import describe, show_error
@@ -210,11 +210,7 @@ class ItemPane(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.form)
         layout.addStretch(1)
-        while self.action_row.count() > 1:  # the buttons of the form shown before
-            taken = self.action_row.takeAt(1)
-            old = taken.widget() if taken is not None else None
-            if old is not None:
-                old.deleteLater()
+        layouts.empty(self.action_row, keep=1)  # the buttons of the form shown before
         self.action_row.addWidget(self.form.action_bar, 1)
         self.scroller.setWidget(body)
         self.placeholder.hide()
