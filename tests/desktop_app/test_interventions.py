@@ -408,18 +408,24 @@ def test_needs_attention_gives_up_failed_runs_and_reassigns_overdue_work(
     )
 
 
+def _on_variables_tab(qtbot, session: AppSession, run_id: int) -> RunDetailWindow:  # type: ignore[no-untyped-def]
+    """The run's window, open on its Variables and outputs tab (a click on the tab)."""
+    window = RunDetailWindow(session, run_id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    return window
+
+
 def test_a_supervisor_fixes_a_variable_then_the_retried_step_completes(  # type: ignore[no-untyped-def]
     qtbot, carol: AppSession, ops: Baton
 ) -> None:
     from desktop_app.console.variables import VariablesDialog
 
     run_id = make(ops, "failed")  # 100 / parts, with parts 0
-    window = RunDetailWindow(carol, run_id)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
-    bar = window.tabs.tabBar()
-    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    window = _on_variables_tab(qtbot, carol, run_id)
     assert window.variables_button.isEnabled()
     qtbot.mouseClick(window.variables_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _shown(VariablesDialog) is not None, timeout=WAIT)
@@ -474,12 +480,7 @@ def test_a_supervisor_fixes_the_runs_record_then_the_retried_step_completes(  # 
     run = ops.runs.start("revenue_share", record_id=record.id)
     ops.worker.run_once()
     assert ops.runs.get(run.id).status == "Error"  # 100 / 0
-    window = RunDetailWindow(carol, run.id)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
-    bar = window.tabs.tabBar()
-    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    window = _on_variables_tab(qtbot, carol, run.id)
     qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _shown(RunRecordDialog) is not None, timeout=WAIT)
     dialog = _shown(RunRecordDialog)
@@ -547,12 +548,7 @@ def test_a_fixed_variable_that_names_nobody_is_refused_at_its_field(qtbot, demo:
         if demo.runs.show(r.id).variables.get("account_manager") == "jdoe"
     )
     carol = AppSession.open(demo, "carol")
-    window = RunDetailWindow(carol, failed.id)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT)
-    bar = window.tabs.tabBar()
-    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    window = _on_variables_tab(qtbot, carol, failed.id)
     qtbot.mouseClick(window.variables_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _shown(VariablesDialog) is not None, timeout=WAIT)
     dialog = _shown(VariablesDialog)
