@@ -1,4 +1,5 @@
-"""Values as a person reads them on screen, not as Python or JSON writes them."""
+"""Values as a person reads them on screen, not as Python or JSON writes them (a field's
+name reads as a label through ``engine.definitions.editing.derived_label``)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,3 @@ def shown(value: Any) -> str:
     ):
         return ", ".join(shown(v) for v in value)
     return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def field_label(name: str) -> str:
-    """A field's name as a label: contract_signed → Contract signed."""
-    return name.replace("_", " ").capitalize()

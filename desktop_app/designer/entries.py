@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import layouts
 from desktop_app.designer.fields import Change, Context, is_literal, model_form
-from engine.definitions.editing import unique_name
+from engine.definitions.editing import derived_label, unique_name
 
 
 def _literal_tag(model: type[BaseModel]) -> str | None:
@@ -228,5 +228,5 @@ def _blank(model: type[BaseModel], number: int, taken: set[str]) -> dict[str, An
         if info.is_required() and key not in out and key in placeholders:
             out[key] = placeholders[key]
     if "name" in out and "label" in model.model_fields:
-        out["label"] = name.replace("_", " ").capitalize()
+        out["label"] = derived_label(name)
     return out

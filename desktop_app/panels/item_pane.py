@@ -24,7 +24,8 @@ from desktop_app.messages import describe, show_error
 from desktop_app.panels.drafts import OPEN, Drafts
 from desktop_app.panels.form import FormView
 from desktop_app.session import AppSession
-from desktop_app.shown import field_label, shown
+from desktop_app.shown import shown
+from engine.definitions.editing import derived_label
 from engine.errors import BatonError, InvalidInput
 from engine.services.work import ItemDetails
 
@@ -180,7 +181,7 @@ class ItemPane(QWidget):
             facts = QFormLayout()
             for key, value in details.record.items():
                 if key != "id":
-                    facts.addRow(field_label(key), _wrapped(shown(value)))
+                    facts.addRow(derived_label(key), _wrapped(shown(value)))
             layout.addLayout(facts)
         if details.about:
             layout.addWidget(self._section("About this run"))
@@ -193,11 +194,11 @@ class ItemPane(QWidget):
             earlier = QFormLayout()
             for step, outputs in details.earlier_outputs.items():
                 said = "; ".join(
-                    f"{field_label(k)}: {shown(v)}"
+                    f"{derived_label(k)}: {shown(v)}"
                     for k, v in outputs.items()
                     if v not in (None, "")
                 )
-                earlier.addRow(field_label(step.split(".")[-1]), _wrapped(said))
+                earlier.addRow(derived_label(step.split(".")[-1]), _wrapped(said))
             layout.addLayout(earlier)
         if not details.form.get("title"):
             layout.addWidget(self._section("Your part"))

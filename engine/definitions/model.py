@@ -436,5 +436,5 @@ class Orchestration(Model):
         return self.label or self.name.replace("_", " ").title()
 
 
-def label_of(item: Stage | Decision | InteractiveStep | BackgroundStep) -> str:
+def label_of(item: Stage | Decision | InteractiveStep | BackgroundStep | Variable) -> str:
     return item.label or item.name.replace("_", " ").capitalize()

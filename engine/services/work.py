@@ -410,7 +410,7 @@ class WorkService:
             }
             variables = run.variables or {}
             about = {
-                v.label or v.name.replace("_", " ").capitalize(): variables[v.name]
+                label_of(v): variables[v.name]
                 for v in definition.variables
                 if v.input and variables.get(v.name) not in (None, "")
             }
