@@ -33,6 +33,8 @@ class StepStatus:
     CANCELED: Final = "Canceled"
     ERROR: Final = "Error"
     OPEN: Final = (NOT_STARTED, IN_PROGRESS)
+    # What a supervisor's skip can act on (a retry, on the failed ones among them).
+    SKIPPABLE: Final = (NOT_STARTED, IN_PROGRESS, ERROR)
     # A step in one of these no longer holds its stage open.
     DONE: Final = (COMPLETED, SKIPPED, DISCONTINUED, CANCELED, ERROR)
 

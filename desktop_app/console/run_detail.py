@@ -41,6 +41,7 @@ from engine.definitions.editing import new_definition
 from engine.services.dto import RunDetail, RunOutcome
 from engine.services.notices import Change
 from engine.services.runs import canvas_statuses
+from engine.statuses import StepStatus
 
 # Which operations a run in each status offers (the engine still checks, and says why not).
 REFRESH_MS = 1500  # changes announced within this gather into one refresh
@@ -341,8 +342,8 @@ class RunDetailWindow(QDialog):
             return [], []
         stages = [e.name for e in self.definition.elements]
         current = self.detail.stages[-1].steps if self.detail.stages else []
-        # The steps still to do first (what a skip or a retry is for), then the done ones.
-        ordered = sorted(current, key=lambda s: s.status == "Completed")
+        # The steps a skip or a retry can act on first, then the others.
+        ordered = sorted(current, key=lambda s: s.status not in StepStatus.SKIPPABLE)
         return stages, [s.step for s in ordered]
 
     def act(self, name: str) -> None:

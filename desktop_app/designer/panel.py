@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -220,9 +221,9 @@ class DesignerPanel(QWidget):
             bar.addAction(action)
             # The stack names the edit in the action's text ("Undo Add stage"): a button that
             # grew and shrank with it moved the whole toolbar. The edit goes in the tip.
-            steady = _SteadyLabel(action, word)
-            changed.connect(steady.label)
-            steady.label(action.text())
+            steady = _steady_label(action, word)
+            changed.connect(steady)
+            steady(action.text())
         bar.addSeparator()
         for text, slot, key in (
             ("Add stage", self.add_stage, "Ctrl+Shift+S"),
@@ -498,19 +499,14 @@ class DesignerPanel(QWidget):
         self.recovery.forget()
 
 
-class _SteadyLabel(QObject):
-    """Keeps an action reading ``word``; its tool tip names the edit and the shortcut. A child
-    of the action, so the stack's signal lets go of it when the action goes."""
+def _steady_label(action: QAction, word: str) -> Callable[[str], None]:
+    """Keeps ``action`` reading ``word``; its tool tip names the edit and the shortcut."""
 
-    def __init__(self, action: QAction, word: str) -> None:
-        super().__init__(action)
-        self.action, self.word = action, word
-
-    @Slot(str)
-    def label(self, edit: str) -> None:
-        if not shiboken6.isValid(self.action):  # the panel is going: the stack still speaks
+    def label(edit: str) -> None:
+        if not shiboken6.isValid(action):  # the panel is going while the stack still speaks
             return
-        edit = edit.removeprefix(self.word).strip()
-        self.action.setText(self.word)
-        self.action.setToolTip(f"{self.word} {edit}".strip())
-        with_shortcut_tip(self.action)
+        action.setText(word)
+        action.setToolTip(f"{word} {edit.removeprefix(word).strip()}".strip())
+        with_shortcut_tip(action)
+
+    return label

@@ -136,8 +136,7 @@ def skip_step(
     if row is None:
         names = ", ".join(s.step for s in steps)
         raise NotFound(f"stage '{stage_run.stage}' of run {run_id} has no step '{step}' ({names})")
-    skippable = (*StepStatus.OPEN, StepStatus.ERROR)
-    if row.status not in skippable:
+    if row.status not in StepStatus.SKIPPABLE:
         raise Conflict(
             f"step '{stage_run.stage}.{step}' is {row.status}; only a step not started, in "
             "progress or failed can be skipped"
