@@ -1,5 +1,5 @@
 """Values as a person reads them on screen, not as Python or JSON writes them (a field's
-name reads as a label through ``engine.definitions.editing.derived_label``)."""
+name reads as a label through ``engine.text.derived_label``)."""
 
 from __future__ import annotations
 

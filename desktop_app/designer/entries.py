@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from desktop_app import layouts
 from desktop_app.designer.fields import Change, Context, is_literal, model_form
-from engine.definitions.editing import derived_label, unique_name
+from engine.definitions.editing import unique_name
+from engine.text import derived_label
 
 
 def _literal_tag(model: type[BaseModel]) -> str | None:

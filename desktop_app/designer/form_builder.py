@@ -38,6 +38,7 @@ from desktop_app.designer.fields import Change, Context, model_form
 from desktop_app.panels.form import FormView
 from engine.definitions import editing
 from engine.definitions.model import Form, is_valid_name
+from engine.text import derived_label
 
 TYPE_NAMES = {
     "text": "Text",
@@ -53,7 +54,7 @@ TYPE_NAMES = {
 
 
 def describe_field(field: dict[str, Any]) -> str:
-    label = field.get("label") or editing.derived_label(str(field.get("name") or ""))
+    label = field.get("label") or derived_label(str(field.get("name") or ""))
     kind = str(field.get("type") or "text")
     return f"{label} ({TYPE_NAMES.get(kind, kind)})" + (" *" if field.get("required") else "")
 

@@ -25,9 +25,9 @@ from desktop_app.panels.drafts import OPEN, Drafts
 from desktop_app.panels.form import FormView
 from desktop_app.session import AppSession
 from desktop_app.shown import shown
-from engine.definitions.editing import derived_label
 from engine.errors import BatonError, InvalidInput
 from engine.services.work import ItemDetails
+from engine.text import derived_label
 
 
 class ItemPane(QWidget):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.definitions.model import END, FORMAT_VERSION, FieldType, is_valid_name
+from engine.text import derived_label
 
 Data = dict[str, Any]
 # Keys whose text is prose, never an expression: a rename leaves them alone.
@@ -144,11 +145,6 @@ def _check_name(name: str, what: str) -> None:
 
 
 # ---------------------------------------------------------------- adding
-
-
-def derived_label(name: str) -> str:
-    """The label a name reads as: ``credit_check`` → "Credit check"."""
-    return name.replace("_", " ").capitalize()
 
 
 def _label_for(name: str, label: str) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.definitions.durations import Duration
+from engine.text import derived_label
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
@@ -437,4 +438,4 @@ class Orchestration(Model):
 
 
 def label_of(item: Stage | Decision | InteractiveStep | BackgroundStep | Variable) -> str:
-    return item.label or item.name.replace("_", " ").capitalize()
+    return item.label or derived_label(item.name)
